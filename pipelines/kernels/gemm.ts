@@ -1,0 +1,44 @@
+// Dense f32 matrix products on ONNX Runtime. Shapes are symbolic in the graph, so one cached
+// session serves every size of a given transpose pattern.
+import { GraphBuilder } from './onnxGraph.ts';
+import { cachedSession, ort } from './session.ts';
+
+/** Row-major f32 matrix. */
+export interface Mat {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+}
+
+export function mat(rows: number, cols: number, data?: Float32Array): Mat {
+  const d = data ?? new Float32Array(rows * cols);
+  if (d.length !== rows * cols) throw new Error(`matrix data has ${d.length} elements, expected ${rows}x${cols}`);
+  return { data: d, rows, cols };
+}
+
+function gemmGraph(transA: boolean, transB: boolean): Uint8Array {
+  const g = new GraphBuilder('gemm');
+  g.input('A', 'float32', transA ? ['k', 'm'] : ['m', 'k']);
+  g.input('B', 'float32', transB ? ['n', 'k'] : ['k', 'n']);
+  g.node('Gemm', ['A', 'B'], ['C'], { transA: transA ? 1 : 0, transB: transB ? 1 : 0 });
+  g.output('C', 'float32', ['m', 'n']);
+  return g.build();
+}
+
+/** C = op(A) · op(B), op = transpose when asked. */
+export async function gemm(a: Mat, b: Mat, opts: { transA?: boolean; transB?: boolean } = {}): Promise<Mat> {
+  const transA = !!opts.transA;
+  const transB = !!opts.transB;
+  const m = transA ? a.cols : a.rows;
+  const ka = transA ? a.rows : a.cols;
+  const kb = transB ? b.cols : b.rows;
+  const n = transB ? b.rows : b.cols;
+  if (ka !== kb) throw new Error(`gemm: inner dimensions differ (${ka} vs ${kb})`);
+  const session = await cachedSession(`gemm:${transA}:${transB}`, () => gemmGraph(transA, transB));
+  const out = await session.run({
+    A: new ort.Tensor('float32', a.data, [a.rows, a.cols]),
+    B: new ort.Tensor('float32', b.data, [b.rows, b.cols]),
+  });
+  const c = out.C!;
+  return mat(m, n, c.data as Float32Array);
+}

@@ -1,0 +1,175 @@
+// The sweep report: SVCCA and RSA heat-maps over the layer grid, then one card per layer pair
+// with its subspace bars, filter-stage counts, link to its feature map and the artifact id of
+// every number. Rendered as static escaped HTML/SVG; the only script is the tooltip.
+import { viridis, textColorOn } from './colorScale.ts';
+import { escapeHtml as h } from './escape.ts';
+import { clientAsset, CONTENT_SECURITY_POLICY } from './inlineAssets.ts';
+import type { SweepCell, SweepReportData, SweepScore } from './types.ts';
+
+type ScoreName = 'svcca' | 'rsa';
+const SCORE_TITLE: Record<ScoreName, string> = { svcca: 'SVCCA', rsa: 'RSA' };
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
+const fp = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));
+
+export function pairAnchor(c: Pick<SweepCell, 'layerA' | 'layerB'>): string {
+  return `pair-${c.layerA}-${c.layerB}`;
+}
+
+function scoreTip(name: string, s: SweepScore, c: SweepCell): string {
+  return [
+    `${name}  A layer ${c.layerA} ↔ B layer ${c.layerB}`,
+    `observed ${f3(s.observed)}`,
+    `null mean ${f3(s.nullMean)}${s.nullSd !== undefined ? ` ± ${f3(s.nullSd)}` : ''}`,
+    `p = ${fp(s.p)}`,
+    `artifact ${s.artifactId}`,
+  ].join('\n');
+}
+
+/** Colour range of a heat-map: [0, 1] widened to the data if a score falls outside it (RSA can be negative). */
+function range(values: number[]): [number, number] {
+  const lo = Math.min(0, ...values);
+  const hi = Math.max(1, ...values);
+  return [lo, hi];
+}
+
+function heatmap(data: SweepReportData, name: ScoreName): string {
+  const cell = 44;
+  const left = 64;
+  const top = 28;
+  const { layersA, layersB } = data;
+  const byKey = new Map(data.cells.map((c) => [`${c.layerA},${c.layerB}`, c]));
+  const [lo, hi] = range(data.cells.map((c) => c[name].observed));
+  const showValues = layersB.length <= 16;
+  const w = left + layersB.length * cell + 10;
+  const hgt = top + layersA.length * cell + 40;
+  const parts: string[] = [];
+  layersB.forEach((lb, j) => {
+    parts.push(`<text x="${left + j * cell + cell / 2}" y="${top - 8}" text-anchor="middle">${h(lb)}</text>`);
+  });
+  layersA.forEach((la, i) => {
+    const y = top + i * cell;
+    parts.push(`<text x="${left - 8}" y="${y + cell / 2 + 4}" text-anchor="end">${h(la)}</text>`);
+    layersB.forEach((lb, j) => {
+      const x = left + j * cell;
+      const c = byKey.get(`${la},${lb}`);
+      if (!c) {
+        parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="#1a1f29" data-testid="cell-${name}-${la}-${lb}" data-missing="1" data-tip="${h(`A layer ${la} ↔ B layer ${lb}: not computed`)}"></rect>`);
+        return;
+      }
+      const s = c[name];
+      const t = (s.observed - lo) / (hi - lo);
+      const star = s.p <= 0.05 ? '*' : '';
+      parts.push(
+        `<a href="#${pairAnchor(c)}"><rect class="cell" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${viridis(t)}"` +
+          ` data-testid="cell-${name}-${la}-${lb}" data-observed="${s.observed}" data-p="${s.p}" data-artifact="${h(s.artifactId)}"` +
+          ` data-tip="${h(scoreTip(SCORE_TITLE[name], s, c))}" aria-label="${h(`${SCORE_TITLE[name]} ${f3(s.observed)}, p ${fp(s.p)}`)}"></rect>` +
+          (showValues
+            ? `<text class="v" x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" style="fill:${textColorOn(t)}">${s.observed.toFixed(2)}${star}</text>`
+            : '') +
+          `</a>`,
+      );
+    });
+  });
+  parts.push(`<text x="${left + (layersB.length * cell) / 2}" y="${hgt - 10}" text-anchor="middle">layer of B (${h(data.modelB)})</text>`);
+  parts.push(`<text transform="translate(14 ${top + (layersA.length * cell) / 2}) rotate(-90)" text-anchor="middle">layer of A</text>`);
+  const legendStops = Array.from({ length: 11 }, (_, k) => `<stop offset="${k * 10}%" stop-color="${viridis(k / 10)}"/>`).join('');
+  return `<section class="card heatmap" data-testid="heatmap-${name}">
+  <h2>${SCORE_TITLE[name]} (observed; * p ≤ 0.05)</h2>
+  <svg viewBox="0 0 ${w} ${hgt}" width="${w}" height="${hgt}" role="img" aria-label="${SCORE_TITLE[name]} heat-map">${parts.join('')}</svg>
+  <svg viewBox="0 0 260 26" width="260" height="26" aria-hidden="true"><defs><linearGradient id="lg-${name}">${legendStops}</linearGradient></defs>
+    <rect x="40" y="4" width="180" height="10" fill="url(#lg-${name})"/><text x="34" y="13" text-anchor="end" style="fill:#8b95a7;font-size:11px">${f3(lo)}</text><text x="226" y="13" style="fill:#8b95a7;font-size:11px">${f3(hi)}</text></svg>
+</section>`;
+}
+
+function bars(rows: Array<{ label: string; value: number; tick?: number; tip: string; testid: string; color: string }>, max: number): string {
+  const rowH = 18;
+  const labelW = 150;
+  const barW = 230;
+  const w = labelW + barW + 60;
+  const body = rows
+    .map((r, i) => {
+      const y = i * rowH;
+      const len = max > 0 ? (Math.max(0, r.value) / max) * barW : 0;
+      const tick = r.tick !== undefined && max > 0 ? `<line x1="${labelW + (Math.max(0, r.tick) / max) * barW}" x2="${labelW + (Math.max(0, r.tick) / max) * barW}" y1="${y + 1}" y2="${y + rowH - 3}" stroke="#fff" stroke-width="2"/>` : '';
+      return `<g data-testid="${h(r.testid)}" data-tip="${h(r.tip)}"><text x="${labelW - 6}" y="${y + 12}" text-anchor="end">${h(r.label)}</text>` +
+        `<rect x="${labelW}" y="${y + 2}" width="${len.toFixed(1)}" height="${rowH - 6}" fill="${r.color}" rx="2"/>${tick}` +
+        `<text x="${labelW + len + 6}" y="${y + 12}" class="muted">${Number.isInteger(r.value) ? r.value : f3(r.value)}</text></g>`;
+    })
+    .join('');
+  return `<svg class="bars" viewBox="0 0 ${w} ${rows.length * rowH}" width="${w}" height="${rows.length * rowH}">${body}</svg>`;
+}
+
+function scoreRow(name: string, s: SweepScore): string {
+  return `<tr><td>${name}</td><td class="num">${f3(s.observed)}</td><td class="num">${f3(s.nullMean)}${s.nullSd !== undefined ? ` ± ${f3(s.nullSd)}` : ''}</td><td class="num">${fp(s.p)}</td><td class="mono lineage">${h(s.artifactId)}</td></tr>`;
+}
+
+function pairCard(c: SweepCell): string {
+  const subRows = c.subspaces.flatMap((s) =>
+    (['svcca', 'rsa'] as const)
+      .filter((k) => s[k] !== undefined)
+      .map((k) => ({
+        label: `${s.name} · ${SCORE_TITLE[k]}`,
+        value: s[k]!.observed,
+        tick: s[k]!.nullMean,
+        tip: `${s.name} (${s.n} pairs)\n${SCORE_TITLE[k]} ${f3(s[k]!.observed)}, null mean ${f3(s[k]!.nullMean)}, p = ${fp(s[k]!.p)}\nartifact ${s[k]!.artifactId}`,
+        testid: `subspace-${k}`,
+        color: k === 'svcca' ? '#7cc4ff' : '#c77dff',
+      })),
+  );
+  const maxSub = Math.max(1, ...subRows.map((r) => r.value));
+  const countRows = c.counts.map((k) => ({
+    label: k.stage,
+    value: k.count,
+    tip: `${k.stage}: ${k.count} pairs${k.artifactId ? `\nartifact ${k.artifactId}` : ''}`,
+    testid: 'count',
+    color: '#ffbf47',
+  }));
+  const maxCount = Math.max(1, ...c.counts.map((k) => k.count));
+  const link = c.featureMap
+    ? `<a href="${h(c.featureMap)}" data-testid="feature-map-link">feature map →</a>`
+    : '<span class="muted">(no feature map)</span>';
+  return `<section class="card pair" id="${pairAnchor(c)}" data-testid="pair-card">
+  <h3>A layer ${h(c.layerA)} ↔ B layer ${h(c.layerB)} ${link}</h3>
+  <table><thead><tr><th>score</th><th class="num">observed</th><th class="num">null</th><th class="num">p</th><th>artifact</th></tr></thead>
+  <tbody>${scoreRow('SVCCA', c.svcca)}${scoreRow('RSA', c.rsa)}</tbody></table>
+  <h2 style="margin-top:10px">Semantic subspaces <span class="muted" style="font-weight:400">(bar: observed, white tick: null mean)</span></h2>
+  ${subRows.length ? bars(subRows, maxSub) : '<p class="muted">no subspace scores</p>'}
+  <h2 style="margin-top:10px">Pairs after each filter stage</h2>
+  ${countRows.length ? bars(countRows, maxCount) : '<p class="muted">no counts</p>'}
+  <div class="lineage">result artifact <span class="mono" data-testid="pair-artifact">${h(c.artifactId)}</span></div>
+</section>`;
+}
+
+export function renderSweepReportHtml(data: SweepReportData): string {
+  const title = data.title ?? `${data.modelA} vs ${data.modelB}: layer sweep`;
+  const order = (a: SweepCell, b: SweepCell) =>
+    data.layersA.indexOf(a.layerA) - data.layersA.indexOf(b.layerA) || data.layersB.indexOf(a.layerB) - data.layersB.indexOf(b.layerB);
+  const cells = [...data.cells].sort(order);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${h(CONTENT_SECURITY_POLICY)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${h(title)} — ufg sweep report</title>
+<style>${clientAsset('page.css')}${clientAsset('sweep.css')}</style>
+</head>
+<body>
+<header>
+  <h1>${h(title)}</h1>
+  <div class="meta">A: <b>${h(data.modelA)}</b> (layers ${h(data.layersA.join(', '))}) &nbsp;·&nbsp; B: <b>${h(data.modelB)}</b> (layers ${h(data.layersB.join(', '))})
+  ${data.sweepId ? `&nbsp;·&nbsp; sweep <span class="mono">${h(data.sweepId)}</span>` : ''}${data.createdAt ? ` &nbsp;·&nbsp; ${h(data.createdAt)}` : ''}
+  &nbsp;·&nbsp; ${data.cells.length} layer pairs</div>
+</header>
+<main>
+  <div class="heatmaps">${heatmap(data, 'svcca')}${heatmap(data, 'rsa')}</div>
+  <p class="legend">Hover a cell for its null mean, p-value and artifact id; click it for the layer pair's details. Every artifact id resolves with <span class="mono">ufg lineage &lt;id&gt;</span>.</p>
+  <div class="pairs">${cells.map(pairCard).join('\n')}</div>
+</main>
+<div id="tooltip" data-testid="tooltip" role="tooltip"></div>
+<script>${clientAsset('sweep.js')}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,123 @@
+// Data contract between the pipeline (which computes scores and layouts) and the report pages
+// (which only draw them). Documented field by field in docs/report-data.md; the pages never
+// recompute a score, so every number shown traces back to an artifact id carried here.
+
+export const MAPPING_METHODS = ['greedy', 'hungarian', 'ot'] as const;
+export type MappingMethod = (typeof MAPPING_METHODS)[number];
+
+export const METRIC_NAMES = ['cka', 'rsa', 'procrustes', 'svcca'] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** One score against its permutation null. */
+export interface MetricValue {
+  observed: number;
+  nullMean: number;
+  nullSd: number;
+  /** (1 + #{null ≥ observed}) / (1 + N) */
+  p: number;
+  /** Artifact that holds this score (optional: falls back to the map's provenance). */
+  artifactId?: string;
+}
+
+export type MetricSet = Partial<Record<MetricName, MetricValue>>;
+
+export interface ModelSide {
+  /** e.g. "EleutherAI/pythia-70m" */
+  model: string;
+  layer: number;
+  /** SAE description or path, shown only as text. */
+  sae?: string;
+}
+
+/** One SAE feature drawn as a point. */
+export interface MapPoint {
+  /** SAE feature index in its dictionary. */
+  id: number;
+  /** Top activating words, joined with ", ". */
+  label: string;
+  /** 2-D UMAP coordinates (any scale; the page fits them to its panel). */
+  x: number;
+  y: number;
+  /** First semantic group the label falls in, if any. */
+  category?: string;
+}
+
+/** A mapped pair: indices into pointsA / pointsB (not feature ids). */
+export interface FeaturePair {
+  a: number;
+  b: number;
+  correlation: number;
+}
+
+/** A semantic subspace: the feature ids (not indices) of its members on each side. */
+export interface SemanticGroup {
+  name: string;
+  a: number[];
+  b: number[];
+}
+
+export interface FeatureMapData {
+  kind: 'ufg.featureMap';
+  version: 1;
+  title?: string;
+  sideA: ModelSide;
+  sideB: ModelSide;
+  method: MappingMethod;
+  pointsA: MapPoint[];
+  pointsB: MapPoint[];
+  pairs: FeaturePair[];
+  groups: SemanticGroup[];
+  metrics: {
+    /** Scores over every kept pair of this layer pair. */
+    selection: MetricSet;
+    /** Scores within each semantic group, keyed by group name. */
+    groups: Record<string, MetricSet>;
+  };
+  /** Artifact ids the map was built from, by role (e.g. pairs, decoderA, decoderB, scores, umap). */
+  provenance: Record<string, string>;
+}
+
+/** Observed score of one layer pair with its null. */
+export interface SweepScore {
+  observed: number;
+  nullMean: number;
+  nullSd?: number;
+  p: number;
+  artifactId: string;
+}
+
+export interface SweepSubspace {
+  name: string;
+  /** Number of pairs in the subspace after its own one-to-one pairing. */
+  n: number;
+  svcca?: SweepScore;
+  rsa?: SweepScore;
+}
+
+export interface SweepCell {
+  layerA: number;
+  layerB: number;
+  svcca: SweepScore;
+  rsa: SweepScore;
+  subspaces: SweepSubspace[];
+  /** Pair counts after each filter stage, in pipeline order. */
+  counts: { stage: string; count: number; artifactId?: string }[];
+  /** Relative path (from the report file) to this pair's feature-map page. */
+  featureMap?: string;
+  /** Artifact of this layer pair's result row. */
+  artifactId: string;
+}
+
+export interface SweepReportData {
+  kind: 'ufg.sweepReport';
+  version: 1;
+  title?: string;
+  modelA: string;
+  modelB: string;
+  layersA: number[];
+  layersB: number[];
+  cells: SweepCell[];
+  sweepId?: string;
+  /** ISO timestamp of the report's inputs, shown as text. */
+  createdAt?: string;
+}

@@ -1,0 +1,177 @@
+// Checks JSON handed to `ufg umap` / `ufg report` before anything is rendered: a page built from
+// malformed data would fail silently in the browser, so the first bad field is reported by path.
+import { readFileSync } from 'node:fs';
+import { UserInputError } from '../errors.ts';
+import type { Categories } from './categories.ts';
+import {
+  MAPPING_METHODS,
+  METRIC_NAMES,
+  type FeatureMapData,
+  type SweepReportData,
+  type SweepScore,
+} from './types.ts';
+
+class Shape {
+  constructor(readonly file: string) {}
+  fail(path: string, problem: string): never {
+    throw new UserInputError(`${path}: ${problem}`, this.file);
+  }
+  obj(v: unknown, path: string): Record<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(path, 'expected an object');
+    return v as Record<string, unknown>;
+  }
+  arr(v: unknown, path: string): unknown[] {
+    if (!Array.isArray(v)) this.fail(path, 'expected an array');
+    return v;
+  }
+  num(v: unknown, path: string): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(path, `expected a finite number, got ${JSON.stringify(v)}`);
+    return v;
+  }
+  int(v: unknown, path: string): number {
+    const n = this.num(v, path);
+    if (!Number.isInteger(n) || n < 0) this.fail(path, `expected a non-negative integer, got ${n}`);
+    return n;
+  }
+  str(v: unknown, path: string): string {
+    if (typeof v !== 'string') this.fail(path, 'expected a string');
+    return v;
+  }
+  optStr(v: unknown, path: string): void {
+    if (v !== undefined) this.str(v, path);
+  }
+}
+
+export function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserInputError(`cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, file);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserInputError(`not valid JSON (${(e as Error).message})`, file);
+  }
+}
+
+function checkMetricSet(s: Shape, v: unknown, path: string): void {
+  const o = s.obj(v, path);
+  for (const [k, m] of Object.entries(o)) {
+    if (!(METRIC_NAMES as readonly string[]).includes(k)) s.fail(`${path}.${k}`, `unknown metric (expected ${METRIC_NAMES.join(', ')})`);
+    const mo = s.obj(m, `${path}.${k}`);
+    for (const f of ['observed', 'nullMean', 'nullSd', 'p']) s.num(mo[f], `${path}.${k}.${f}`);
+    s.optStr(mo.artifactId, `${path}.${k}.artifactId`);
+  }
+}
+
+export function validateFeatureMap(v: unknown, file: string): FeatureMapData {
+  const s = new Shape(file);
+  const o = s.obj(v, '$');
+  if (o.kind !== 'ufg.featureMap') s.fail('$.kind', `expected "ufg.featureMap", got ${JSON.stringify(o.kind)}`);
+  if (o.version !== 1) s.fail('$.version', `unsupported version ${JSON.stringify(o.version)}`);
+  s.optStr(o.title, '$.title');
+  for (const side of ['sideA', 'sideB']) {
+    const m = s.obj(o[side], `$.${side}`);
+    s.str(m.model, `$.${side}.model`);
+    s.int(m.layer, `$.${side}.layer`);
+    s.optStr(m.sae, `$.${side}.sae`);
+  }
+  if (!(MAPPING_METHODS as readonly unknown[]).includes(o.method))
+    s.fail('$.method', `expected one of ${MAPPING_METHODS.join(', ')}, got ${JSON.stringify(o.method)}`);
+  const sizes: Record<string, number> = {};
+  for (const key of ['pointsA', 'pointsB']) {
+    const pts = s.arr(o[key], `$.${key}`);
+    pts.forEach((p, i) => {
+      const po = s.obj(p, `$.${key}[${i}]`);
+      s.int(po.id, `$.${key}[${i}].id`);
+      s.str(po.label, `$.${key}[${i}].label`);
+      s.num(po.x, `$.${key}[${i}].x`);
+      s.num(po.y, `$.${key}[${i}].y`);
+      s.optStr(po.category, `$.${key}[${i}].category`);
+    });
+    sizes[key] = pts.length;
+  }
+  s.arr(o.pairs, '$.pairs').forEach((p, i) => {
+    const po = s.obj(p, `$.pairs[${i}]`);
+    if (s.int(po.a, `$.pairs[${i}].a`) >= sizes.pointsA!) s.fail(`$.pairs[${i}].a`, `index ${po.a} but only ${sizes.pointsA} points in A`);
+    if (s.int(po.b, `$.pairs[${i}].b`) >= sizes.pointsB!) s.fail(`$.pairs[${i}].b`, `index ${po.b} but only ${sizes.pointsB} points in B`);
+    s.num(po.correlation, `$.pairs[${i}].correlation`);
+  });
+  s.arr(o.groups, '$.groups').forEach((g, i) => {
+    const go = s.obj(g, `$.groups[${i}]`);
+    s.str(go.name, `$.groups[${i}].name`);
+    s.arr(go.a, `$.groups[${i}].a`).forEach((x, j) => s.int(x, `$.groups[${i}].a[${j}]`));
+    s.arr(go.b, `$.groups[${i}].b`).forEach((x, j) => s.int(x, `$.groups[${i}].b[${j}]`));
+  });
+  const metrics = s.obj(o.metrics, '$.metrics');
+  checkMetricSet(s, metrics.selection, '$.metrics.selection');
+  for (const [k, m] of Object.entries(s.obj(metrics.groups, '$.metrics.groups'))) checkMetricSet(s, m, `$.metrics.groups.${k}`);
+  for (const [k, id] of Object.entries(s.obj(o.provenance, '$.provenance'))) s.str(id, `$.provenance.${k}`);
+  return v as FeatureMapData;
+}
+
+function checkScore(s: Shape, v: unknown, path: string): SweepScore {
+  const o = s.obj(v, path);
+  s.num(o.observed, `${path}.observed`);
+  s.num(o.nullMean, `${path}.nullMean`);
+  if (o.nullSd !== undefined) s.num(o.nullSd, `${path}.nullSd`);
+  s.num(o.p, `${path}.p`);
+  s.str(o.artifactId, `${path}.artifactId`);
+  return o as unknown as SweepScore;
+}
+
+export function validateSweepReport(v: unknown, file: string): SweepReportData {
+  const s = new Shape(file);
+  const o = s.obj(v, '$');
+  if (o.kind !== 'ufg.sweepReport') s.fail('$.kind', `expected "ufg.sweepReport", got ${JSON.stringify(o.kind)}`);
+  if (o.version !== 1) s.fail('$.version', `unsupported version ${JSON.stringify(o.version)}`);
+  s.str(o.modelA, '$.modelA');
+  s.str(o.modelB, '$.modelB');
+  s.optStr(o.title, '$.title');
+  s.optStr(o.sweepId, '$.sweepId');
+  s.optStr(o.createdAt, '$.createdAt');
+  const layersA = s.arr(o.layersA, '$.layersA').map((x, i) => s.int(x, `$.layersA[${i}]`));
+  const layersB = s.arr(o.layersB, '$.layersB').map((x, i) => s.int(x, `$.layersB[${i}]`));
+  const seen = new Set<string>();
+  s.arr(o.cells, '$.cells').forEach((c, i) => {
+    const p = `$.cells[${i}]`;
+    const co = s.obj(c, p);
+    const la = s.int(co.layerA, `${p}.layerA`);
+    const lb = s.int(co.layerB, `${p}.layerB`);
+    if (!layersA.includes(la)) s.fail(`${p}.layerA`, `layer ${la} is not in layersA`);
+    if (!layersB.includes(lb)) s.fail(`${p}.layerB`, `layer ${lb} is not in layersB`);
+    if (seen.has(`${la},${lb}`)) s.fail(p, `duplicate cell for layers (${la}, ${lb})`);
+    seen.add(`${la},${lb}`);
+    checkScore(s, co.svcca, `${p}.svcca`);
+    checkScore(s, co.rsa, `${p}.rsa`);
+    s.str(co.artifactId, `${p}.artifactId`);
+    s.optStr(co.featureMap, `${p}.featureMap`);
+    if (typeof co.featureMap === 'string' && /^\s*(javascript|data|vbscript):/i.test(co.featureMap))
+      s.fail(`${p}.featureMap`, 'must be a relative path to a feature-map page');
+    s.arr(co.subspaces, `${p}.subspaces`).forEach((sub, j) => {
+      const so = s.obj(sub, `${p}.subspaces[${j}]`);
+      s.str(so.name, `${p}.subspaces[${j}].name`);
+      s.int(so.n, `${p}.subspaces[${j}].n`);
+      if (so.svcca !== undefined) checkScore(s, so.svcca, `${p}.subspaces[${j}].svcca`);
+      if (so.rsa !== undefined) checkScore(s, so.rsa, `${p}.subspaces[${j}].rsa`);
+    });
+    s.arr(co.counts, `${p}.counts`).forEach((k, j) => {
+      const ko = s.obj(k, `${p}.counts[${j}]`);
+      s.str(ko.stage, `${p}.counts[${j}].stage`);
+      s.int(ko.count, `${p}.counts[${j}].count`);
+      s.optStr(ko.artifactId, `${p}.counts[${j}].artifactId`);
+    });
+  });
+  return v as SweepReportData;
+}
+
+export function validateCategories(v: unknown, file: string): Categories {
+  const s = new Shape(file);
+  const o = s.obj(v, '$');
+  for (const [name, kws] of Object.entries(o)) {
+    s.arr(kws, `$.${name}`).forEach((k, i) => s.str(k, `$.${name}[${i}]`));
+  }
+  return o as Categories;
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { mat, type Mat } from '../pipelines/kernels/gemm.ts';
+import { correlateFeatures } from '../pipelines/pair/streamingCorrelation.ts';
+import { residualMatrix, saeActivationSource } from '../pipelines/sae/activationSource.ts';
+import { loadSae } from '../pipelines/sae/loadSae.ts';
+import { permutationOf, plantedUniverse, rng } from './fixtures/planted.ts';
+import { generateSaeFixtures, type SaeFixtureSet } from './fixtures/saes.ts';
+
+let dir: string;
+let fx: SaeFixtureSet;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ufg-planted-'));
+  fx = await generateSaeFixtures(join(dir, 'fx'), { modelA: { d: 64, layers: 2 }, modelB: { d: 96, layers: 3 } });
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A token stream over the planted vocabulary and the two models' residuals for it. */
+function residualsFor(T: number, seed: number): { a: Mat; b: Mat } {
+  const r = rng(seed);
+  const { embeddingsA: eA, embeddingsB: eB, options } = fx.universe;
+  const a = mat(T, eA.cols);
+  const b = mat(T, eB.cols);
+  for (let t = 0; t < T; t++) {
+    const tok = Math.floor(r() * options.vocabSize);
+    a.data.set(eA.data.subarray(tok * eA.cols, (tok + 1) * eA.cols), t * eA.cols);
+    b.data.set(eB.data.subarray(tok * eB.cols, (tok + 1) * eB.cols), t * eB.cols);
+  }
+  return { a, b };
+}
+
+test('planted universe: dictB is the permuted image of dictA and embeddings are codes · dict', () => {
+  const u = plantedUniverse({ seed: 3, vocabSize: 40, dA: 6, dB: 9, numShared: 5, noise: 0 });
+  const again = plantedUniverse({ seed: 3, vocabSize: 40, dA: 6, dB: 9, numShared: 5, noise: 0 });
+  assert.deepEqual(Array.from(u.dictB.data), Array.from(again.dictB.data), 'deterministic');
+  // Dictionaries do not depend on vocabSize (so SAE fixtures match any tokenizer).
+  assert.deepEqual(Array.from(plantedUniverse({ seed: 3, vocabSize: 7, dA: 6, dB: 9, numShared: 5, noise: 0 }).dictB.data), Array.from(u.dictB.data));
+  for (const [i, j] of u.pairs) {
+    for (let c = 0; c < 9; c++) {
+      let s = 0;
+      for (let k = 0; k < 6; k++) s += u.dictA.data[i * 6 + k]! * u.map.data[k * 9 + c]!;
+      assert.ok(Math.abs(u.dictB.data[j * 9 + c]! - s) < 1e-5);
+    }
+  }
+  for (let t = 0; t < 40; t++) {
+    const active = Array.from(u.codesA.data.subarray(t * 5, t * 5 + 5)).filter((v) => v > 0);
+    assert.equal(active.length, 3);
+    assert.ok(active.every((v) => v >= 0.5 && v <= 1.5));
+    for (let c = 0; c < 9; c++) {
+      let s = 0;
+      for (let f = 0; f < 5; f++) s += u.codesB.data[t * 5 + f]! * u.dictB.data[f * 9 + c]!;
+      assert.ok(Math.abs(u.embeddingsB.data[t * 9 + c]! - s) < 1e-5);
+    }
+  }
+});
+
+test('SAE encoding + correlation pairing recovers every planted pair (sparsify A × SAELens B, post and pre)', async () => {
+  const { a, b } = residualsFor(600, 99);
+  for (const [layerA, layerB] of [[0, 0], [1, 2]] as const) {
+    const saeA = await loadSae(fx.modelA.roots.f32.native, { layer: layerA });
+    const saeB = await loadSae(fx.modelB.roots.f32.native, { layer: layerB });
+    for (const mode of ['post', 'pre'] as const) {
+      const pairing = await correlateFeatures(saeActivationSource(saeA, residualMatrix(a), mode), saeActivationSource(saeB, residualMatrix(b), mode), {
+        tokenChunk: 128,
+        plan: { blockA: 20, blockB: 17 },
+      });
+      for (const [fa, fb] of fx.pairs) {
+        assert.equal(pairing.aForEachB[fb], fa, `L${layerA}/L${layerB} ${mode}: B feature ${fb} should pair with A feature ${fa}`);
+        assert.ok(pairing.corrForEachB[fb]! > 0.95, `planted pair correlation ${pairing.corrForEachB[fb]}`);
+      }
+    }
+  }
+});
+
+test('the f16 and bf16 Gemma Scope variants recover the planted pairs too', async () => {
+  const { a, b } = residualsFor(400, 7);
+  const saeA = await loadSae(fx.modelA.roots.f16.gemmaScope, { layer: 1 });
+  const saeB = await loadSae(fx.modelB.roots.bf16.gemmaScope, { layer: 0 });
+  const pairing = await correlateFeatures(saeActivationSource(saeA, residualMatrix(a), 'post'), saeActivationSource(saeB, residualMatrix(b), 'post'));
+  for (const [fa, fb] of fx.pairs) assert.equal(pairing.aForEachB[fb], fa);
+});
+
+/** Textbook SVCCA (rows = samples): centre, keep 99% variance per side, mean canonical correlation. */
+function svcca(x: Matrix, y: Matrix): number {
+  const reduce = (m: Matrix): Matrix => {
+    const c = m.clone().subRowVector(m.mean('column'));
+    const svd = new SingularValueDecomposition(c, { autoTranspose: true });
+    const s2 = svd.diagonal.map((v) => v * v);
+    const total = s2.reduce((p, q) => p + q, 0);
+    let keep = 0;
+    for (let acc = 0; keep < s2.length && acc < 0.99 * total; keep++) acc += s2[keep]!;
+    return svd.leftSingularVectors.subMatrix(0, c.rows - 1, 0, keep - 1); // orthonormal basis
+  };
+  const qa = reduce(x);
+  const qb = reduce(y);
+  const cc = new SingularValueDecomposition(qa.transpose().mmul(qb), { autoTranspose: true }).diagonal;
+  const r = cc.slice(0, Math.min(qa.columns, qb.columns));
+  return r.reduce((p, q) => p + Math.min(1, q), 0) / r.length;
+}
+
+function rowsOf(m: Mat, order: ArrayLike<number>): Matrix {
+  return new Matrix(Array.from(order, (i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols))));
+}
+
+test('SVCCA of decoder rows: planted pairing ≈ 1, a shuffled pairing is at chance level', () => {
+  // Many more features than dimensions, as in real SAEs (otherwise CCA is trivially perfect).
+  const u = plantedUniverse({ seed: 5, vocabSize: 1, dA: 12, dB: 18, numShared: 300 });
+  const aIdx = u.pairs.map(([a]) => a);
+  const bIdx = u.pairs.map(([, b]) => b);
+  const planted = svcca(rowsOf(u.dictA, aIdx), rowsOf(u.dictB, bIdx));
+  assert.ok(planted > 0.99, `planted SVCCA ${planted}`);
+  const r = rng(6);
+  const nulls = Array.from({ length: 30 }, () => svcca(rowsOf(u.dictA, aIdx), rowsOf(u.dictB, Array.from(permutationOf(300, r), (i) => bIdx[i]!))));
+  const mean = nulls.reduce((p, q) => p + q, 0) / nulls.length;
+  const sd = Math.sqrt(nulls.reduce((p, q) => p + (q - mean) ** 2, 0) / (nulls.length - 1));
+  assert.ok(mean < 0.3, `null mean ${mean}`);
+  const shuffled = svcca(rowsOf(u.dictA, aIdx), rowsOf(u.dictB, Array.from(permutationOf(300, rng(77)), (i) => bIdx[i]!)));
+  assert.ok(Math.abs(shuffled - mean) < 4 * sd, `shuffled ${shuffled} vs null ${mean} ± ${sd}`);
+  assert.ok(planted > mean + 10 * sd);
+});

@@ -54,7 +54,11 @@ function heatmap(data: SweepReportData, name: ScoreName): string {
       const x = left + j * cell;
       const c = byKey.get(`${la},${lb}`);
       if (!c) {
-        parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="#1a1f29" data-testid="cell-${name}-${la}-${lb}" data-missing="1" data-tip="${h(`A layer ${la} ↔ B layer ${lb}: not computed`)}"></rect>`);
+        // Outlined and marked so a missing pair reads as "not computed", not as an empty panel.
+        parts.push(
+          `<rect class="missing" x="${x + 1}" y="${y + 1}" width="${cell - 2}" height="${cell - 2}" fill="#1a1f29" data-testid="cell-${name}-${la}-${lb}" data-missing="1" data-tip="${h(`A layer ${la} ↔ B layer ${lb}: not computed`)}"></rect>` +
+            `<text class="na" x="${x + cell / 2}" y="${y + cell / 2 + 3}" text-anchor="middle">n/a</text>`,
+        );
         return;
       }
       const s = c[name];

@@ -1,12 +1,13 @@
 // The sweep report in real Chromium, opened from file:// with the network cut off.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { renderSweepReportHtml } from '../../pipelines/render/sweepPage.ts';
-import { launchChromium, openOffline, screenshot } from './chromium.ts';
+import { launchChromium, openOffline, screenshot, SCREENSHOT_DIR } from './chromium.ts';
+import { documentBoxes, paintStats } from './paintCheck.ts';
 import { syntheticSweep } from './syntheticSweep.ts';
 
 let browser: Browser;
@@ -71,7 +72,8 @@ test('every layer pair has a card with subspace bars, filter counts, feature-map
   // Clicking a heat-map cell jumps to its card.
   await o.page.click('[data-testid="cell-rsa-2-4"]');
   assert.equal(new URL(o.page.url()).hash, '#pair-2-4');
-  await screenshot(o.page, 'sweep-report-full');
+  assert.ok(await o.page.locator('#pair-2-4').isVisible());
+  await screenshot(o.page, 'sweep-report-jump', false);
   assert.deepEqual(o.blocked, []);
   await o.page.context().close();
 });
@@ -82,6 +84,43 @@ test('a model name carrying HTML shows as text and runs nothing', async () => {
   const state = await o.page.evaluate(() => ({ xss: (window as any).__xss ?? null, imgs: document.querySelectorAll('img').length }));
   assert.deepEqual(state, { xss: null, imgs: 0 });
   assert.deepEqual(o.dialogs, []);
+  assert.deepEqual(o.errors, []);
+  await o.page.context().close();
+});
+
+// The DOM can hold every card while the capture shows empty boxes (content-visibility: auto skips
+// painting off-screen cards, and a full-page capture does not scroll them into view). So check
+// the pixels of a full-page capture: every heat-map and card must be drawn top to bottom.
+test('a full-page capture paints every heat-map and pair card, with no blank boxes', async () => {
+  const o = await openOffline(browser, file);
+  const png = await o.page.screenshot({ fullPage: true });
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  writeFileSync(join(SCREENSHOT_DIR, 'sweep-report-full.png'), png);
+  const panel = await o.page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--panel').trim());
+  for (const selector of ['[data-testid^="heatmap-"]', '[data-testid="pair-card"]']) {
+    const boxes = await documentBoxes(o.page, selector);
+    assert.ok(boxes.length > 0, selector);
+    const stats = await paintStats(browser, png, boxes, panel);
+    stats.forEach((s, i) => {
+      const where = `${selector} #${i} at y=${Math.round(boxes[i]!.y)} (${Math.round(boxes[i]!.height)} px tall)`;
+      assert.ok(s.paintedRowFraction >= 0.5, `${where}: only ${(100 * s.paintedRowFraction).toFixed(0)}% of its rows are drawn`);
+      assert.ok(s.longestBlankRun <= 80, `${where}: ${s.longestBlankRun} px of blank rows`);
+    });
+  }
+  // Page height follows the content: header, heat-maps and rows of cards, nothing more.
+  const layout = await o.page.evaluate(() => {
+    const cards = Array.from(document.querySelectorAll('[data-testid="pair-card"]')).map((c) => c.getBoundingClientRect());
+    const rows = new Set(cards.map((r) => Math.round(r.top))).size;
+    // Height of each card's own content (its children), whatever box the card was given.
+    const tallest = Math.max(
+      ...Array.from(document.querySelectorAll('[data-testid="pair-card"]')).map(
+        (c) => Math.max(...Array.from(c.children).map((k) => k.getBoundingClientRect().bottom)) - c.getBoundingClientRect().top,
+      ),
+    );
+    const pairsTop = document.querySelector('.pairs')!.getBoundingClientRect().top + window.scrollY;
+    return { rows, tallest, pairsTop, pageHeight: document.documentElement.scrollHeight };
+  });
+  assert.ok(layout.pageHeight <= layout.pairsTop + layout.rows * (layout.tallest + 40) + 60, JSON.stringify(layout));
   assert.deepEqual(o.errors, []);
   await o.page.context().close();
 });

@@ -233,7 +233,7 @@
     var sum = 0, sum2 = 0;
     sel.forEach(function (pk) { var c = data.pairs[pk].correlation; sum += c; sum2 += c * c; });
     var m = sum / sel.length, sd = Math.sqrt(Math.max(0, sum2 / sel.length - m * m));
-    box.textContent = 'Current selection: ' + sel.length + ' pairs, mean activation correlation ' + fmt(m) + ' (sd ' + fmt(sd) + ')';
+    box.textContent = 'Current selection: ' + sel.length + (sel.length === 1 ? ' pair' : ' pairs') + ', mean activation correlation ' + fmt(m) + ' (sd ' + fmt(sd) + ')';
   }
   function setSelection(pairKeys, label, source) {
     state.selection = pairKeys; state.selPoints = null; state.selectionLabel = label; state.selectionSource = source || 'points';

@@ -1,0 +1,228 @@
+// ONNX graphs behind streaming feature correlation: per token chunk, the shifted cross product
+// AᵀB accumulated into a block, per-feature sums; per block, the correlation and its max/argmax
+// along both axes; a running top-k of activations per feature. Shapes are symbolic, so one
+// cached session per graph serves every block size.
+import { GraphBuilder } from './onnxGraph.ts';
+import { cachedSession, ort } from './session.ts';
+import type { Mat } from './gemm.ts';
+
+type Tensor = InstanceType<typeof ort.Tensor>;
+
+function f32(data: Float32Array, dims: number[]): Tensor {
+  return new ort.Tensor('float32', data, dims);
+}
+
+function shiftGraph(): Uint8Array {
+  // Shift = the chunk mean, refined once (mean + mean of the residuals): a plain f32 mean of
+  // values like 500 ± 0.001 is off by more than their spread, and shifting by it would leave
+  // the cancellation the shift is there to avoid. Snapped to the exact value when the chunk is
+  // constant, so a constant feature's shifted values and variance are exactly 0.
+  const g = new GraphBuilder('chunk_shift');
+  g.input('X', 'float32', ['t', 'f']);
+  const rough = g.node('ReduceMean', ['X'], 1, { axes: [0], keepdims: 1 });
+  const residual = g.node('ReduceMean', [g.node('Sub', ['X', rough])], 1, { axes: [0], keepdims: 1 });
+  const mean = g.node('Add', [rough, residual]);
+  const mx = g.node('ReduceMax', ['X'], 1, { axes: [0], keepdims: 1 });
+  const mn = g.node('ReduceMin', ['X'], 1, { axes: [0], keepdims: 1 });
+  const same = g.node('Equal', [mx, mn]);
+  g.node('Where', [same, mx, mean], ['shift']);
+  g.output('shift', 'float32', [1, 'f']);
+  return g.build();
+}
+
+/** Per-column shift for numerically careful accumulation: the column mean of a token chunk. */
+export async function chunkShift(x: Mat): Promise<Float32Array> {
+  const s = await cachedSession('corr:shift', shiftGraph);
+  const out = await s.run({ X: f32(x.data, [x.rows, x.cols]) });
+  return out.shift!.data as Float32Array;
+}
+
+function accumulateGraph(): Uint8Array {
+  const g = new GraphBuilder('corr_accumulate');
+  g.input('A', 'float32', ['t', 'fa']);
+  g.input('B', 'float32', ['t', 'fb']);
+  g.input('shiftA', 'float32', [1, 'fa']);
+  g.input('shiftB', 'float32', [1, 'fb']);
+  g.input('acc', 'float32', ['fa', 'fb']);
+  const as = g.node('Sub', ['A', 'shiftA']);
+  const bs = g.node('Sub', ['B', 'shiftB']);
+  g.node('Gemm', [as, bs, 'acc'], ['accOut'], { transA: 1, alpha: { float: 1 }, beta: { float: 1 } });
+  const axes = g.int64s([0]);
+  g.node('ReduceSum', [as, axes], ['sumA'], { keepdims: 1 });
+  g.node('ReduceSum', [g.node('Mul', [as, as]), axes], ['sqA'], { keepdims: 1 });
+  g.node('ReduceSum', [bs, axes], ['sumB'], { keepdims: 1 });
+  g.node('ReduceSum', [g.node('Mul', [bs, bs]), axes], ['sqB'], { keepdims: 1 });
+  g.output('accOut', 'float32', ['fa', 'fb']);
+  for (const [n, f] of [['sumA', 'fa'], ['sqA', 'fa'], ['sumB', 'fb'], ['sqB', 'fb']] as const) g.output(n, 'float32', [1, f]);
+  return g.build();
+}
+
+export interface ChunkSums {
+  acc: Float32Array;
+  sumA: Float32Array;
+  sqA: Float32Array;
+  sumB: Float32Array;
+  sqB: Float32Array;
+}
+
+/**
+ * acc + (A−shiftA)ᵀ(B−shiftB), and the chunk's column sums and sums of squares of the shifted
+ * values. The new accumulator is written into `into` when given (a buffer other than `acc`), so
+ * a loop can swap two buffers instead of allocating a block-sized output per chunk.
+ */
+export async function accumulateChunk(
+  a: Mat,
+  b: Mat,
+  shiftA: Float32Array,
+  shiftB: Float32Array,
+  acc: Float32Array,
+  into?: Float32Array,
+): Promise<ChunkSums> {
+  if (a.rows !== b.rows) throw new Error(`accumulateChunk: token counts differ (${a.rows} vs ${b.rows})`);
+  if (into === acc) throw new Error('accumulateChunk: the output buffer must differ from the accumulator');
+  const s = await cachedSession('corr:accumulate', accumulateGraph);
+  const feeds = {
+    A: f32(a.data, [a.rows, a.cols]),
+    B: f32(b.data, [b.rows, b.cols]),
+    shiftA: f32(shiftA, [1, a.cols]),
+    shiftB: f32(shiftB, [1, b.cols]),
+    acc: f32(acc, [a.cols, b.cols]),
+  };
+  const out = into
+    ? await s.run(feeds, { accOut: f32(into, [a.cols, b.cols]), sumA: null, sqA: null, sumB: null, sqB: null })
+    : await s.run(feeds);
+  return {
+    acc: into ?? (out.accOut!.data as Float32Array),
+    sumA: out.sumA!.data as Float32Array,
+    sqA: out.sqA!.data as Float32Array,
+    sumB: out.sumB!.data as Float32Array,
+    sqB: out.sqB!.data as Float32Array,
+  };
+}
+
+function reduceGraph(withMatrix: boolean): Uint8Array {
+  // C = (acc − meanA·sumBᵀ) ∘ (invA · invBᵀ): the centred cross product scaled per feature;
+  // invA/invB are 0 for zero-variance features, so those correlate 0 with everything.
+  const g = new GraphBuilder('corr_reduce');
+  g.input('acc', 'float32', ['fa', 'fb']);
+  g.input('meanA', 'float32', ['fa', 1]);
+  g.input('sumB', 'float32', [1, 'fb']);
+  g.input('invA', 'float32', ['fa', 1]);
+  g.input('invB', 'float32', [1, 'fb']);
+  const centred = g.node('Sub', ['acc', g.node('Mul', ['meanA', 'sumB'])]);
+  const c = g.node('Mul', [g.node('Mul', [centred, 'invA']), 'invB'], [withMatrix ? 'C' : 'Cint']);
+  g.node('ReduceMax', [c], ['maxOverA'], { axes: [0], keepdims: 0 });
+  g.node('ArgMax', [c], ['argOverA'], { axis: 0, keepdims: 0 });
+  g.node('ReduceMax', [c], ['maxOverB'], { axes: [1], keepdims: 0 });
+  g.node('ArgMax', [c], ['argOverB'], { axis: 1, keepdims: 0 });
+  g.output('maxOverA', 'float32', ['fb']);
+  g.output('argOverA', 'int64', ['fb']);
+  g.output('maxOverB', 'float32', ['fa']);
+  g.output('argOverB', 'int64', ['fa']);
+  if (withMatrix) g.output('C', 'float32', ['fa', 'fb']);
+  return g.build();
+}
+
+export interface BlockReduction {
+  /** For each B column of the block: the max correlation over the block's A rows, and its row. */
+  maxOverA: Float32Array;
+  argOverA: BigInt64Array;
+  /** For each A row of the block: the max correlation over the block's B columns, and its column. */
+  maxOverB: Float32Array;
+  argOverB: BigInt64Array;
+  /** The block's correlation matrix (fa × fb), only when asked for. */
+  corr?: Mat;
+}
+
+export async function reduceCorrelationBlock(
+  acc: Float32Array,
+  meanA: Float32Array,
+  sumB: Float32Array,
+  invA: Float32Array,
+  invB: Float32Array,
+  keepMatrix: boolean,
+): Promise<BlockReduction> {
+  const fa = meanA.length, fb = sumB.length;
+  const s = await cachedSession(`corr:reduce:${keepMatrix}`, () => reduceGraph(keepMatrix));
+  const out = await s.run({
+    acc: f32(acc, [fa, fb]),
+    meanA: f32(meanA, [fa, 1]),
+    sumB: f32(sumB, [1, fb]),
+    invA: f32(invA, [fa, 1]),
+    invB: f32(invB, [1, fb]),
+  });
+  const r: BlockReduction = {
+    maxOverA: out.maxOverA!.data as Float32Array,
+    argOverA: out.argOverA!.data as BigInt64Array,
+    maxOverB: out.maxOverB!.data as Float32Array,
+    argOverB: out.argOverB!.data as BigInt64Array,
+  };
+  if (keepMatrix) r.corr = { data: out.C!.data as Float32Array, rows: fa, cols: fb };
+  return r;
+}
+
+function topkGraph(): Uint8Array {
+  // Running top-k down the token axis. ONNX TopK breaks ties by lower index; the running rows
+  // come first in the concatenation and hold earlier positions, so ties resolve by position.
+  const g = new GraphBuilder('running_topk');
+  g.input('X', 'float32', ['t', 'f']);
+  g.input('prevV', 'float32', ['k', 'f']);
+  g.input('prevI', 'int64', ['k', 'f']);
+  g.input('kChunk', 'int64', [1]);
+  g.input('k', 'int64', [1]);
+  g.input('offset', 'int64', [1]);
+  const [cv, ci] = [g.fresh('cv'), g.fresh('ci')];
+  g.node('TopK', ['X', 'kChunk'], [cv, ci], { axis: 0, largest: 1, sorted: 1 });
+  const cpos = g.node('Add', [ci, 'offset']);
+  const allV = g.node('Concat', ['prevV', cv], 1, { axis: 0 });
+  const allI = g.node('Concat', ['prevI', cpos], 1, { axis: 0 });
+  const li = g.fresh('li');
+  g.node('TopK', [allV, 'k'], ['values', li], { axis: 0, largest: 1, sorted: 1 });
+  g.node('GatherElements', [allI, li], ['positions'], { axis: 0 });
+  g.output('values', 'float32', ['k', 'f']);
+  g.output('positions', 'int64', ['k', 'f']);
+  return g.build();
+}
+
+export interface RunningTopK {
+  /** k × f, row r = the r-th highest activation of each feature (row-major). */
+  values: Float32Array;
+  positions: BigInt64Array;
+  k: number;
+}
+
+/** Starting state for `mergeTopK`: -inf values so real activations always win. */
+export function emptyTopK(k: number, features: number): RunningTopK {
+  return { values: new Float32Array(k * features).fill(-Infinity), positions: new BigInt64Array(k * features).fill(-1n), k };
+}
+
+/** Merge the top-k of a chunk of tokens (rows start at token `offset`) into the running top-k. */
+export async function mergeTopK(prev: RunningTopK, x: Mat, offset: number): Promise<RunningTopK> {
+  const s = await cachedSession('corr:topk', topkGraph);
+  const out = await s.run({
+    X: f32(x.data, [x.rows, x.cols]),
+    prevV: f32(prev.values, [prev.k, x.cols]),
+    prevI: new ort.Tensor('int64', prev.positions, [prev.k, x.cols]),
+    kChunk: new ort.Tensor('int64', BigInt64Array.of(BigInt(Math.min(prev.k, x.rows))), [1]),
+    k: new ort.Tensor('int64', BigInt64Array.of(BigInt(prev.k)), [1]),
+    offset: new ort.Tensor('int64', BigInt64Array.of(BigInt(offset)), [1]),
+  });
+  return { values: out.values!.data as Float32Array, positions: out.positions!.data as BigInt64Array, k: prev.k };
+}
+
+function gatherColumnsGraph(): Uint8Array {
+  const g = new GraphBuilder('gather_columns');
+  g.input('X', 'float32', ['t', 'f']);
+  g.input('idx', 'int64', ['n']);
+  g.node('Gather', ['X', 'idx'], ['Y'], { axis: 1 });
+  g.output('Y', 'float32', ['t', 'n']);
+  return g.build();
+}
+
+/** The given columns of X (t × n). */
+export async function gatherColumns(x: Mat, columns: ArrayLike<number>): Promise<Mat> {
+  const s = await cachedSession('corr:gatherColumns', gatherColumnsGraph);
+  const idx = BigInt64Array.from(Array.from(columns, (c) => BigInt(c)));
+  const out = await s.run({ X: f32(x.data, [x.rows, x.cols]), idx: new ort.Tensor('int64', idx, [idx.length]) });
+  return { data: out.Y!.data as Float32Array, rows: x.rows, cols: idx.length };
+}

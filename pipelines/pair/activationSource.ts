@@ -1,0 +1,52 @@
+// Where pairing gets feature activations from: any producer of (token range × feature range)
+// blocks. Pairing never asks for all tokens × all features at once, so a source may recompute
+// SAE activations block by block from stored residuals instead of holding them.
+import type { Mat } from '../kernels/gemm.ts';
+import { gatherColumns } from '../kernels/correlationKernels.ts';
+
+export interface ActivationSource {
+  readonly numTokens: number;
+  readonly numFeatures: number;
+  /** Rows tokenStart..tokenEnd-1, columns featStart..featEnd-1, row-major. */
+  read(tokenStart: number, tokenEnd: number, featStart: number, featEnd: number): Promise<Mat>;
+}
+
+/** A source over a matrix already in memory (rows = tokens). Full-width reads share its buffer. */
+export function matrixSource(m: Mat): ActivationSource {
+  return {
+    numTokens: m.rows,
+    numFeatures: m.cols,
+    async read(t0, t1, f0, f1) {
+      checkRange(t0, t1, m.rows, f0, f1, m.cols);
+      const w = f1 - f0;
+      if (f0 === 0 && f1 === m.cols) return { data: m.data.subarray(t0 * m.cols, t1 * m.cols), rows: t1 - t0, cols: w };
+      const out = new Float32Array((t1 - t0) * w);
+      for (let t = t0; t < t1; t++) out.set(m.data.subarray(t * m.cols + f0, t * m.cols + f1), (t - t0) * w);
+      return { data: out, rows: t1 - t0, cols: w };
+    },
+  };
+}
+
+/** The listed features of `src`, renumbered 0..n-1 (e.g. a pool of the most active features). */
+export function featureSubsetSource(src: ActivationSource, features: ArrayLike<number>): ActivationSource {
+  const idx = Array.from(features);
+  for (const f of idx) if (!Number.isInteger(f) || f < 0 || f >= src.numFeatures) throw new Error(`feature ${f} outside 0..${src.numFeatures - 1}`);
+  return {
+    numTokens: src.numTokens,
+    numFeatures: idx.length,
+    async read(t0, t1, f0, f1) {
+      checkRange(t0, t1, src.numTokens, f0, f1, idx.length);
+      const want = idx.slice(f0, f1);
+      if (want.length === 0) return { data: new Float32Array(0), rows: t1 - t0, cols: 0 };
+      const lo = Math.min(...want), hi = Math.max(...want) + 1;
+      const span = await src.read(t0, t1, lo, hi);
+      return gatherColumns(span, want.map((f) => f - lo));
+    },
+  };
+}
+
+function checkRange(t0: number, t1: number, tn: number, f0: number, f1: number, fn: number): void {
+  if (!(0 <= t0 && t0 <= t1 && t1 <= tn && 0 <= f0 && f0 <= f1 && f1 <= fn)) {
+    throw new Error(`read(${t0}, ${t1}, ${f0}, ${f1}) outside ${tn} tokens × ${fn} features`);
+  }
+}

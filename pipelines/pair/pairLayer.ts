@@ -1,0 +1,102 @@
+// One layer pair, activations to kept feature pairs: streaming correlation (with top-5 tokens per
+// feature gathered in the same pass), many-A-to-one-B pairing, then the filter chain with a
+// count after every stage, in `described` or `reference` mode.
+import type { ActivationSource } from './activationSource.ts';
+import { filterPairs, type FilterCounts, type FilterMode } from './filters.ts';
+import { topTokenLabels } from './labels.ts';
+import { correlateFeatures, type CorrelationPairing } from './streamingCorrelation.ts';
+
+export const TOP_TOKENS_PER_FEATURE = 5;
+
+export interface LayerPairingOptions {
+  mode?: FilterMode;
+  nonconceptTokens?: readonly string[];
+  minCorrelation?: number;
+  memoryBudgetBytes?: number;
+  tokenChunk?: number;
+}
+
+export interface LayerPairing {
+  mode: FilterMode;
+  counts: FilterCounts;
+  /** Kept pairs, ascending by B feature: A feature pairsA[i] ↔ B feature pairsB[i]. */
+  pairsA: number[];
+  pairsB: number[];
+  /**
+   * Mean best correlation over all B features, and over the kept pairs, in the original code's
+   * correlation formula (unbiased std + 1e-8, divided by T) in both modes, so the numbers are
+   * comparable with the paper's tables; the `Pearson` twins are the textbook values.
+   */
+  meanCorr: number;
+  meanCorrFiltered: number;
+  meanPearson: number;
+  meanPearsonFiltered: number;
+  /** Decoded tokens at each feature's top-5 activations. */
+  topTokensA: string[][];
+  topTokensB: string[][];
+  pairing: CorrelationPairing;
+}
+
+const REFERENCE_STD_EPS = 1e-8;
+
+/** Ratio (original formula) / (Pearson) for a pair with population stds sdA, sdB over T tokens. */
+function referenceOverPearson(sdA: number, sdB: number, t: number): number {
+  if (sdA === 0 || sdB === 0) return 0;
+  const unbiased = Math.sqrt(t / (t - 1));
+  return (sdA * sdB) / ((sdA * unbiased + REFERENCE_STD_EPS) * (sdB * unbiased + REFERENCE_STD_EPS));
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? Number.NaN : xs.reduce((s, v) => s + v, 0) / xs.length;
+}
+
+/** Pair the features of two SAEs on one layer pair and filter the pairs. `tokens[t]` is the decoded token at position t. */
+export async function pairAndFilterLayer(
+  a: ActivationSource,
+  b: ActivationSource,
+  tokens: readonly string[],
+  opts: LayerPairingOptions = {},
+): Promise<LayerPairing> {
+  const mode = opts.mode ?? 'described';
+  if (tokens.length !== a.numTokens) throw new Error(`${tokens.length} decoded tokens for ${a.numTokens} activation rows`);
+  const pairing = await correlateFeatures(a, b, {
+    kind: mode === 'reference' ? 'reference' : 'pearson',
+    topK: TOP_TOKENS_PER_FEATURE,
+    ...(opts.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: opts.memoryBudgetBytes } : {}),
+    ...(opts.tokenChunk !== undefined ? { tokenChunk: opts.tokenChunk } : {}),
+  });
+  const topTokensA = topTokenLabels(pairing.topA!, tokens);
+  const topTokensB = topTokenLabels(pairing.topB!, tokens);
+  const filtered = filterPairs({
+    aForEachB: pairing.aForEachB,
+    corrForEachB: pairing.corrForEachB,
+    topTokensA,
+    topTokensB,
+    mode,
+    ...(opts.nonconceptTokens ? { nonconceptTokens: opts.nonconceptTokens } : {}),
+    ...(opts.minCorrelation !== undefined ? { minCorrelation: opts.minCorrelation } : {}),
+  });
+
+  const T = pairing.numTokens;
+  const ratio = (bf: number) => referenceOverPearson(pairing.statsA.sd[pairing.aForEachB[bf]!]!, pairing.statsB.sd[bf]!, T);
+  const asReference = (bf: number) => (mode === 'reference' ? pairing.corrForEachB[bf]! : pairing.corrForEachB[bf]! * ratio(bf));
+  const asPearson = (bf: number) => {
+    if (mode === 'described') return pairing.corrForEachB[bf]!;
+    const r = ratio(bf);
+    return r === 0 ? 0 : pairing.corrForEachB[bf]! / r;
+  };
+  const allB = Array.from({ length: b.numFeatures }, (_, i) => i);
+  return {
+    mode,
+    counts: filtered.counts,
+    pairsA: filtered.pairsA,
+    pairsB: filtered.pairsB,
+    meanCorr: mean(allB.map(asReference)),
+    meanCorrFiltered: mean(filtered.pairsB.map(asReference)),
+    meanPearson: mean(allB.map(asPearson)),
+    meanPearsonFiltered: mean(filtered.pairsB.map(asPearson)),
+    topTokensA,
+    topTokensB,
+    pairing,
+  };
+}

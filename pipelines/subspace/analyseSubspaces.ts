@@ -1,0 +1,99 @@
+// Semantic subspaces: per category, the features of A and of B whose whole-word labels hit one
+// of its keywords, paired by correlation among themselves (one-to-one), then SVCCA and RSA on the
+// paired decoder rows, each against a permutation null. Categories with too few pairs for a
+// metric are reported with the reason instead of a score.
+import type { Mat } from '../kernels/gemm.ts';
+import type { ActivationSource } from '../pair/activationSource.ts';
+import { topWordLabels } from '../pair/labels.ts';
+import { TOP_TOKENS_PER_FEATURE } from '../pair/pairLayer.ts';
+import type { PairedMetric, PairedScorer, ScoreMode, ScoreWithNull } from '../pair/pairedScores.ts';
+import type { CorrelationKind, TopActivations } from '../pair/streamingCorrelation.ts';
+import { topActivations } from '../pair/topActivations.ts';
+import { builtinCategories, featuresInCategory, type Categories } from './categories.ts';
+import { pairWithinCategory } from './pairWithinCategory.ts';
+
+/** Fewest pairs a metric is computed on: SVCCA needs a spread of rows, RSA a few distinct row pairs. */
+export const MIN_PAIRS: Record<PairedMetric, number> = { svcca: 5, rsa: 5 };
+
+export interface SubspaceAnalysisInput {
+  a: ActivationSource;
+  b: ActivationSource;
+  /** Decoded token at every position (the rows of a and b). */
+  tokens: readonly string[];
+  /** Decoder rows, one per feature (FA × dA, FB × dB). */
+  decoderA: Mat;
+  decoderB: Mat;
+  /** SVCCA / RSA against a permutation null: the similarity stage's measures. */
+  scorer: PairedScorer;
+  categories?: Categories;
+  /** Top activations from an earlier pass over the same sources, to skip another one. */
+  topA?: TopActivations;
+  topB?: TopActivations;
+  /** `reference`: the original's SVCCA and correlation; `described` (default): textbook. */
+  mode?: ScoreMode;
+  permutations?: number;
+  seed?: number;
+  minPairs?: Partial<Record<PairedMetric, number>>;
+}
+
+export type MetricOutcome = ScoreWithNull | { skipped: string };
+
+export interface CategoryAnalysis {
+  category: string;
+  featuresA: number[];
+  featuresB: number[];
+  pairsA: number[];
+  pairsB: number[];
+  /** Mean correlation of the kept pairs (NaN without pairs). */
+  meanCorr: number;
+  svcca: MetricOutcome;
+  rsa: MetricOutcome;
+}
+
+function rowsOf(m: Mat, rows: readonly number[]): Mat {
+  const out = new Float32Array(rows.length * m.cols);
+  rows.forEach((r, i) => out.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
+  return { data: out, rows: rows.length, cols: m.cols };
+}
+
+export async function analyseSubspaces(input: SubspaceAnalysisInput): Promise<CategoryAnalysis[]> {
+  const { a, b, tokens, decoderA, decoderB } = input;
+  if (decoderA.rows !== a.numFeatures) throw new Error(`decoder A has ${decoderA.rows} rows for ${a.numFeatures} features`);
+  if (decoderB.rows !== b.numFeatures) throw new Error(`decoder B has ${decoderB.rows} rows for ${b.numFeatures} features`);
+  const mode = input.mode ?? 'described';
+  const kind: CorrelationKind = mode === 'reference' ? 'reference' : 'pearson';
+  const categories = input.categories ?? builtinCategories();
+  const minPairs: Record<PairedMetric, number> = {
+    svcca: input.minPairs?.svcca ?? MIN_PAIRS.svcca,
+    rsa: input.minPairs?.rsa ?? MIN_PAIRS.rsa,
+  };
+  const labelsA = topWordLabels(input.topA ?? (await topActivations(a, TOP_TOKENS_PER_FEATURE)), tokens);
+  const labelsB = topWordLabels(input.topB ?? (await topActivations(b, TOP_TOKENS_PER_FEATURE)), tokens);
+
+  const results: CategoryAnalysis[] = [];
+  for (const [category, keywords] of Object.entries(categories)) {
+    const featuresA = featuresInCategory(labelsA, keywords);
+    const featuresB = featuresInCategory(labelsB, keywords);
+    const pairs = await pairWithinCategory(a, b, featuresA, featuresB, { kind });
+    const n = pairs.pairsA.length;
+    const outcome = async (metric: PairedMetric): Promise<MetricOutcome> => {
+      if (n < minPairs[metric]) return { skipped: `${n} pair${n === 1 ? '' : 's'}, ${metric} needs at least ${minPairs[metric]}` };
+      return input.scorer(metric, rowsOf(decoderA, pairs.pairsA), rowsOf(decoderB, pairs.pairsB), {
+        mode,
+        permutations: input.permutations ?? 1000,
+        seed: input.seed ?? 0,
+      });
+    };
+    results.push({
+      category,
+      featuresA,
+      featuresB,
+      pairsA: pairs.pairsA,
+      pairsB: pairs.pairsB,
+      meanCorr: n === 0 ? Number.NaN : pairs.corr.reduce((s, v) => s + v, 0) / n,
+      svcca: await outcome('svcca'),
+      rsa: await outcome('rsa'),
+    });
+  }
+  return results;
+}

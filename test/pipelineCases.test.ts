@@ -1,0 +1,63 @@
+// The whole chain for one layer pair against ../shared/reference/pipeline_cases.json, in both
+// modes: counts after every filter stage, kept pairs, mean correlations.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { matrixSource } from '../pipelines/pair/activationSource.ts';
+import { pairAndFilterLayer } from '../pipelines/pair/pairLayer.ts';
+import { NONCONCEPT_TOKENS, type FilterMode } from '../pipelines/pair/filters.ts';
+import type { Mat } from '../pipelines/kernels/gemm.ts';
+
+interface Expected {
+  mean_actv_corr: number;
+  num_feat_unique_beforeFilt: number;
+  total_feats_beforeFilt: number;
+  num_feat_after_rmv_kw: number;
+  num_feat_1_to_1: number;
+  num_feat_after_rmv_lowCorr: number;
+  mean_actv_corr_filt: number;
+  pairs_a: number[];
+  pairs_b: number[];
+  svcca_paired: number;
+  rsa_paired: number;
+}
+interface PipelineCase {
+  name: string;
+  tokens: string[];
+  A: number[][];
+  B: number[][];
+  WA: number[][];
+  WB: number[][];
+  reference: Expected;
+  described: Expected;
+}
+const file = JSON.parse(readFileSync('/work/shared/reference/pipeline_cases.json', 'utf8')) as { nonconcept_tokens: string[]; cases: PipelineCase[] };
+const toMat = (x: number[][]): Mat => ({ data: Float32Array.from(x.flat()), rows: x.length, cols: x[0]!.length });
+
+test('the built-in non-concept token list is the reference list', () => {
+  assert.deepEqual([...NONCONCEPT_TOKENS], file.nonconcept_tokens);
+});
+
+for (const c of file.cases) {
+  for (const mode of ['reference', 'described'] as FilterMode[]) {
+    test(`${c.name} (${mode}): counts after every stage, kept pairs and means`, async () => {
+      const e = c[mode];
+      // A small token chunk so the top-5 tokens and the sums really are merged across chunks.
+      const r = await pairAndFilterLayer(matrixSource(toMat(c.A)), matrixSource(toMat(c.B)), c.tokens, { mode, tokenChunk: 256 });
+      assert.deepEqual(r.counts, {
+        total: e.total_feats_beforeFilt,
+        uniqueA: e.num_feat_unique_beforeFilt,
+        afterKeywords: e.num_feat_after_rmv_kw,
+        afterOneToOne: e.num_feat_1_to_1,
+        afterLowCorrelation: e.num_feat_after_rmv_lowCorr,
+      });
+      assert.deepEqual(r.pairsA, e.pairs_a);
+      assert.deepEqual(r.pairsB, e.pairs_b);
+      assert.ok(Math.abs(r.meanCorr - e.mean_actv_corr) < 1e-6, `mean ${r.meanCorr} vs ${e.mean_actv_corr}`);
+      assert.ok(Math.abs(r.meanCorrFiltered - e.mean_actv_corr_filt) < 1e-6, `filtered mean ${r.meanCorrFiltered} vs ${e.mean_actv_corr_filt}`);
+      // The textbook means differ from the original's by about (T-1)/T.
+      const T = c.tokens.length;
+      assert.ok(Math.abs(r.meanPearson * (T - 1) / T - r.meanCorr) < 1e-6);
+    });
+  }
+}

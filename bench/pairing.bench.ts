@@ -7,6 +7,7 @@ import { matrixSource } from '../pipelines/pair/activationSource.ts';
 import { correlateFeatures } from '../pipelines/pair/streamingCorrelation.ts';
 import { maxWeightAssignment } from '../pipelines/pair/hungarian.ts';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
+import { seededRandom } from '../pipelines/random.ts';
 
 function envInt(name: string, fallback: number): number {
   const v = Number(process.env[name]);
@@ -62,13 +63,8 @@ export async function run(): Promise<void> {
   for (const n of [1000, 3000]) {
     // Correlation-like weights in [-1, 1)
     const w = sparseActivations(n, n, 7 + n);
-    let state = n >>> 0;
-    for (let i = 0; i < w.data.length; i++) {
-      state = (state + 0x6d2b79f5) >>> 0; // mulberry32
-      let x = Math.imul(state ^ (state >>> 15), state | 1);
-      x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-      w.data[i] = ((x ^ (x >>> 14)) >>> 0) / 2147483648 - 1;
-    }
+    const rand = seededRandom(n);
+    for (let i = 0; i < w.data.length; i++) w.data[i] = 2 * rand() - 1;
     const s = await seconds(async () => maxWeightAssignment(w));
     console.log(`Hungarian ${n}×${n}: ${s.toFixed(2)} s`);
   }

@@ -10,7 +10,7 @@ import { chromium } from 'playwright-core';
 import { buildFeatureMap } from '../pipelines/render/buildFeatureMap.ts';
 import { cosineKnn } from '../pipelines/render/cosineKnn.ts';
 import { renderFeatureMapHtml } from '../pipelines/render/featureMapPage.ts';
-import { seededRandom } from '../pipelines/render/seededRandom.ts';
+import { seededRandom } from '../pipelines/random.ts';
 import { renderSweepReportHtml } from '../pipelines/render/sweepPage.ts';
 import { syntheticMapInput } from '../test/browser/syntheticMap.ts';
 import { syntheticSweep } from '../test/browser/syntheticSweep.ts';

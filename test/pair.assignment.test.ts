@@ -6,6 +6,7 @@ import { sinkhornHardMap } from '../pipelines/pair/sinkhorn.ts';
 import { mostActiveFeatures, pairOneToOne } from '../pipelines/pair/oneToOne.ts';
 import { matrixSource } from '../pipelines/pair/activationSource.ts';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
+import { seededRandom } from '../pipelines/random.ts';
 
 interface PairingCase {
   name: string;
@@ -16,17 +17,6 @@ interface PairingCase {
 }
 const cases = (JSON.parse(readFileSync('/work/shared/reference/pairing_cases.json', 'utf8')) as { cases: PairingCase[] }).cases;
 const toMat = (x: number[][]): Mat => ({ data: Float32Array.from(x.flat()), rows: x.length, cols: x[0]!.length });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Best total over every injective map of the smaller side, by exhaustive search. */
 function bruteForceBest(w: Mat): number {
@@ -48,7 +38,7 @@ function bruteForceBest(w: Mat): number {
 }
 
 test('Hungarian finds the best total, for square and rectangular weights (checked exhaustively)', () => {
-  const r = rng(1);
+  const r = seededRandom(1);
   for (const [rows, cols] of [[5, 5], [4, 7], [7, 4], [1, 3], [6, 6]] as const) {
     for (let rep = 0; rep < 5; rep++) {
       const w = { data: Float32Array.from({ length: rows * cols }, () => Math.round(r() * 20) / 10 - 1), rows, cols };
@@ -73,7 +63,7 @@ test('Hungarian on the reference pairing case reproduces the original assignment
 });
 
 test('a permuted identity is recovered exactly by Hungarian and by the OT hard map', async () => {
-  const n = 40, r = rng(2);
+  const n = 40, r = seededRandom(2);
   const perm = Array.from({ length: n }, (_, i) => i).sort(() => r() - 0.5);
   const T = 500;
   const A = new Float32Array(T * n), B = new Float32Array(T * n);
@@ -92,7 +82,7 @@ test('a permuted identity is recovered exactly by Hungarian and by the OT hard m
 });
 
 test('Sinkhorn hard map agrees with Hungarian on a well-separated similarity and balances its marginals', async () => {
-  const n = 30, r = rng(3);
+  const n = 30, r = seededRandom(3);
   const target = Array.from({ length: n }, (_, i) => (i * 7) % n);
   const S = { data: Float32Array.from({ length: n * n }, (_, k) => (target[Math.floor(k / n)] === k % n ? 0.9 : 0.4 * r())), rows: n, cols: n };
   const ot = await sinkhornHardMap(S, { epsilon: 0.05 });

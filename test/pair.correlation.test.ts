@@ -5,6 +5,7 @@ import { correlateFeatures } from '../pipelines/pair/streamingCorrelation.ts';
 import { matrixSource, featureSubsetSource, type ActivationSource } from '../pipelines/pair/activationSource.ts';
 import { blockPairBytes, planBlocks } from '../pipelines/pair/blockPlan.ts';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
+import { seededRandom } from '../pipelines/random.ts';
 
 interface PairingCase {
   name: string;
@@ -17,18 +18,6 @@ interface PairingCase {
 const cases = (JSON.parse(readFileSync('/work/shared/reference/pairing_cases.json', 'utf8')) as { cases: PairingCase[] }).cases;
 
 const toMat = (x: number[][]): Mat => ({ data: Float32Array.from(x.flat()), rows: x.length, cols: x[0]!.length });
-
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pearson correlation in float64 over columns, the slow obvious way. */
 function pearson64(a: Mat, b: Mat): Float64Array {
@@ -57,7 +46,7 @@ function pearson64(a: Mat, b: Mat): Float64Array {
 
 /** Dense-ish activations with large offsets and scales, correlated across the two sides. */
 function correlatedPair(T: number, fa: number, fb: number, seed: number, minScale = 0.01): { a: Mat; b: Mat } {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const latent = 6;
   const z = Float64Array.from({ length: T * latent }, () => r() - 0.5);
   const make = (f: number) => {
@@ -123,7 +112,7 @@ test('the reference correlation is pearson scaled by (T-1)/T', async () => {
 });
 
 test('zero-variance features correlate 0 with everything, never NaN', async () => {
-  const T = 257, r = rng(11);
+  const T = 257, r = seededRandom(11);
   const a = { data: new Float32Array(T * 3), rows: T, cols: 3 };
   const b = { data: new Float32Array(T * 2), rows: T, cols: 2 };
   for (let t = 0; t < T; t++) {
@@ -147,7 +136,7 @@ test('zero-variance features correlate 0 with everything, never NaN', async () =
 });
 
 test('top-k activations per feature match a sort (ties by position), across chunks and blocks', async () => {
-  const T = 300, F = 9, r = rng(5);
+  const T = 300, F = 9, r = seededRandom(5);
   // Quantised values make many ties; some features are mostly zero like SAE codes.
   const data = Float32Array.from({ length: T * F }, (_, i) => (i % F < 4 && r() < 0.9 ? 0 : Math.floor(r() * 4)));
   const a = { data, rows: T, cols: F };

@@ -7,17 +7,7 @@ import { analyseSubspaces } from '../pipelines/subspace/analyseSubspaces.ts';
 import type { PairedScorer, PairedMetric } from '../pipelines/pair/pairedScores.ts';
 import { matrixSource } from '../pipelines/pair/activationSource.ts';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../pipelines/random.ts';
 
 // Words as token sequences; a feature fires on the first token of its word.
 const CONCEPTS: Record<string, string[][]> = {
@@ -29,7 +19,7 @@ const CONCEPTS: Record<string, string[][]> = {
 const FILLERS = [[' the'], [' and'], ['.'], [' of']];
 
 function buildCase() {
-  const r = rng(42);
+  const r = seededRandom(42);
   const words = [...Object.values(CONCEPTS).flat(), ...FILLERS.slice(0, 2)]; // 27 + 2 firing features
   const units = [...words, ...FILLERS];
   const tokens: string[] = [];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mat } from '../pipelines/kernels/gemm.ts';
 import { buildFeatureMap, selectRows } from '../pipelines/render/buildFeatureMap.ts';
 import { cosineKnn } from '../pipelines/render/cosineKnn.ts';
-import { seededRandom } from '../pipelines/render/seededRandom.ts';
+import { seededRandom } from '../pipelines/random.ts';
 import { umapLayout } from '../pipelines/render/umapLayout.ts';
 import { CATEGORIES, syntheticMapInput } from './browser/syntheticMap.ts';
 

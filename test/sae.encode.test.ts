@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { mat, type Mat } from '../pipelines/kernels/gemm.ts';
 import { encodeFeatureBlock, encodeSae, topkThresholds } from '../pipelines/sae/encode.ts';
 import type { Sae, SaeActivation } from '../pipelines/sae/types.ts';
-import { gaussian, rng } from './fixtures/planted.ts';
 import { referenceEncode } from './fixtures/saes.ts';
+import { gaussian, seededRandom } from '../pipelines/random.ts';
 
 function handSae(activation: SaeActivation, subtractDecoderBias = true): Sae {
   // d = 2, F = 3: feature 0 reads x0, feature 1 reads x1, feature 2 reads x0 − x1.
@@ -42,7 +42,7 @@ test('hand-computed activations for each kind', async () => {
 });
 
 function randomSae(seed: number, d: number, F: number, activation: SaeActivation): Sae {
-  const g = gaussian(rng(seed));
+  const g = gaussian(seededRandom(seed));
   const r = (n: number, s: number) => Float32Array.from({ length: n }, () => g() * s);
   return {
     dIn: d,
@@ -58,7 +58,7 @@ function randomSae(seed: number, d: number, F: number, activation: SaeActivation
 }
 
 function randomX(seed: number, T: number, d: number): Mat {
-  const g = gaussian(rng(seed));
+  const g = gaussian(seededRandom(seed));
   return mat(T, d, Float32Array.from({ length: T * d }, () => g()));
 }
 

@@ -7,15 +7,15 @@ import { mat, type Mat } from '../pipelines/kernels/gemm.ts';
 import { computeFeatureStats, FeatureStatsAccumulator, type FeatureStats } from '../pipelines/sae/featureStats.ts';
 import { readFeatureStatsTable, writeFeatureStatsTable } from '../pipelines/sae/statsTable.ts';
 import type { Sae, SaeActivation } from '../pipelines/sae/types.ts';
-import { gaussian, rng } from './fixtures/planted.ts';
 import { referenceEncode } from './fixtures/saes.ts';
+import { gaussian, seededRandom } from '../pipelines/random.ts';
 
 const d = 8;
 const F = 30;
 const T = 53;
 
 function makeSae(activation: SaeActivation): Sae {
-  const g = gaussian(rng(21));
+  const g = gaussian(seededRandom(21));
   const bEnc = Float32Array.from({ length: F }, () => g() * 0.3);
   bEnc[4] = -100; // a feature that never fires: all-zero column, ties everywhere
   return {
@@ -32,7 +32,7 @@ function makeSae(activation: SaeActivation): Sae {
 }
 
 function tokens(): Mat {
-  const g = gaussian(rng(22));
+  const g = gaussian(seededRandom(22));
   const x = mat(T, d, Float32Array.from({ length: T * d }, () => g()));
   // Exact duplicates in different chunks: equal activations, ties broken by lower position.
   for (const dup of [20, 35, 50]) x.data.copyWithin(dup * d, 3 * d, 4 * d);

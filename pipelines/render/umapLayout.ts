@@ -4,7 +4,7 @@
 import { UMAP } from 'umap-js';
 import type { Mat } from '../kernels/gemm.ts';
 import { cosineKnn } from './cosineKnn.ts';
-import { seededRandom } from './seededRandom.ts';
+import { seededRandom } from '../random.ts';
 
 export interface UmapOptions {
   seed?: number;

@@ -3,7 +3,7 @@
 // test categories match some features, and one label that is an XSS attempt.
 import { mat } from '../../pipelines/kernels/gemm.ts';
 import type { FeatureMapInput } from '../../pipelines/render/buildFeatureMap.ts';
-import { seededRandom } from '../../pipelines/render/seededRandom.ts';
+import { seededRandom } from '../../pipelines/random.ts';
 
 export const XSS_LABEL = '<img src=x onerror="window.__xss=1;alert(1)">, </script><script>window.__xss=2</script>';
 

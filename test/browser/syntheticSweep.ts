@@ -1,5 +1,5 @@
 // A seeded sweep report over a small layer grid, with one model name that is an XSS attempt.
-import { seededRandom } from '../../pipelines/render/seededRandom.ts';
+import { seededRandom } from '../../pipelines/random.ts';
 import type { SweepReportData, SweepScore } from '../../pipelines/render/types.ts';
 
 export function syntheticSweep(layersA = [0, 1, 2, 3], layersB = [0, 1, 2, 3, 4, 5], seed = 3): SweepReportData {

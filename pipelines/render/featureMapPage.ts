@@ -1,7 +1,7 @@
 // The linked dual-UMAP page: server-side it only writes the frame (escaped headings, controls,
 // empty tables) and embeds the data as escaped JSON; client/featureMap.js draws and links it.
 import { escapeHtml as h, jsonForScript } from './escape.ts';
-import { clientAsset, CONTENT_SECURITY_POLICY } from './inlineAssets.ts';
+import { clientAsset, pageHead } from './inlineAssets.ts';
 import type { FeatureMapData, MappingMethod, ModelSide } from './types.ts';
 
 const METHOD_TEXT: Record<MappingMethod, string> = {
@@ -27,15 +27,7 @@ export function renderFeatureMapHtml(data: FeatureMapData): string {
   const provenance = Object.entries(data.provenance)
     .map(([role, id]) => `<tr><td>${h(role)}</td><td class="mono">${h(id)}</td></tr>`)
     .join('');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${h(CONTENT_SECURITY_POLICY)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${h(title)} — ufg feature map</title>
-<style>${clientAsset('page.css')}${clientAsset('featureMap.css')}</style>
-</head>
+  return `${pageHead(title, 'feature map', ['page.css', 'featureMap.css'])}
 <body>
 <header>
   <h1>${h(title)}</h1>

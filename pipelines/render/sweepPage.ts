@@ -3,7 +3,7 @@
 // every number. Rendered as static escaped HTML/SVG; the only script is the tooltip.
 import { viridis, textColorOn } from './colorScale.ts';
 import { escapeHtml as h } from './escape.ts';
-import { clientAsset, CONTENT_SECURITY_POLICY } from './inlineAssets.ts';
+import { clientAsset, pageHead } from './inlineAssets.ts';
 import type { SweepCell, SweepReportData, SweepScore } from './types.ts';
 
 type ScoreName = 'svcca' | 'rsa';
@@ -150,15 +150,7 @@ export function renderSweepReportHtml(data: SweepReportData): string {
   const order = (a: SweepCell, b: SweepCell) =>
     data.layersA.indexOf(a.layerA) - data.layersA.indexOf(b.layerA) || data.layersB.indexOf(a.layerB) - data.layersB.indexOf(b.layerB);
   const cells = [...data.cells].sort(order);
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${h(CONTENT_SECURITY_POLICY)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${h(title)} — ufg sweep report</title>
-<style>${clientAsset('page.css')}${clientAsset('sweep.css')}</style>
-</head>
+  return `${pageHead(title, 'sweep report', ['page.css', 'sweep.css'])}
 <body>
 <header>
   <h1>${h(title)}</h1>

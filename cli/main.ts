@@ -1,5 +1,6 @@
 // `ufg <command> …`: each command lives in cli/commands/<command>.ts and exports
-// `run(args): Promise<number>` and a one-line `summary`.
+// `run(args): Promise<number>`, a one-line `summary` and its `help` text (printed here for
+// `-h`/`--help`, so no command parses that flag itself).
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +8,7 @@ import { isUserInputError } from '../pipelines/errors.ts';
 
 export interface Command {
   summary: string;
+  help?: string;
   run(args: string[]): Promise<number>;
 }
 
@@ -45,6 +47,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!command) {
     console.error(`ufg: unknown command '${name}'\n${await usage()}`);
     return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.help ?? `ufg ${name}: ${command.summary}`);
+    return 0;
   }
   try {
     return await command.run(rest);

@@ -6,6 +6,8 @@ import { UserInputError, isUserInputError } from '../../pipelines/errors.ts';
 import { describeIo, loadOnnxModel, type IoDesc } from '../../pipelines/model/loadOnnx.ts';
 import { isPresetName, presetDescription, presetLayers, PRESET_NAMES, resolveTaps } from '../../pipelines/model/presets.ts';
 
+export const help = 'usage: ufg inspect-model MODEL.onnx [--preset gpt-neox|gpt2|llama] [--pattern P --layers 0,1,2]';
+
 export const summary = 'list a model ONNX file\'s inputs, outputs and the residual tensor each layer preset taps';
 
 const io = (d: IoDesc) => `  ${d.name}  ${d.dtype}[${d.dims.join(', ')}]`;
@@ -16,7 +18,7 @@ export async function run(args: string[]): Promise<number> {
     { preset: { type: 'string' }, pattern: { type: 'string' }, layers: { type: 'string' } },
     true,
   );
-  if (positionals.length !== 1) throw new UserInputError('usage: ufg inspect-model MODEL.onnx [--preset gpt-neox|gpt2|llama] [--pattern P --layers 0,1,2]');
+  if (positionals.length !== 1) throw new UserInputError(help);
   const model = await loadOnnxModel(positionals[0]!);
   const graph = model.proto.graph!;
   const lines = [`model ${model.path} (${graph.node!.length} nodes, opset ${model.proto.opsetImport?.map((o) => o.version).join('/')})`, 'inputs:'];

@@ -7,19 +7,15 @@ import { UserInputError } from '../../pipelines/errors.ts';
 
 export const summary = 'show where an artifact (or a results.parquet#row) came from, down to the source files';
 
-const help = `usage: ufg lineage <artifact-id | results.parquet#<row>> [--store DIR] [--json]
+export const help = `usage: ufg lineage <artifact-id | results.parquet#<row>> [--store DIR] [--json]
   rows are numbered from 0; --store defaults to $UFG_HOME/store or .ufg/store`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(
     args,
-    { store: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    { store: { type: 'string' }, json: { type: 'boolean' } },
     true,
   );
-  if (values.help) {
-    console.log(help);
-    return 0;
-  }
   if (positionals.length !== 1) throw new UserInputError(`expected one artifact id or results.parquet#row\n${help}`);
   const store = openStore(values.store);
   const id = await resolveArtifactRef(positionals[0]!);

@@ -15,7 +15,7 @@ export const summary = 'pair the features of two activation matrices (.npy, rows
 const METHODS = ['greedy', 'hungarian', 'ot'] as const;
 type Method = (typeof METHODS)[number];
 
-const USAGE = `usage: ufg pair --a A.npy --b B.npy [--method greedy|hungarian|ot] [--compat reference]
+export const help = `usage: ufg pair --a A.npy --b B.npy [--method greedy|hungarian|ot] [--compat reference]
                 [--pool N] [--epsilon E] [--memory-mb MB] [--device cpu|cuda] [--json]`;
 
 async function loadActivations(path: string, side: string): Promise<Mat> {
@@ -44,12 +44,7 @@ export async function run(args: string[]): Promise<number> {
     'memory-mb': { type: 'string' },
     device: { type: 'string' },
     json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const method = values.method as Method;
   if (!METHODS.includes(method)) throw new UserInputError(`--method must be one of ${METHODS.join(', ')}, got '${values.method}'`);
   if (values.compat !== undefined && values.compat !== 'reference') throw new UserInputError(`--compat accepts only 'reference', got '${values.compat}'`);

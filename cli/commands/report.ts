@@ -6,19 +6,14 @@ import { writePage } from '../../pipelines/render/writePage.ts';
 
 export const summary = 'render the sweep report (SVCCA/RSA heat-maps, subspaces, lineage) from sweep data (JSON)';
 
-const help = `usage: ufg report --from-json sweep.json --out report.html
+export const help = `usage: ufg report --from-json sweep.json --out report.html
   sweep.json      SweepReportData (docs/report-data.md)`;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseOptions(args, {
     'from-json': { type: 'string' },
     out: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    console.log(help);
-    return 0;
-  }
   const from = requireOption(values['from-json'], 'from-json');
   const out = requireOption(values.out, 'out');
   const data = validateSweepReport(readJsonFile(from), from);

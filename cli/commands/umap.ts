@@ -8,7 +8,7 @@ import { writePage } from '../../pipelines/render/writePage.ts';
 
 export const summary = 'render the linked dual-UMAP feature-map page from saved map data (JSON)';
 
-const help = `usage: ufg umap --from-json map.json [--categories cats.json] --out page.html
+export const help = `usage: ufg umap --from-json map.json [--categories cats.json] --out page.html
   map.json        FeatureMapData (docs/report-data.md)
   --categories    {"Group": ["keyword", ...]}: re-assign semantic groups from feature labels`;
 
@@ -17,12 +17,7 @@ export async function run(args: string[]): Promise<number> {
     'from-json': { type: 'string' },
     categories: { type: 'string' },
     out: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    console.log(help);
-    return 0;
-  }
   const from = requireOption(values['from-json'], 'from-json');
   const out = requireOption(values.out, 'out');
   let data = validateFeatureMap(readJsonFile(from), from);

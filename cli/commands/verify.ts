@@ -7,19 +7,15 @@ import { UserInputError } from '../../pipelines/errors.ts';
 
 export const summary = 're-hash the artifact store and report changed or missing files and inputs';
 
-const help = `usage: ufg verify [--store DIR] [--json] [artifact-id ...]
+export const help = `usage: ufg verify [--store DIR] [--json] [artifact-id ...]
   exit 0 when everything matches its manifest, 1 when anything changed or is missing`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(
     args,
-    { store: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    { store: { type: 'string' }, json: { type: 'boolean' } },
     true,
   );
-  if (values.help) {
-    console.log(help);
-    return 0;
-  }
   for (const id of positionals) if (!isArtifactId(id)) throw new UserInputError(`'${id}' is not an artifact id`);
   const store = openStore(values.store);
   const report = await verifyStore(store, positionals.length ? { ids: positionals } : {});

@@ -7,6 +7,8 @@ import { matrixSource } from '../pipelines/pair/activationSource.ts';
 import { pairAndFilterLayer } from '../pipelines/pair/pairLayer.ts';
 import { NONCONCEPT_TOKENS, type FilterMode } from '../pipelines/pair/filters.ts';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
+import { pairedScorer } from '../pipelines/similarity/pairedScorer.ts';
+import { gatherRows } from '../pipelines/similarity/matrix.ts';
 
 interface Expected {
   mean_actv_corr: number;
@@ -58,6 +60,23 @@ for (const c of file.cases) {
       // The textbook means differ from the original's by about (T-1)/T.
       const T = c.tokens.length;
       assert.ok(Math.abs(r.meanPearson * (T - 1) / T - r.meanCorr) < 1e-6);
+    });
+
+    test(`${c.name} (${mode}): SVCCA and RSA of the kept pairs' decoder rows`, async () => {
+      const e = c[mode];
+      // svcca_paired / rsa_paired score WA[pairs_a] against WB[pairs_b] (row i ↔ row i): the
+      // original's SVCCA (one component) and p in reference mode, the textbook SVCCA otherwise.
+      const x = gatherRows(toMat(c.WA), e.pairs_a), y = gatherRows(toMat(c.WB), e.pairs_b);
+      const opts = { mode, permutations: 50, seed: 1 };
+      const svcca = await pairedScorer('svcca', x, y, opts);
+      const rsa = await pairedScorer('rsa', x, y, opts);
+      assert.ok(Math.abs(svcca.observed - e.svcca_paired) < 1e-4, `svcca ${svcca.observed} vs ${e.svcca_paired}`);
+      assert.ok(Math.abs(rsa.observed - e.rsa_paired) < 1e-4, `rsa ${rsa.observed} vs ${e.rsa_paired}`);
+      for (const s of [svcca, rsa]) {
+        assert.equal(s.permutations, 50);
+        // described: p ∈ [1/51, 1]; reference: a multiple of 1/50 that may be 0.
+        assert.ok(mode === 'described' ? s.p >= 1 / 51 && s.p <= 1 : Math.abs(s.p * 50 - Math.round(s.p * 50)) < 1e-9, `p = ${s.p}`);
+      }
     });
   }
 }

@@ -3,12 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { mat, type Mat } from '../pipelines/kernels/gemm.ts';
 import { correlateFeatures } from '../pipelines/pair/streamingCorrelation.ts';
 import { residualMatrix, saeActivationSource } from '../pipelines/sae/activationSource.ts';
 import { loadSae } from '../pipelines/sae/loadSae.ts';
-import { permutationOf, plantedUniverse, rng } from './fixtures/planted.ts';
+import { gatherRows } from '../pipelines/similarity/matrix.ts';
+import { permutationNull } from '../pipelines/similarity/permutationNull.ts';
+import { MEASURES } from '../pipelines/similarity/registry.ts';
+import { plantedUniverse } from './fixtures/planted.ts';
+import { permutationOf, seededRandom } from '../pipelines/random.ts';
 import { generateSaeFixtures, type SaeFixtureSet } from './fixtures/saes.ts';
 
 let dir: string;
@@ -24,7 +27,7 @@ after(async () => {
 
 /** A token stream over the planted vocabulary and the two models' residuals for it. */
 function residualsFor(T: number, seed: number): { a: Mat; b: Mat } {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const { embeddingsA: eA, embeddingsB: eB, options } = fx.universe;
   const a = mat(T, eA.cols);
   const b = mat(T, eB.cols);
@@ -87,41 +90,22 @@ test('the f16 and bf16 Gemma Scope variants recover the planted pairs too', asyn
   for (const [fa, fb] of fx.pairs) assert.equal(pairing.aForEachB[fb], fa);
 });
 
-/** Textbook SVCCA (rows = samples): centre, keep 99% variance per side, mean canonical correlation. */
-function svcca(x: Matrix, y: Matrix): number {
-  const reduce = (m: Matrix): Matrix => {
-    const c = m.clone().subRowVector(m.mean('column'));
-    const svd = new SingularValueDecomposition(c, { autoTranspose: true });
-    const s2 = svd.diagonal.map((v) => v * v);
-    const total = s2.reduce((p, q) => p + q, 0);
-    let keep = 0;
-    for (let acc = 0; keep < s2.length && acc < 0.99 * total; keep++) acc += s2[keep]!;
-    return svd.leftSingularVectors.subMatrix(0, c.rows - 1, 0, keep - 1); // orthonormal basis
-  };
-  const qa = reduce(x);
-  const qb = reduce(y);
-  const cc = new SingularValueDecomposition(qa.transpose().mmul(qb), { autoTranspose: true }).diagonal;
-  const r = cc.slice(0, Math.min(qa.columns, qb.columns));
-  return r.reduce((p, q) => p + Math.min(1, q), 0) / r.length;
+function rowsOf(m: Mat, order: ArrayLike<number>): Mat {
+  return gatherRows(m, order);
 }
 
-function rowsOf(m: Mat, order: ArrayLike<number>): Matrix {
-  return new Matrix(Array.from(order, (i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols))));
-}
-
-test('SVCCA of decoder rows: planted pairing ≈ 1, a shuffled pairing is at chance level', () => {
+test('SVCCA of decoder rows: planted pairing ≈ 1, a shuffled pairing is at chance level', async () => {
   // Many more features than dimensions, as in real SAEs (otherwise CCA is trivially perfect).
   const u = plantedUniverse({ seed: 5, vocabSize: 1, dA: 12, dB: 18, numShared: 300 });
   const aIdx = u.pairs.map(([a]) => a);
   const bIdx = u.pairs.map(([, b]) => b);
-  const planted = svcca(rowsOf(u.dictA, aIdx), rowsOf(u.dictB, bIdx));
-  assert.ok(planted > 0.99, `planted SVCCA ${planted}`);
-  const r = rng(6);
-  const nulls = Array.from({ length: 30 }, () => svcca(rowsOf(u.dictA, aIdx), rowsOf(u.dictB, Array.from(permutationOf(300, r), (i) => bIdx[i]!))));
-  const mean = nulls.reduce((p, q) => p + q, 0) / nulls.length;
-  const sd = Math.sqrt(nulls.reduce((p, q) => p + (q - mean) ** 2, 0) / (nulls.length - 1));
-  assert.ok(mean < 0.3, `null mean ${mean}`);
-  const shuffled = svcca(rowsOf(u.dictA, aIdx), rowsOf(u.dictB, Array.from(permutationOf(300, rng(77)), (i) => bIdx[i]!)));
-  assert.ok(Math.abs(shuffled - mean) < 4 * sd, `shuffled ${shuffled} vs null ${mean} ± ${sd}`);
-  assert.ok(planted > mean + 10 * sd);
+  const x = rowsOf(u.dictA, aIdx);
+  const y = rowsOf(u.dictB, bIdx);
+  const r = await permutationNull(MEASURES.svcca, x, y, { permutations: 30, seed: 6 });
+  assert.ok(r.observed > 0.99, `planted SVCCA ${r.observed}`);
+  assert.ok(r.nullMean < 0.3, `null mean ${r.nullMean}`);
+  assert.equal(r.p, 1 / 31);
+  const shuffled = (await MEASURES.svcca.score(x, rowsOf(y, permutationOf(300, seededRandom(77))))).score;
+  assert.ok(Math.abs(shuffled - r.nullMean) < 4 * r.nullSd, `shuffled ${shuffled} vs null ${r.nullMean} ± ${r.nullSd}`);
+  assert.ok(r.observed > r.nullMean + 10 * r.nullSd);
 });

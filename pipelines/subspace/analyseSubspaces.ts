@@ -7,6 +7,7 @@ import type { ActivationSource } from '../pair/activationSource.ts';
 import { topWordLabels } from '../pair/labels.ts';
 import { TOP_TOKENS_PER_FEATURE } from '../pair/pairLayer.ts';
 import type { PairedMetric, PairedScorer, ScoreMode, ScoreWithNull } from '../pair/pairedScores.ts';
+import { pairedScorer } from '../similarity/pairedScorer.ts';
 import type { CorrelationKind, TopActivations } from '../pair/streamingCorrelation.ts';
 import { topActivations } from '../pair/topActivations.ts';
 import { builtinCategories, featuresInCategory, type Categories } from './categories.ts';
@@ -23,8 +24,8 @@ export interface SubspaceAnalysisInput {
   /** Decoder rows, one per feature (FA × dA, FB × dB). */
   decoderA: Mat;
   decoderB: Mat;
-  /** SVCCA / RSA against a permutation null: the similarity stage's measures. */
-  scorer: PairedScorer;
+  /** SVCCA / RSA against a permutation null; default: the similarity stage's pairedScorer. */
+  scorer?: PairedScorer;
   categories?: Categories;
   /** Top activations from an earlier pass over the same sources, to skip another one. */
   topA?: TopActivations;
@@ -78,7 +79,7 @@ export async function analyseSubspaces(input: SubspaceAnalysisInput): Promise<Ca
     const n = pairs.pairsA.length;
     const outcome = async (metric: PairedMetric): Promise<MetricOutcome> => {
       if (n < minPairs[metric]) return { skipped: `${n} pair${n === 1 ? '' : 's'}, ${metric} needs at least ${minPairs[metric]}` };
-      return input.scorer(metric, rowsOf(decoderA, pairs.pairsA), rowsOf(decoderB, pairs.pairsB), {
+      return (input.scorer ?? pairedScorer)(metric, rowsOf(decoderA, pairs.pairsA), rowsOf(decoderB, pairs.pairsB), {
         mode,
         permutations: input.permutations ?? 1000,
         seed: input.seed ?? 0,

@@ -1,0 +1,210 @@
+// The ONNX Runtime graphs behind the similarity measures. Shapes are symbolic, so one cached
+// session per graph serves every size. Grams and cross products that feed eigen/SVD steps are
+// accumulated in f64 (the 99%-variance cut and small canonical correlations are sensitive to
+// them, and they are computed once per side); the per-row and per-permutation products that run
+// thousands of times stay in f32.
+import { GraphBuilder } from '../kernels/onnxGraph.ts';
+import { cachedSession, ort } from '../kernels/session.ts';
+import type { Mat } from '../kernels/gemm.ts';
+
+type Tensor = InstanceType<typeof ort.Tensor>;
+const DOUBLE = 11; // onnx.TensorProto.DataType.DOUBLE
+
+function f32(data: Float32Array, dims: number[]): Tensor {
+  return new ort.Tensor('float32', data, dims);
+}
+
+function centredGramGraph(): Uint8Array {
+  const g = new GraphBuilder('centred_gram');
+  g.input('X', 'float32', ['n', 'd']);
+  const xd = g.node('Cast', ['X'], 1, { to: DOUBLE });
+  g.node('ReduceMean', [xd], ['mean'], { axes: [0], keepdims: 1 });
+  const xc = g.node('Sub', [xd, 'mean']);
+  g.node('Gemm', [xc, xc], ['G'], { transA: 1 });
+  g.output('G', 'float64', ['d', 'd']);
+  g.output('mean', 'float64', [1, 'd']);
+  return g.build();
+}
+
+/** G = XcᵀXc (d×d, f64) with Xc = X minus its column means, and those means. */
+export async function centredGram(x: Mat): Promise<{ gram: Float64Array; mean: Float64Array }> {
+  const s = await cachedSession('sim:centredGram', centredGramGraph);
+  const out = await s.run({ X: f32(x.data, [x.rows, x.cols]) });
+  return { gram: out.G!.data as Float64Array, mean: out.mean!.data as Float64Array };
+}
+
+function crossGraph(centred: boolean): Uint8Array {
+  const g = new GraphBuilder('cross_product');
+  g.input('X', 'float32', ['n', 'a']);
+  g.input('Y', 'float32', ['n', 'b']);
+  let xd = g.node('Cast', ['X'], 1, { to: DOUBLE });
+  let yd = g.node('Cast', ['Y'], 1, { to: DOUBLE });
+  if (centred) {
+    xd = g.node('Sub', [xd, g.node('ReduceMean', [xd], 1, { axes: [0], keepdims: 1 })]);
+    yd = g.node('Sub', [yd, g.node('ReduceMean', [yd], 1, { axes: [0], keepdims: 1 })]);
+  }
+  g.node('Gemm', [xd, yd], ['C'], { transA: 1 });
+  g.output('C', 'float64', ['a', 'b']);
+  return g.build();
+}
+
+/** XᵀY (dA×dB, f64), of the column-centred matrices when `centred`. */
+export async function crossProduct(x: Mat, y: Mat, centred: boolean): Promise<Float64Array> {
+  const s = await cachedSession(`sim:cross:${centred}`, () => crossGraph(centred));
+  const out = await s.run({ X: f32(x.data, [x.rows, x.cols]), Y: f32(y.data, [y.rows, y.cols]) });
+  return out.C!.data as Float64Array;
+}
+
+function projectGraph(): Uint8Array {
+  const g = new GraphBuilder('project');
+  g.input('X', 'float32', ['n', 'd']);
+  g.input('mean', 'float32', [1, 'd']);
+  g.input('W', 'float32', ['d', 'k']);
+  g.node('MatMul', [g.node('Sub', ['X', 'mean']), 'W'], ['U']);
+  g.output('U', 'float32', ['n', 'k']);
+  return g.build();
+}
+
+/** (X − 1·meanᵀ)·W: e.g. the orthonormal basis Xc·V·S⁻¹ of the kept singular directions. */
+export async function project(x: Mat, mean: Float32Array, w: Mat): Promise<Mat> {
+  const s = await cachedSession('sim:project', projectGraph);
+  const out = await s.run({ X: f32(x.data, [x.rows, x.cols]), mean: f32(mean, [1, x.cols]), W: f32(w.data, [w.rows, w.cols]) });
+  return { data: out.U!.data as Float32Array, rows: x.rows, cols: w.cols };
+}
+
+function batchedCrossGraph(sumOfSquares: boolean): Uint8Array {
+  // One session call scores a batch of permutations: gather the rows of the right factor by each
+  // permutation ([B, n, k2]) and multiply by the fixed left factor (given transposed, [k1, n]).
+  const g = new GraphBuilder('batched_cross');
+  g.input('LT', 'float32', ['k1', 'n']);
+  g.input('R', 'float32', ['n', 'k2']);
+  g.input('idx', 'int64', ['B', 'n']);
+  const gathered = g.node('Gather', ['R', 'idx'], 1, { axis: 0 });
+  const m = g.node('MatMul', ['LT', gathered], [sumOfSquares ? 'M' : 'Mout']);
+  if (sumOfSquares) {
+    g.node('ReduceSumSquare', [m], ['S'], { axes: [1, 2], keepdims: 0 });
+    g.output('S', 'float32', ['B']);
+  } else {
+    g.output('Mout', 'float32', ['B', 'k1', 'k2']);
+  }
+  return g.build();
+}
+
+function permutationIndex(perms: readonly Int32Array[], n: number): Tensor {
+  const idx = new BigInt64Array(perms.length * n);
+  perms.forEach((p, b) => {
+    for (let i = 0; i < n; i++) idx[b * n + i] = BigInt(p[i]!);
+  });
+  return new ort.Tensor('int64', idx, [perms.length, n]);
+}
+
+/** For each permutation P: Lᵀ·(P·R), i.e. Σ_i L[i,:]ᵀ R[perm[i],:] — a [B, k1, k2] batch. */
+export async function permutedCross(leftT: Mat, right: Mat, perms: readonly Int32Array[]): Promise<Float32Array> {
+  const s = await cachedSession('sim:permutedCross', () => batchedCrossGraph(false));
+  const out = await s.run({ LT: f32(leftT.data, [leftT.rows, leftT.cols]), R: f32(right.data, [right.rows, right.cols]), idx: permutationIndex(perms, right.rows) });
+  return out.Mout!.data as Float32Array;
+}
+
+/** For each permutation P: ‖Lᵀ·(P·R)‖²_F. */
+export async function permutedCrossSumOfSquares(leftT: Mat, right: Mat, perms: readonly Int32Array[]): Promise<Float32Array> {
+  const s = await cachedSession('sim:permutedCrossSS', () => batchedCrossGraph(true));
+  const out = await s.run({ LT: f32(leftT.data, [leftT.rows, leftT.cols]), R: f32(right.data, [right.rows, right.cols]), idx: permutationIndex(perms, right.rows) });
+  return out.S!.data as Float32Array;
+}
+
+export type PolarStepKind = 'quintic' | 'cubic';
+
+// Newton–Schulz steps towards the orthogonal polar factor of M, whose singular values σ map
+// through a scalar polynomial each step. The quintic (coefficients from the Muon optimizer)
+// lifts small σ by ×3.44 per step into roughly [0.7, 1.2]; the classic cubic 1.5x − 0.5x³ then
+// converges every σ in (0, √3) to 1 quadratically. Σσ = trace(polar(M)ᵀM) is the nuclear norm.
+const QUINTIC = [3.4445, -4.775, 2.0315] as const;
+
+function polarStepGraph(kind: PolarStepKind, wide: boolean): Uint8Array {
+  const g = new GraphBuilder(`polar_${kind}`);
+  g.input('X', 'float32', ['B', 'r', 'c']);
+  g.input('M', 'float32', ['B', 'r', 'c']);
+  const xt = g.node('Transpose', ['X'], 1, { perm: [0, 2, 1] });
+  // wide (r ≤ c): A = XXᵀ acts from the left; tall: A = XᵀX acts from the right.
+  const a = wide ? g.node('MatMul', ['X', xt]) : g.node('MatMul', [xt, 'X']);
+  const times = (p: string): string => (wide ? g.node('MatMul', [p, 'X']) : g.node('MatMul', ['X', p]));
+  let next: string;
+  if (kind === 'quintic') {
+    const [ca, cb, cc] = QUINTIC;
+    const poly = g.node('Add', [g.node('Mul', [a, g.float(cb)]), g.node('Mul', [g.node('MatMul', [a, a]), g.float(cc)])]);
+    next = g.node('Add', [g.node('Mul', ['X', g.float(ca)]), times(poly)], ['Xnext']);
+  } else {
+    next = g.node('Sub', [g.node('Mul', ['X', g.float(1.5)]), g.node('Mul', [times(a), g.float(0.5)])], ['Xnext']);
+  }
+  g.node('ReduceSum', [g.node('Mul', [next, 'M']), g.int64s([1, 2])], ['trace'], { keepdims: 0 });
+  g.output('Xnext', 'float32', ['B', 'r', 'c']);
+  g.output('trace', 'float32', ['B']);
+  return g.build();
+}
+
+/** One Newton–Schulz step on a [B, r, c] batch; also returns trace(Xnextᵀ·M) per batch entry. */
+export async function polarStep(kind: PolarStepKind, x: Float32Array, m: Float32Array, dims: [number, number, number]): Promise<{ x: Float32Array; trace: Float32Array }> {
+  const wide = dims[1] <= dims[2];
+  const s = await cachedSession(`sim:polar:${kind}:${wide}`, () => polarStepGraph(kind, wide));
+  const out = await s.run({ X: f32(x, dims), M: f32(m, dims) });
+  return { x: out.Xnext!.data as Float32Array, trace: out.trace!.data as Float32Array };
+}
+
+function rdmBlockGraph(kind: 'correlation' | 'euclidean'): Uint8Array {
+  const g = new GraphBuilder(`rdm_${kind}`);
+  g.input('Xb', 'float32', ['b', 'd']);
+  g.input('X', 'float32', ['r', 'd']);
+  const inner = g.node('Gemm', ['Xb', 'X'], [kind === 'correlation' ? 'S' : 'inner'], { transB: 1 });
+  if (kind === 'euclidean') {
+    g.input('sqb', 'float32', ['b', 1]);
+    g.input('sq', 'float32', [1, 'r']);
+    const d2 = g.node('Sub', [g.node('Add', ['sqb', 'sq']), g.node('Mul', [inner, g.float(2)])]);
+    g.node('Sqrt', [g.node('Relu', [d2])], ['S']);
+  }
+  g.output('S', 'float32', ['b', 'r']);
+  return g.build();
+}
+
+/**
+ * One block of rows of an n×n row-similarity matrix: rows [r0, r1) against rows [0, cols).
+ * `correlation` expects rows prepared by rowCorrelationFactors (S = inner products = Pearson r);
+ * `euclidean` gives distances, with the squared row norms passed in.
+ */
+export async function rdmBlock(kind: 'correlation' | 'euclidean', x: Mat, r0: number, r1: number, cols: number, sq?: Float32Array): Promise<Float32Array> {
+  const s = await cachedSession(`sim:rdm:${kind}`, () => rdmBlockGraph(kind));
+  const d = x.cols;
+  const feeds: Record<string, Tensor> = {
+    Xb: f32(x.data.subarray(r0 * d, r1 * d), [r1 - r0, d]),
+    X: f32(x.data.subarray(0, cols * d), [cols, d]),
+  };
+  if (kind === 'euclidean') {
+    feeds.sqb = f32(sq!.subarray(r0, r1), [r1 - r0, 1]);
+    feeds.sq = f32(sq!.subarray(0, cols), [1, cols]);
+  }
+  const out = await s.run(feeds);
+  return out.S!.data as Float32Array;
+}
+
+function topNeighboursGraph(): Uint8Array {
+  const g = new GraphBuilder('top_neighbours');
+  g.input('Xb', 'float32', ['b', 'd']);
+  g.input('X', 'float32', ['n', 'd']);
+  g.input('k', 'int64', [1]);
+  const sim = g.node('Gemm', ['Xb', 'X'], 1, { transB: 1 });
+  g.node('TopK', [sim, 'k'], ['values', 'indices'], { axis: 1, largest: 1, sorted: 1 });
+  g.output('values', 'float32', ['b', 'kk']);
+  g.output('indices', 'int64', ['b', 'kk']);
+  return g.build();
+}
+
+/** For rows [r0, r1) of unit-length rows x: the `k` rows of largest inner product (self included). */
+export async function topNeighbours(x: Mat, r0: number, r1: number, k: number): Promise<BigInt64Array> {
+  const s = await cachedSession('sim:topNeighbours', topNeighboursGraph);
+  const d = x.cols;
+  const out = await s.run({
+    Xb: f32(x.data.subarray(r0 * d, r1 * d), [r1 - r0, d]),
+    X: f32(x.data, [x.rows, d]),
+    k: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
+  });
+  return out.indices!.data as BigInt64Array;
+}

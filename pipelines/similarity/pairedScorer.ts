@@ -1,0 +1,22 @@
+// The PairedScorer the pairing and subspace stages call (pipelines/pair/pairedScores.ts):
+// `described` = textbook SVCCA / RSA with p = (1 + #{null ≥ observed}) / (1 + N);
+// `reference` = the original code's SVCCA (quirk #1), the same RSA, and p = mean(null ≥ observed)
+// (quirk #4).
+import type { PairedMetric, PairedScorer, ScoreMode } from '../pair/pairedScores.ts';
+import { permutationNull } from './permutationNull.ts';
+import { MEASURES } from './registry.ts';
+import type { MeasureName } from './types.ts';
+
+export function measureFor(metric: PairedMetric, mode: ScoreMode): MeasureName {
+  if (metric === 'svcca') return mode === 'reference' ? 'svcca-reference' : 'svcca';
+  return 'rsa';
+}
+
+export const pairedScorer: PairedScorer = async (metric, x, y, opts) => {
+  const r = await permutationNull(MEASURES[measureFor(metric, opts.mode)], x, y, {
+    permutations: opts.permutations,
+    seed: opts.seed,
+    pValue: opts.mode,
+  });
+  return { observed: r.observed, nullMean: r.nullMean, nullSd: r.nullSd, p: r.p, permutations: r.permutations };
+};

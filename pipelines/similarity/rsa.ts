@@ -1,0 +1,77 @@
+// RSA: per side the n×n similarity of rows (Pearson correlation of rows, or Euclidean distance),
+// then the Spearman correlation of the two lower triangles — the original's
+// representational_similarity_analysis with inner = correlation / euclidean, outer = spearman.
+//
+// Null: the RDM of permuted rows is the permuted RDM, and ranking commutes with permuting, so
+// each side is ranked once. A permuted score is Σ_{i>j} zA[i,j]·zB[perm i, perm j] over the
+// z-scored rank vectors: no new RDM, no new ranking — a gather-dot over the triangle, with row
+// perm[i] of B read contiguously.
+import type { Mat } from '../kernels/gemm.ts';
+import { expandSymmetric, lowerTriangle, type RdmKind } from './rdm.ts';
+import { zScoredRanksInPlace } from './ranks.ts';
+import type { Measure, MeasureResult, PreparedNull } from './types.ts';
+
+async function rankedTriangle(x: Mat, kind: RdmKind): Promise<Float32Array> {
+  const tri = await lowerTriangle(x, kind);
+  zScoredRanksInPlace(tri);
+  return tri;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** Permutations per pass over the triangle: A's row is reused from cache across the batch. */
+const RSA_BATCH = 8;
+
+/** Σ_{i>j} a[i,j]·bFull[perm[i]·n + perm[j]] for each permutation (a packed, bFull n×n). */
+export function permutedTriangleDots(a: Float32Array, bFull: Float32Array, n: number, perms: readonly Int32Array[]): Float64Array {
+  const out = new Float64Array(perms.length);
+  for (let i = 1; i < n; i++) {
+    const base = (i * (i - 1)) / 2;
+    for (let p = 0; p < perms.length; p++) {
+      const perm = perms[p]!;
+      const row = perm[i]! * n;
+      let s = 0;
+      for (let j = 0; j < i; j++) s += a[base + j]! * bFull[row + perm[j]!]!;
+      out[p]! += s;
+    }
+  }
+  return out;
+}
+
+async function prepareRsaNull(x: Mat, y: Mat, kind: RdmKind): Promise<PreparedNull> {
+  const za = await rankedTriangle(x, kind);
+  const zbTri = await rankedTriangle(y, kind);
+  const observed: MeasureResult = { score: dot(za, zbTri) };
+  const zb = expandSymmetric(zbTri, y.rows);
+  return {
+    observed,
+    batchSize: RSA_BATCH,
+    scorePermuted: async (perms) => permutedTriangleDots(za, zb, y.rows, perms),
+  };
+}
+
+function rsaMeasure(name: 'rsa' | 'rsa-euclidean', kind: RdmKind, description: string): Measure {
+  return {
+    name,
+    description,
+    properties: {
+      symmetric: true,
+      largerIsMoreSimilar: true,
+      // Row correlation centres each row over its own columns: a rotation or a common shift of
+      // the columns changes it. Distances are unchanged by both.
+      invariances: { orthogonal: kind === 'euclidean', isotropicScaling: true, translation: kind === 'euclidean', permutationOfColumns: true },
+    },
+    minRows: 4,
+    async score(x, y) {
+      return { score: dot(await rankedTriangle(x, kind), await rankedTriangle(y, kind)) };
+    },
+    prepareNull: (x, y) => prepareRsaNull(x, y, kind),
+  };
+}
+
+export const rsa = rsaMeasure('rsa', 'correlation', 'RSA: Spearman correlation of the lower triangles of the row-correlation matrices');
+export const rsaEuclidean = rsaMeasure('rsa-euclidean', 'euclidean', 'RSA with Euclidean-distance RDMs (Spearman of the lower triangles)');

@@ -1,0 +1,65 @@
+// Small dense decompositions (d×d eigen, k1×k2 SVD) through ml-matrix, and batched nuclear norms
+// through ONNX Newton–Schulz iterations for the thousands of k1×k2 matrices of a null.
+import { EigenvalueDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { polarStep } from './graphs.ts';
+
+export interface SymmetricEigen {
+  /** Eigenvalues, largest first. */
+  values: Float64Array;
+  /** Eigenvectors as the columns of a d×d matrix, in the order of `values`. */
+  vectors: Matrix;
+}
+
+export function symmetricEigen(a: ArrayLike<number>, d: number): SymmetricEigen {
+  const m = new Matrix(d, d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) m.set(i, j, a[i * d + j]!);
+  const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
+  const order = e.realEigenvalues.map((v, i) => [v, i] as const).sort((p, q) => q[0] - p[0]);
+  const vectors = new Matrix(d, d);
+  const ev = e.eigenvectorMatrix;
+  order.forEach(([, src], dst) => {
+    for (let r = 0; r < d; r++) vectors.set(r, dst, ev.get(r, src));
+  });
+  return { values: Float64Array.from(order, ([v]) => v), vectors };
+}
+
+export function toMatrix(data: ArrayLike<number>, rows: number, cols: number): Matrix {
+  const m = new Matrix(rows, cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) m.set(i, j, data[i * cols + j]!);
+  return m;
+}
+
+/** Singular values, largest first (min(rows, cols) of them). */
+export function singularValues(data: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  if (rows === 0 || cols === 0) return new Float64Array(0);
+  const svd = new SingularValueDecomposition(toMatrix(data, rows, cols), { computeLeftSingularVectors: false, computeRightSingularVectors: false, autoTranspose: true });
+  return Float64Array.from(svd.diagonal.slice(0, Math.min(rows, cols)));
+}
+
+const QUINTIC_STEPS = 8;
+const MAX_CUBIC_STEPS = 30;
+
+/**
+ * Nuclear norms (sums of singular values) of a batch of r×c matrices whose singular values lie
+ * in [0, 1] (canonical correlations). Newton–Schulz drives every singular value σ to 1 while the
+ * singular vectors stay fixed, so trace(Xᵀ·M) → Σσ. A σ too small to be lifted within the steps
+ * (below ~1e-4) contributes at most σ to the error. Stops when no trace moves by more than
+ * `tol`·min(r, c) between two cubic steps.
+ */
+export async function nuclearNormsBatched(m: Float32Array, batch: number, r: number, c: number, tol = 1e-7): Promise<Float64Array> {
+  const dims: [number, number, number] = [batch, r, c];
+  let x = m;
+  for (let s = 0; s < QUINTIC_STEPS; s++) x = (await polarStep('quintic', x, m, dims)).x;
+  let prev: Float32Array | undefined;
+  for (let s = 0; s < MAX_CUBIC_STEPS; s++) {
+    const step = await polarStep('cubic', x, m, dims);
+    x = step.x;
+    if (prev) {
+      let worst = 0;
+      for (let b = 0; b < batch; b++) worst = Math.max(worst, Math.abs(step.trace[b]! - prev[b]!));
+      if (worst <= tol * Math.min(r, c) + 1e-7 * Math.abs(step.trace[0]!)) return Float64Array.from(step.trace);
+    }
+    prev = step.trace;
+  }
+  return Float64Array.from(prev!);
+}

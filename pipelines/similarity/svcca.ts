@@ -1,0 +1,83 @@
+// SVCCA: keep each side's top singular directions, then the mean canonical correlation between
+// the kept spaces = mean singular value of UxᵀUy (orthonormal bases). Textbook (99% variance)
+// and the original code's variant (its component rule keeps one direction; quirk #1).
+//
+// Null: permuting the rows of y permutes the rows of its centred data and of its basis Uy, so
+// each side's SVD is done once; a permuted score is the mean singular value of Uxᵀ·P·Uy, gathered
+// and multiplied for a batch of permutations per ONNX call, its nuclear norm by Newton–Schulz.
+import type { Mat } from '../kernels/gemm.ts';
+import { singularBasis, type ComponentRule, type SingularBasis } from './basis.ts';
+import { crossProduct, permutedCross } from './graphs.ts';
+import { transpose } from './matrix.ts';
+import { nuclearNormsBatched, singularValues } from './spectrum.ts';
+import type { Measure, MeasureResult, PreparedNull } from './types.ts';
+
+/** Bytes one null batch may use (gathered basis rows, products, iteration temporaries). */
+export const NULL_BATCH_BYTES = 256 * 2 ** 20;
+
+export function batchFor(bytesPerPermutation: number, max = 64): number {
+  return Math.max(1, Math.min(max, Math.floor(NULL_BATCH_BYTES / bytesPerPermutation)));
+}
+
+export interface CanonicalCorrelations {
+  correlations: Float64Array;
+  kA: number;
+  kB: number;
+}
+
+async function correlationsOf(bx: SingularBasis, by: SingularBasis): Promise<Float64Array> {
+  return singularValues(await crossProduct(bx.u, by.u, false), bx.k, by.k).map((v) => Math.min(1, v));
+}
+
+export async function svccaCorrelations(x: Mat, y: Mat, rule: ComponentRule): Promise<CanonicalCorrelations> {
+  const bx = await singularBasis(x, rule);
+  const by = await singularBasis(y, rule);
+  return { correlations: await correlationsOf(bx, by), kA: bx.k, kB: by.k };
+}
+
+function result(correlations: Float64Array, kA: number, kB: number): MeasureResult {
+  return { score: correlations.reduce((a, b) => a + b, 0) / correlations.length, extras: { kA, kB } };
+}
+
+async function prepareSvccaNull(x: Mat, y: Mat, rule: ComponentRule): Promise<PreparedNull> {
+  const bx = await singularBasis(x, rule);
+  const by = await singularBasis(y, rule);
+  const correlations = await correlationsOf(bx, by);
+  const uxT = transpose(bx.u);
+  const r = Math.min(bx.k, by.k);
+  return {
+    observed: result(correlations, bx.k, by.k),
+    batchSize: batchFor(4 * (x.rows * by.k + 5 * bx.k * by.k + 2 * r * r)),
+    async scorePermuted(perms) {
+      const m = await permutedCross(uxT, by.u, perms);
+      const norms = await nuclearNormsBatched(m, perms.length, bx.k, by.k);
+      return norms.map((v) => Math.min(r, v) / r);
+    },
+  };
+}
+
+function svccaMeasure(name: 'svcca' | 'svcca-reference', rule: ComponentRule, description: string): Measure {
+  return {
+    name,
+    description,
+    // The reference rule depends on the total variance, so rescaling one side changes its k.
+    properties: {
+      symmetric: true,
+      largerIsMoreSimilar: true,
+      invariances: { orthogonal: true, isotropicScaling: rule !== 'reference', translation: true, permutationOfColumns: true },
+    },
+    minRows: 3,
+    async score(x, y) {
+      const c = await svccaCorrelations(x, y, rule);
+      return result(c.correlations, c.kA, c.kB);
+    },
+    prepareNull: (x, y) => prepareSvccaNull(x, y, rule),
+  };
+}
+
+export const svcca = svccaMeasure('svcca', 'variance99', 'SVCCA: mean canonical correlation of the top singular directions explaining 99% of each side\'s variance');
+export const svccaReference = svccaMeasure(
+  'svcca-reference',
+  'reference',
+  'SVCCA as the original code computes it (its 99% rule keeps one direction when total variance > ~1.01)',
+);

@@ -1,0 +1,65 @@
+// The measure contract, in the spirit of ReSi/repsim: one scoring function per measure plus the
+// properties it declares (symmetry, invariances). The declarations are not documentation only:
+// the property tests are generated from them, so a measure that declares an invariance it lacks
+// fails the suite.
+import type { Mat } from '../kernels/gemm.ts';
+
+export type MeasureName = 'svcca' | 'svcca-reference' | 'pwcca' | 'rsa' | 'rsa-euclidean' | 'cka' | 'knn' | 'procrustes' | 'mean-corr';
+
+/** Transformations of one side that leave the score unchanged (applied to the columns of every row). */
+export interface Invariances {
+  /** x → x·Q for any orthogonal Q. */
+  orthogonal: boolean;
+  /** x → c·x for c > 0. */
+  isotropicScaling: boolean;
+  /** x → x + 1·vᵀ (the same vector added to every row). */
+  translation: boolean;
+  /** x → x·P for a permutation P of the columns. */
+  permutationOfColumns: boolean;
+}
+
+export interface MeasureProperties {
+  /** score(x, y) = score(y, x). */
+  symmetric: boolean;
+  /** false for distances (Procrustes): the null then counts scores at or below the observed one. */
+  largerIsMoreSimilar: boolean;
+  invariances: Invariances;
+}
+
+export interface MeasureOptions {
+  /** Neighbourhood size of `knn` (default 10, capped at n − 2). */
+  k?: number;
+}
+
+export interface MeasureResult {
+  score: number;
+  /** Extra outputs that belong with the score (SVCCA: kept component counts kA, kB). */
+  extras?: Record<string, number>;
+}
+
+/**
+ * What one measure keeps between the observed score and the null: everything that does not change
+ * when the rows of y are permuted (bases, rank vectors, neighbour lists), so a permuted score costs
+ * far less than a new one.
+ */
+export interface PreparedNull {
+  observed: MeasureResult;
+  /** Scores of (x, y[perm[i]]) for each permutation, in order. */
+  scorePermuted(perms: readonly Int32Array[]): Promise<Float64Array>;
+  /** How many permutations one `scorePermuted` call should get so memory stays bounded. */
+  batchSize: number;
+}
+
+export interface Measure {
+  name: MeasureName;
+  /** One line for `--help` and reports. */
+  description: string;
+  properties: MeasureProperties;
+  /** Fewest paired rows the score is defined on. */
+  minRows: number;
+  /** Both sides must have the same number of columns (matched-column measures). */
+  equalWidths?: boolean;
+  score(x: Mat, y: Mat, opts?: MeasureOptions): Promise<MeasureResult>;
+  /** Fast null; without it the null recomputes `score` on every permuted input. */
+  prepareNull?(x: Mat, y: Mat, opts?: MeasureOptions): Promise<PreparedNull>;
+}

@@ -1,0 +1,114 @@
+// `ufg similarity` end to end: real .npy files, a spawned CLI process, one JSON object out,
+// and one clear line (exit 2) for every kind of bad input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeNpy } from '../pipelines/io/npy.ts';
+import type { Mat } from '../pipelines/kernels/gemm.ts';
+import { MEASURE_NAMES } from '../pipelines/similarity/registry.ts';
+
+interface SimilarityCase {
+  name: string;
+  R: number[][];
+  Rp: number[][];
+  svcca_reference: number;
+  svcca_corrected: number;
+  svcca_corrected_k: [number, number];
+  rsa_reference: number;
+  linear_cka: number;
+  procrustes_rel_rmse?: number;
+}
+const cases = (JSON.parse(readFileSync('/work/shared/reference/similarity_cases.json', 'utf8')) as { cases: SimilarityCase[] }).cases;
+const toMat = (x: number[][]): Mat => ({ data: Float32Array.from(x.flat()), rows: x.length, cols: x[0]!.length });
+
+const dir = mkdtempSync(join(tmpdir(), 'ufg-similarity-cli-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+function ufg(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['bin/ufg.mjs', 'similarity', ...args], { encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function npy(name: string, m: Mat): Promise<string> {
+  const p = join(dir, name);
+  await writeNpy(p, m);
+  return p;
+}
+
+interface MetricJson {
+  observed: number;
+  nullMean: number;
+  nullSd: number;
+  p: number;
+  permutations: number;
+  kA?: number;
+  kB?: number;
+}
+
+test('every metric: one JSON object with observed, null mean/sd, p and the reference numbers', async () => {
+  const c = cases.find((x) => x.procrustes_rel_rmse !== undefined && x.name.startsWith('linear'))!;
+  const a = await npy('a.npy', toMat(c.R)), b = await npy('b.npy', toMat(c.Rp));
+  const r = ufg('--a', a, '--b', b, '--metrics', MEASURE_NAMES.join(','), '--permutations', '20', '--seed', '3', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { rows: number; colsA: number; colsB: number; metrics: Record<string, MetricJson> };
+  assert.deepEqual([out.rows, out.colsA, out.colsB], [c.R.length, c.R[0]!.length, c.Rp[0]!.length]);
+  assert.deepEqual(Object.keys(out.metrics), MEASURE_NAMES);
+  for (const [name, m] of Object.entries(out.metrics)) {
+    for (const key of ['observed', 'nullMean', 'nullSd', 'p'] as const) assert.equal(typeof m[key], 'number', `${name}.${key}`);
+    assert.equal(m.permutations, 20);
+    assert.ok(m.p >= 1 / 21 && m.p <= 1, `${name} p ${m.p}`);
+  }
+  const near = (v: number, want: number): boolean => Math.abs(v - want) < 1e-4;
+  assert.ok(near(out.metrics.svcca!.observed, c.svcca_corrected));
+  assert.deepEqual([out.metrics.svcca!.kA, out.metrics.svcca!.kB], c.svcca_corrected_k);
+  assert.ok(near(out.metrics['svcca-reference']!.observed, c.svcca_reference));
+  assert.ok(near(out.metrics.rsa!.observed, c.rsa_reference));
+  assert.ok(near(out.metrics.cka!.observed, c.linear_cka));
+  assert.ok(near(out.metrics.procrustes!.observed, c.procrustes_rel_rmse!));
+  assert.equal(out.metrics.svcca!.p, 1 / 21, 'linearly related rows beat every permutation');
+
+  const ref = JSON.parse(ufg('--a', a, '--b', b, '--metrics', 'svcca', '--permutations', '20', '--compat', 'reference', '--json').stdout) as { metrics: Record<string, MetricJson> };
+  assert.equal(ref.metrics.svcca!.p, 0, 'reference p = mean(null ≥ observed)');
+  const text = ufg('--a', a, '--b', b, '--metrics', 'svcca', '--permutations', '5');
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^svcca\s+0\.\d{4}\s+null/m);
+});
+
+test('bad input: one line naming the file and the problem, exit 2, no stack trace', async () => {
+  const rnd = (i: number): number => Math.sin(i * 12.9898) * 43758.5453 % 1;
+  const good = await npy('ok.npy', { data: Float32Array.from({ length: 40 }, (_, i) => rnd(i)), rows: 10, cols: 4 });
+  const wide = await npy('wide.npy', { data: Float32Array.from({ length: 50 }, (_, i) => rnd(i + 99)), rows: 10, cols: 5 });
+  const short = await npy('short.npy', { data: Float32Array.from({ length: 36 }, (_, i) => rnd(i + 7)), rows: 9, cols: 4 });
+  const tiny = await npy('tiny.npy', { data: Float32Array.from({ length: 12 }, (_, i) => rnd(i + 3)), rows: 3, cols: 4 });
+  const tinyB = await npy('tinyB.npy', { data: Float32Array.from({ length: 12 }, (_, i) => rnd(i + 5)), rows: 3, cols: 4 });
+  const nan = await npy('nan.npy', { data: Float32Array.from({ length: 40 }, (_, i) => (i === 9 ? NaN : rnd(i))), rows: 10, cols: 4 });
+  const flat = await npy('flat.npy', { data: new Float32Array(40).fill(2), rows: 10, cols: 4 });
+  const txt = join(dir, 'rows.csv');
+  writeFileSync(txt, '1,2\n3,4\n');
+  const fake = join(dir, 'fake.npy');
+  writeFileSync(fake, 'not numpy at all');
+  const missing = join(dir, 'nope.npy');
+  const expectations: [string[], RegExp][] = [
+    [['--a', missing, '--b', good], /nope\.npy.*not found/],
+    [['--a', good, '--b', txt], /rows\.csv.*\.npy/],
+    [['--a', fake, '--b', good], /fake\.npy.*not a \.npy/],
+    [['--a', good, '--b', short], /rows must be paired.*10 rows.*short\.npy has 9/],
+    [['--a', nan, '--b', good], /nan\.npy.*NaN.*row 2, column 1/],
+    [['--a', tiny, '--b', tinyB, '--metrics', 'rsa'], /tiny\.npy.*rsa needs at least 4 paired rows.*3/],
+    [['--a', good, '--b', wide, '--metrics', 'mean-corr'], /mean-corr.*4 columns.*wide\.npy has 5/],
+    [['--a', flat, '--b', good], /flat\.npy.*identical/],
+    [['--a', good, '--b', good, '--metrics', 'svcca,magic'], /unknown metric 'magic'/],
+    [['--a', good, '--b', good, '--permutations', '-3'], /--permutations/],
+    [['--a', good], /--b/],
+  ];
+  for (const [args, pattern] of expectations) {
+    const r = ufg(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});

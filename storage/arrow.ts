@@ -1,7 +1,8 @@
 // Arrow IPC (file format) for hot intermediate tensors: a chunk is one record batch of int32
 // columns and fixed-size-list<float32> columns (one row per token, one list of width d per row).
 // Encoding shares the caller's typed arrays (no copies); decoding returns views into the file
-// bytes where Arrow's alignment allows it. Writes go through writeFileAtomic.
+// bytes where Arrow's alignment allows it. Writes go through writeFileAtomic; a writer that wants
+// to avoid even the one copy into a single file buffer takes the pieces (encodeArrowChunkParts).
 import { readFile } from 'node:fs/promises';
 import {
   Field,
@@ -10,6 +11,7 @@ import {
   Int32,
   makeData,
   RecordBatch,
+  RecordBatchFileWriter,
   Schema,
   Struct,
   Table,
@@ -33,6 +35,22 @@ export interface ArrowChunk {
 }
 
 export function encodeArrowChunk(columns: ArrowColumn[], metadata: Record<string, string> = {}): Uint8Array {
+  return tableToIPC(chunkTable(columns, metadata), 'file');
+}
+
+/**
+ * The same file as encodeArrowChunk, as the pieces that concatenate to it (framing, metadata and
+ * views of the columns' own buffers, nothing copied): for a vectored write. The columns' arrays
+ * must not change until the pieces are written.
+ */
+export async function encodeArrowChunkParts(columns: ArrowColumn[], metadata: Record<string, string> = {}): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  // writeAll on a table finishes synchronously; iterating drains the queued pieces (no I/O).
+  for await (const part of RecordBatchFileWriter.writeAll(chunkTable(columns, metadata))) parts.push(part);
+  return parts;
+}
+
+function chunkTable(columns: ArrowColumn[], metadata: Record<string, string>): Table {
   const numRows = columns.length ? rowsOf(columns[0]!) : 0;
   const fields: Field[] = [];
   const children: Data[] = [];
@@ -50,7 +68,7 @@ export function encodeArrowChunk(columns: ArrowColumn[], metadata: Record<string
   }
   const schema = new Schema(fields, new Map(Object.entries(metadata)));
   const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: numRows, nullCount: 0, children }));
-  return tableToIPC(new Table(schema, [batch]), 'file');
+  return new Table(schema, [batch]);
 }
 
 function rowsOf(c: ArrowColumn): number {

@@ -3,11 +3,13 @@
 // written. Resumable: chunk boundaries are a pure function of the tokenised corpus and the
 // parameters, so a restart skips every chunk file already on disk (each is written atomically)
 // and recomputes from the first missing one, reproducing the same numbers.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { sha256Bytes, writeJsonAtomic } from '../../storage/atomic.ts';
-import { readArrowChunk, writeArrowChunk, type ArrowColumn } from '../../storage/arrow.ts';
+import { readArrowChunk, type ArrowColumn } from '../../storage/arrow.ts';
 import { UserInputError } from '../errors.ts';
 import { cachedSession, configureKernels, type Device } from '../kernels/session.ts';
 import { describeIo, loadOnnxModel } from '../model/loadOnnx.ts';
@@ -15,6 +17,7 @@ import { resolveTaps, type PresetName, type Tap } from '../model/presets.ts';
 import { tapModel } from '../model/tap.ts';
 import { makeBatches, tokenizeDocs, type Batch, type TokenizedDoc } from '../tokenize/batches.ts';
 import { loadTokenizer } from '../tokenize/loadTokenizer.ts';
+import { ChunkWriter } from './chunkWriter.ts';
 import { batchFeeds, gatherValid, outputValues } from './forward.ts';
 import { ACTIVATIONS_FORMAT, INDEX_FILE, layerColumn, PLAN_FILE, planChunks, type ActivationIndex, type ChunkPlan, type LayerEntry } from './layout.ts';
 
@@ -97,13 +100,15 @@ export async function extractActivations(opts: ExtractOptions): Promise<ExtractR
     }),
   );
   const planPath = join(opts.outDir, PLAN_FILE);
+  // A new plan is written while the first chunk computes; the writer lands it before any chunk.
+  let planWritten: Promise<void> | undefined;
   if (existsSync(planPath)) {
     const previous = JSON.parse(await readFile(planPath, 'utf8')) as { fingerprint?: string };
     if (previous.fingerprint !== fingerprint) {
       throw new UserInputError(`holds an extraction with different inputs or parameters; use a fresh output directory`, opts.outDir);
     }
   } else {
-    await writeJsonAtomic(planPath, { format: ACTIVATIONS_FORMAT, fingerprint, chunks });
+    planWritten = writeJsonAtomic(planPath, { format: ACTIVATIONS_FORMAT, fingerprint, chunks });
   }
 
   // Created on first need, so a finished extraction re-run costs no session.
@@ -112,52 +117,81 @@ export async function extractActivations(opts: ExtractOptions): Promise<ExtractR
   let resumedChunks = 0;
   let computedChunks = 0;
   let tokensDone = 0;
-  // The write (with its fsyncs) and the onChunk callback of chunk c overlap the forward passes of
-  // chunk c+1; at most one write is in flight, and a failed write or callback stops the run
-  // before any later chunk is written.
-  let inFlight: Promise<void> | undefined;
-  for (let c = 0; c < chunks.length; c++) {
-    const plan = chunks[c]!;
-    const file = join(opts.outDir, plan.file);
-    if (existsSync(file)) {
-      if (widths.size === 0) for (const [tensor, width] of await widthsOnDisk(file, taps)) widths.set(tensor, width);
-      resumedChunks++;
-      tokensDone += plan.numTokens;
-      continue;
+  let chunksStarted = 0;
+  // Chunk c is written (and onChunk called) while chunk c+1 computes; see chunkWriter.ts.
+  const writer = new ChunkWriter(opts.outDir, planWritten);
+  // Two sets, alternating: the writer reads chunk c's set in place while c+1 fills the other.
+  const maxChunk = chunks.reduce((m, c) => Math.max(m, c.numTokens), 0);
+  const buffers = [new ChunkBuffers(maxChunk), new ChunkBuffers(maxChunk)] as const;
+  let index: ActivationIndex;
+  try {
+    for (let c = 0; c < chunks.length; c++) {
+      const plan = chunks[c]!;
+      const file = join(opts.outDir, plan.file);
+      if (existsSync(file)) {
+        if (widths.size === 0) for (const [tensor, width] of await widthsOnDisk(file, taps)) widths.set(tensor, width);
+        resumedChunks++;
+        tokensDone += plan.numTokens;
+        continue;
+      }
+      session ??= await cachedSession(`extract:${tapped.path}`, () => readFileSync(tapped.path));
+      const columns = await computeChunk(plan, batches, session, inputs, taps, opts.model, widths, buffers[chunksStarted++ & 1]);
+      await writer.write(file, columns, { format: ACTIVATIONS_FORMAT, fingerprint }, async () => {
+        computedChunks++;
+        tokensDone += plan.numTokens;
+        await opts.onChunk?.({ chunk: c, numChunks: chunks.length, tokensDone, totalTokens });
+      });
     }
-    session ??= await cachedSession(`extract:${tapped.path}`, () => readFileSync(tapped.path));
-    const columns = await computeChunk(plan, batches, session, inputs, taps, opts.model, widths);
-    await inFlight;
-    inFlight = (async () => {
-      await writeArrowChunk(file, columns, { format: ACTIVATIONS_FORMAT, fingerprint });
-      computedChunks++;
-      tokensDone += plan.numTokens;
-      await opts.onChunk?.({ chunk: c, numChunks: chunks.length, tokensDone, totalTokens });
-    })();
-    inFlight.catch(() => {}); // observed by the next `await inFlight`; avoids an unhandled rejection meanwhile
+    const layers: LayerEntry[] = taps.map((t) => ({ layer: t.layer, tensor: t.tensor, column: layerColumn(t.layer), width: widths.get(t.tensor)! }));
+    index = {
+      format: ACTIVATIONS_FORMAT,
+      model: opts.model,
+      modelSha256: tapped.modelSha256,
+      tokenizer: opts.tokenizerJson,
+      tokenizerSha256: tokenizer.sha256,
+      preset: opts.pattern !== undefined ? null : (opts.preset ?? 'gpt-neox'),
+      pattern: opts.pattern ?? null,
+      layers,
+      numDocs,
+      numTokens: totalTokens,
+      batchSize,
+      maxLength,
+      chunkTokens,
+      fingerprint,
+      chunks,
+    };
+    // The index (its presence = extraction complete) goes in only after every chunk is durable.
+    await writer.finish({ path: join(opts.outDir, INDEX_FILE), bytes: new TextEncoder().encode(JSON.stringify(index, null, 2) + '\n') });
+  } catch (e) {
+    await writer.abandon(); // no write outlives the call
+    throw e;
   }
-  await inFlight;
 
-  const layers: LayerEntry[] = taps.map((t) => ({ layer: t.layer, tensor: t.tensor, column: layerColumn(t.layer), width: widths.get(t.tensor)! }));
-  const index: ActivationIndex = {
-    format: ACTIVATIONS_FORMAT,
-    model: opts.model,
-    modelSha256: tapped.modelSha256,
-    tokenizer: opts.tokenizerJson,
-    tokenizerSha256: tokenizer.sha256,
-    preset: opts.pattern !== undefined ? null : (opts.preset ?? 'gpt-neox'),
-    pattern: opts.pattern ?? null,
-    layers,
-    numDocs,
-    numTokens: totalTokens,
-    batchSize,
-    maxLength,
-    chunkTokens,
-    fingerprint,
-    chunks,
-  };
-  await writeJsonAtomic(join(opts.outDir, INDEX_FILE), index);
   return { outDir: opts.outDir, index, resumedChunks, computedChunks };
+}
+
+/**
+ * One chunk's columns (per tapped tensor, plus token id/doc/position), sized for the largest chunk
+ * and reused: the writer reads them in place until the chunk after next starts (see the two sets
+ * in extractActivations), so nothing is allocated or copied per chunk.
+ */
+class ChunkBuffers {
+  readonly tokenId: Int32Array;
+  readonly docId: Int32Array;
+  readonly position: Int32Array;
+  private readonly acts = new Map<string, Float32Array>();
+
+  constructor(private readonly maxTokens: number) {
+    this.tokenId = new Int32Array(maxTokens);
+    this.docId = new Int32Array(maxTokens);
+    this.position = new Int32Array(maxTokens);
+  }
+
+  activations(tensor: string, width: number): Float32Array {
+    let a = this.acts.get(tensor);
+    if (!a || a.length !== this.maxTokens * width) this.acts.set(tensor, (a = new Float32Array(this.maxTokens * width)));
+    return a;
+  }
 }
 
 async function computeChunk(
@@ -168,12 +202,10 @@ async function computeChunk(
   taps: readonly Tap[],
   modelPath: string,
   widths: Map<string, number>,
+  buffers: ChunkBuffers,
 ): Promise<ArrowColumn[]> {
   const n = plan.numTokens;
-  const tokenId = new Int32Array(n);
-  const docId = new Int32Array(n);
-  const position = new Int32Array(n);
-  const acts = new Map<string, Float32Array>();
+  const { tokenId, docId, position } = buffers;
   const tensors = [...new Set(taps.map((t) => t.tensor))];
   let row = 0;
   for (let b = plan.firstBatch; b < plan.firstBatch + plan.numBatches; b++) {
@@ -182,25 +214,28 @@ async function computeChunk(
     for (const name of tensors) {
       const { data, width } = outputValues(out[name]!, name, modelPath);
       widths.set(name, width);
-      let dest = acts.get(name);
-      if (!dest) acts.set(name, (dest = new Float32Array(n * width)));
-      gatherValid(data, width, batch, dest, row, name, modelPath);
+      gatherValid(data, width, batch, buffers.activations(name, width), row, name, modelPath);
     }
+    const ids = lowWords(batch.inputIds);
     for (let r = 0; r < batch.rows; r++) {
-      for (let p = 0; p < batch.lengths[r]!; p++) {
-        tokenId[row] = Number(batch.inputIds[r * batch.seqLen + p]);
-        docId[row] = batch.docIds[r]!;
+      const doc = batch.docIds[r]!;
+      for (let p = 0, at = r * batch.seqLen; p < batch.lengths[r]!; p++, at++) {
+        tokenId[row] = ids ? ids[2 * at]! : Number(batch.inputIds[at]);
+        docId[row] = doc;
         position[row] = p;
         row++;
       }
     }
   }
   const columns: ArrowColumn[] = [
-    { name: 'token_id', kind: 'int32', data: tokenId },
-    { name: 'doc_id', kind: 'int32', data: docId },
-    { name: 'position', kind: 'int32', data: position },
+    { name: 'token_id', kind: 'int32', data: tokenId.subarray(0, n) },
+    { name: 'doc_id', kind: 'int32', data: docId.subarray(0, n) },
+    { name: 'position', kind: 'int32', data: position.subarray(0, n) },
   ];
-  for (const t of taps) columns.push({ name: layerColumn(t.layer), kind: 'f32list', width: widths.get(t.tensor)!, data: acts.get(t.tensor)! });
+  for (const t of taps) {
+    const width = widths.get(t.tensor)!;
+    columns.push({ name: layerColumn(t.layer), kind: 'f32list', width, data: buffers.activations(t.tensor, width).subarray(0, n * width) });
+  }
   return columns;
 }
 
@@ -215,9 +250,28 @@ async function widthsOnDisk(file: string, taps: readonly Tap[]): Promise<Map<str
   return out;
 }
 
-/** sha256 of doc ids and token ids, so a resumed run refuses a different corpus. */
+/**
+ * The int64 token ids as an int32 view whose even entries are their low words (ids are small and
+ * non-negative), read without creating a BigInt per token; undefined on a big-endian machine.
+ */
+function lowWords(ids: BigInt64Array): Int32Array | undefined {
+  return LITTLE_ENDIAN ? new Int32Array(ids.buffer, ids.byteOffset, ids.length * 2) : undefined;
+}
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * sha256 of doc ids and token ids, so a resumed run refuses a different corpus: the int32 stream
+ * docId, length, ids… per document (fed piecewise; the bytes, and so the digest, are those that
+ * plans already on disk were fingerprinted with).
+ */
 function tokensDigest(tokens: readonly TokenizedDoc[]): string {
-  const parts: number[] = [];
-  for (const t of tokens) parts.push(t.docId, t.ids.length, ...t.ids);
-  return sha256Bytes(new Uint8Array(Int32Array.from(parts).buffer));
+  const hash = createHash('sha256');
+  const head = new Int32Array(2);
+  for (const t of tokens) {
+    head[0] = t.docId;
+    head[1] = t.ids.length;
+    hash.update(new Uint8Array(head.buffer));
+    hash.update(new Uint8Array(t.ids.buffer, t.ids.byteOffset, t.ids.byteLength));
+  }
+  return hash.digest('hex');
 }

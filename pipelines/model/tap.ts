@@ -5,7 +5,7 @@
 // overwrites it.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256Bytes, sha256File, writeFileAtomic } from '../../storage/atomic.ts';
+import { sha256Bytes, writeFileAtomic } from '../../storage/atomic.ts';
 import { onnx, type GraphProto, type ModelProto, type NodeProto, type OnnxModel } from './loadOnnx.ts';
 import type { Tap } from './presets.ts';
 
@@ -18,7 +18,7 @@ export interface TappedModel {
 }
 
 export async function tapModel(model: OnnxModel, taps: readonly Tap[], cacheDir: string): Promise<TappedModel> {
-  const modelSha256 = await sha256File(model.path);
+  const modelSha256 = sha256Bytes(model.bytes); // the bytes are in memory already: no second read of a large model
   const outputs = [...new Set(taps.map((t) => t.tensor))];
   const key = sha256Bytes(JSON.stringify({ model: modelSha256, outputs, v: 1 }));
   const path = join(cacheDir, `${key}.onnx`);

@@ -19,6 +19,8 @@ export interface TemporalOptions {
   /** TLS without client certificates (e.g. API-key auth); implied by any of the other TLS options. */
   tls?: boolean;
   apiKey?: string;
+  /** How long connectClient waits for the server before giving up (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 /** Options a command accepts (node:util parseArgs shape); API keys only via the environment, never argv. */
@@ -106,7 +108,7 @@ export interface ConnectedClient {
 }
 
 export async function connectClient(opts: TemporalOptions = temporalOptions()): Promise<ConnectedClient> {
-  const options: ConnectionOptions = { address: opts.address, tls: tlsConfig(opts), connectTimeout: 10_000 };
+  const options: ConnectionOptions = { address: opts.address, tls: tlsConfig(opts), connectTimeout: opts.connectTimeoutMs ?? 10_000 };
   if (opts.apiKey) options.apiKey = opts.apiKey;
   let connection: Connection;
   try {

@@ -15,6 +15,8 @@ export interface DevServerOptions {
   port?: number;
   /** Web UI port; a free one when omitted. */
   uiPort?: number;
+  /** Interface the frontend and UI bind to (default 127.0.0.1; 0.0.0.0 to serve workers on other machines). */
+  ip?: string;
   /** No Web UI (tests). */
   headless?: boolean;
   /** The `temporal` binary; found with findTemporalBinary() when omitted. */
@@ -23,6 +25,8 @@ export interface DevServerOptions {
   log?: string | 'inherit';
   /** How long to wait for the frontend to answer (default 60 s). */
   readyTimeoutMs?: number;
+  /** Told when a server left running by a ufg process that died is stopped first. */
+  onNotice?: (message: string) => void;
 }
 
 export interface DevServer {
@@ -43,6 +47,8 @@ export interface DevServer {
 
 const HOST = '127.0.0.1';
 const NAMESPACE = 'default';
+/** The dev server prints this once its services are up (not when binding a port failed). */
+const BANNER = /Temporal Server:\s+\S+:(\d+)/;
 
 /** A port the OS considers free right now (bind to 0, read it, release it). */
 export function freePort(): Promise<number> {
@@ -67,58 +73,63 @@ function processAlive(pid: number): boolean {
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
- * Two servers writing one SQLite file would corrupt it; a live server recorded in the pid file
- * (and, on Linux, still running with this db file on its command line) is refused clearly.
+ * Two servers on one SQLite file would corrupt it. The pid file records the server and the ufg
+ * process that owns it. A live server whose owner is alive is refused; one whose owner died
+ * (ufg was SIGKILLed: the server runs in its own process group and outlives it) is stopped, so
+ * the next `ufg dev` simply takes the state over.
  */
-function refuseIfRunning(pidFile: string, dbFile: string): void {
+async function claimStateDir(pidFile: string, dbFile: string, notice: (m: string) => void): Promise<void> {
   if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return;
-  let sameDb = true;
+  const [pid, owner] = readFileSync(pidFile, 'utf8').trim().split(/\s+/).map(Number);
+  if (!pid || !Number.isInteger(pid) || !processAlive(pid)) return;
   try {
-    sameDb = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dbFile);
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dbFile)) return; // pid reused by something else
   } catch {
     // No /proc (macOS): trust the pid file.
   }
-  if (sameDb) {
-    throw new UserInputError(
-      `a Temporal dev server (pid ${pid}) is already running on ${dbFile}; stop it (kill ${pid}) or use another --state-dir`,
-    );
+  if (!owner || processAlive(owner)) {
+    throw new UserInputError(`a Temporal dev server (pid ${pid}, run by pid ${owner}) is already running on ${dbFile}; stop that one or use another --state-dir`);
+  }
+  notice(`stopping the Temporal dev server (pid ${pid}) left running on ${dbFile} by a ufg process that exited`);
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; processAlive(pid); waited += 100) {
+    if (waited === 10_000) process.kill(pid, 'SIGKILL');
+    await sleep(100);
   }
 }
 
-function tail(file: string | undefined, lines = 15): string {
-  if (!file || !existsSync(file)) return '';
-  return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n').trim();
-}
-
-async function waitForFrontend(address: string, child: ChildProcess, exited: Promise<void>, deadline: number): Promise<void> {
+async function waitForFrontend(address: string, isUp: () => boolean, isDead: () => boolean, deadline: number): Promise<void> {
   let lastError: unknown;
-  let dead = false;
-  void exited.then(() => (dead = true));
-  while (Date.now() < deadline && !dead) {
+  while (Date.now() < deadline && !isDead()) {
+    if (!isUp()) {
+      await sleep(50);
+      continue;
+    }
     let connection: Connection | undefined;
     try {
       connection = await Connection.connect({ address, connectTimeout: 2_000 });
       await connection.workflowService.describeNamespace({ namespace: NAMESPACE });
-      return;
+      if (!isDead()) return;
     } catch (e) {
       lastError = e;
     } finally {
       await connection?.close().catch(() => undefined);
     }
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
   }
-  if (dead) throw new Error(`exited with code ${child.exitCode ?? child.signalCode}`);
-  throw new Error(`did not answer within the deadline (${(lastError as Error | undefined)?.message ?? 'no error'})`);
+  if (isDead()) throw new Error('exited before it was ready');
+  throw new Error(`did not answer within the deadline (${(lastError as Error | undefined)?.message ?? 'no banner printed'})`);
 }
 
 async function startOnce(opts: DevServerOptions, binary: string, port: number, uiPort: number): Promise<DevServer> {
   const stateDir = resolve(opts.stateDir);
   const dbFile = join(stateDir, 'temporal.db');
   const pidFile = join(stateDir, 'temporal.pid');
-  const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', HOST, '--port', String(port), '--ui-port', String(uiPort)];
+  const ip = opts.ip ?? HOST;
+  const args = ['server', 'start-dev', '--db-filename', dbFile, '--ip', ip, '--port', String(port), '--ui-port', String(uiPort)];
   if (opts.headless) args.push('--headless');
   const logFile = opts.log === 'inherit' ? undefined : resolve(opts.log ?? join(stateDir, 'temporal.log'));
   const logStream = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
@@ -126,41 +137,53 @@ async function startOnce(opts: DevServerOptions, binary: string, port: number, u
 
   // Own process group: a Ctrl-C in the terminal reaches ufg, which stops the worker first and the
   // server after it, instead of the server dying under a worker that is still finishing.
-  const child = spawn(binary, args, {
+  const child: ChildProcess = spawn(binary, args, {
     detached: true,
-    stdio: ['ignore', logStream ? 'pipe' : 'inherit', logStream ? 'pipe' : 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TEMPORAL_ADDRESS: undefined, TEMPORAL_NAMESPACE: undefined },
   });
-  if (logStream) {
-    child.stdout?.pipe(logStream, { end: false });
-    child.stderr?.pipe(logStream, { end: false });
-  }
+  let output = '';
+  let up = false;
+  const onOutput = (to: NodeJS.WritableStream) => (d: Buffer) => {
+    if (!up) {
+      output = (output + d.toString()).slice(-20_000);
+      // Our own banner for our port: another server answering on the port does not count.
+      up = BANNER.exec(output)?.[1] === String(port);
+    }
+    to.write(d);
+  };
+  child.stdout!.on('data', onOutput(logStream ?? process.stdout));
+  child.stderr!.on('data', onOutput(logStream ?? process.stderr));
   const spawnError = new Promise<Error>((r) => child.once('error', r));
+  let dead = false;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // If ufg itself exits without stopping the server (an uncaught error), the server goes too.
+  const killOnExit = () => {
+    if (!dead) child.kill('SIGTERM');
+  };
+  process.on('exit', killOnExit);
   void exited.then(() => {
+    dead = true;
     logStream?.end();
     process.removeListener('exit', killOnExit);
     try {
-      if (existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(child.pid)) rmSync(pidFile);
+      if (existsSync(pidFile) && readFileSync(pidFile, 'utf8').split(/\s+/)[0] === String(child.pid)) rmSync(pidFile);
     } catch {
       // Best effort: a stale pid file is ignored on the next start (process gone).
     }
   });
-  // If ufg itself exits without stopping the server (an uncaught error), the server goes too.
-  const killOnExit = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  };
-  process.on('exit', killOnExit);
 
   const failed = await Promise.race([spawnError, new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
   if (failed || child.pid === undefined) {
     throw new UserInputError(`could not start the Temporal dev server ${binary}: ${failed?.message ?? 'no pid'}`);
   }
-  writeFileSync(pidFile, `${child.pid}\n`);
-  const address = `${HOST}:${port}`;
+  writeFileSync(pidFile, `${child.pid} ${process.pid}\n`);
+  // This process reaches the server on loopback whatever interface it binds.
+  const connectHost = ip === '0.0.0.0' || ip === '::' ? HOST : ip.includes(':') ? `[${ip}]` : ip;
+  const address = `${connectHost}:${port}`;
 
   const stop = async (graceMs = 10_000): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return exited;
+    if (dead) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
@@ -169,36 +192,35 @@ async function startOnce(opts: DevServerOptions, binary: string, port: number, u
   const server: DevServer = {
     address,
     namespace: NAMESPACE,
-    uiUrl: opts.headless ? undefined : `http://${HOST}:${uiPort}`,
+    uiUrl: opts.headless ? undefined : `http://${connectHost}:${uiPort}`,
     pid: child.pid,
     dbFile,
     stop,
     kill9: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (!dead) child.kill('SIGKILL');
     },
     exited,
   };
   try {
-    await waitForFrontend(address, child, exited, Date.now() + (opts.readyTimeoutMs ?? 60_000));
+    await waitForFrontend(address, () => up, () => dead, Date.now() + (opts.readyTimeoutMs ?? 60_000));
   } catch (e) {
     await stop(2_000);
-    await new Promise((r) => setImmediate(r));
-    const log = tail(logFile);
-    const err = new Error(`Temporal dev server (${binary}) on ${address} ${(e as Error).message}${log ? `\n${log}` : ''}`);
-    (err as Error & { portInUse?: boolean }).portInUse = /address already in use/i.test(log);
+    const tail = output.trim().split('\n').slice(-15).join('\n');
+    const err = new Error(`Temporal dev server (${binary}) on ${address} ${(e as Error).message}${tail ? `\n${tail}` : ''}`);
+    (err as Error & { portInUse?: boolean }).portInUse = /address already in use/i.test(tail);
     throw err;
   }
   return server;
 }
 
 /**
- * Starts `temporal server start-dev --db-filename <stateDir>/temporal.db` and waits until the
- * frontend answers a describe of the `default` namespace.
+ * Starts `temporal server start-dev --db-filename <stateDir>/temporal.db` and waits until it has
+ * printed its banner and the frontend answers a describe of the `default` namespace.
  */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const stateDir = resolve(opts.stateDir);
   mkdirSync(stateDir, { recursive: true });
-  refuseIfRunning(join(stateDir, 'temporal.pid'), join(stateDir, 'temporal.db'));
+  await claimStateDir(join(stateDir, 'temporal.pid'), join(stateDir, 'temporal.db'), opts.onNotice ?? ((m) => console.error(`ufg: ${m}`)));
   const binary = opts.binary ?? findTemporalBinary();
   // Ports picked here can be taken by someone else before the server binds them; pick again then.
   const attempts = opts.port === undefined || opts.uiPort === undefined ? 3 : 1;
@@ -210,7 +232,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     } catch (e) {
       const inUse = (e as { portInUse?: boolean }).portInUse === true;
       if (inUse && attempt < attempts) continue;
-      if (inUse) throw new UserInputError(`port ${port} or ${uiPort} is already in use; choose another with --port`);
+      if (inUse) throw new UserInputError(`port ${port} or ${uiPort} is already in use (another Temporal?); choose others with --port / --ui-port`);
       throw e;
     }
   }

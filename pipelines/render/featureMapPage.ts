@@ -60,7 +60,7 @@ ${panel('b', data.sideB, data.pointsB.length)}
     <section class="card">
       <h2>Similarity (observed, null mean ± sd, permutation p)</h2>
       <table data-testid="metrics-table">
-        <thead><tr><th>Scope</th><th class="num">CKA</th><th class="num">RSA</th><th class="num">Procrustes</th><th class="num">SVCCA</th></tr></thead>
+        <thead><tr><th>Scope</th><th class="num">CKA</th><th class="num">RSA</th><th class="num" title="a distance: lower is more similar">Procrustes (distance)</th><th class="num">SVCCA</th><th class="num">k-NN</th></tr></thead>
         <tbody id="metrics-body"></tbody>
       </table>
       <p class="muted" id="live-metrics" data-testid="live-metrics"></p>

@@ -1,13 +1,32 @@
-// The sweep report: SVCCA and RSA heat-maps over the layer grid, then one card per layer pair
-// with its subspace bars, filter-stage counts, link to its feature map and the artifact id of
+// The sweep report: SVCCA and RSA heat-maps over the layer grid (and one per further full-space
+// metric the data lists, e.g. CKA, k-NN, Procrustes), then one card per layer pair with its
+// scores, subspace bars, filter-stage counts, link to its feature map and the artifact id of
 // every number. Rendered as static escaped HTML/SVG; the only script is the tooltip.
 import { viridis, textColorOn } from './colorScale.ts';
 import { escapeHtml as h } from './escape.ts';
 import { clientAsset, pageHead } from './inlineAssets.ts';
-import type { SweepCell, SweepReportData, SweepScore } from './types.ts';
+import type { MappingMethod, SweepCell, SweepMetric, SweepReportData, SweepScore } from './types.ts';
 
-type ScoreName = 'svcca' | 'rsa';
-const SCORE_TITLE: Record<ScoreName, string> = { svcca: 'SVCCA', rsa: 'RSA' };
+const SCORE_TITLE: Record<string, string> = {
+  svcca: 'SVCCA',
+  'svcca-reference': 'SVCCA (original code)',
+  rsa: 'RSA',
+  'rsa-euclidean': 'RSA (Euclidean)',
+  cka: 'CKA',
+  knn: 'k-NN Jaccard',
+  procrustes: 'Procrustes',
+  pwcca: 'PWCCA',
+  'mean-corr': 'mean column correlation',
+};
+const METHOD_TITLE: Record<MappingMethod, string> = { greedy: 'greedy pairing', hungarian: 'Hungarian pairing', ot: 'optimal-transport pairing' };
+const DEFAULT_METRICS: SweepMetric[] = [{ name: 'svcca' }, { name: 'rsa' }];
+
+const titleOf = (m: SweepMetric) => m.title ?? SCORE_TITLE[m.name] ?? m.name;
+
+/** A cell's full-space score of `name`: from `scores`, else the dedicated svcca / rsa fields. */
+function scoreOf(c: SweepCell, name: string): SweepScore | undefined {
+  return c.scores?.[name] ?? (name === 'svcca' ? c.svcca : name === 'rsa' ? c.rsa : undefined);
+}
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
 const fp = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));
@@ -33,13 +52,15 @@ function range(values: number[]): [number, number] {
   return [lo, hi];
 }
 
-function heatmap(data: SweepReportData, name: ScoreName): string {
+function heatmap(data: SweepReportData, metric: SweepMetric): string {
+  const name = metric.name;
+  const title = titleOf(metric);
   const cell = 44;
   const left = 64;
   const top = 28;
   const { layersA, layersB } = data;
   const byKey = new Map(data.cells.map((c) => [`${c.layerA},${c.layerB}`, c]));
-  const [lo, hi] = range(data.cells.map((c) => c[name].observed));
+  const [lo, hi] = range(data.cells.flatMap((c) => scoreOf(c, name)?.observed ?? []));
   const showValues = layersB.length <= 16;
   const w = left + layersB.length * cell + 10;
   const hgt = top + layersA.length * cell + 40;
@@ -53,21 +74,21 @@ function heatmap(data: SweepReportData, name: ScoreName): string {
     layersB.forEach((lb, j) => {
       const x = left + j * cell;
       const c = byKey.get(`${la},${lb}`);
-      if (!c) {
+      const s = c && scoreOf(c, name);
+      if (!c || !s) {
         // Outlined and marked so a missing pair reads as "not computed", not as an empty panel.
         parts.push(
-          `<rect class="missing" x="${x + 1}" y="${y + 1}" width="${cell - 2}" height="${cell - 2}" fill="#1a1f29" data-testid="cell-${name}-${la}-${lb}" data-missing="1" data-tip="${h(`A layer ${la} ↔ B layer ${lb}: not computed`)}"></rect>` +
+          `<rect class="missing" x="${x + 1}" y="${y + 1}" width="${cell - 2}" height="${cell - 2}" fill="#1a1f29" data-testid="cell-${h(name)}-${la}-${lb}" data-missing="1" data-tip="${h(`A layer ${la} ↔ B layer ${lb}: not computed`)}"></rect>` +
             `<text class="na" x="${x + cell / 2}" y="${y + cell / 2 + 3}" text-anchor="middle">n/a</text>`,
         );
         return;
       }
-      const s = c[name];
       const t = (s.observed - lo) / (hi - lo);
       const star = s.p <= 0.05 ? '*' : '';
       parts.push(
         `<a href="#${pairAnchor(c)}"><rect class="cell" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${viridis(t)}"` +
-          ` data-testid="cell-${name}-${la}-${lb}" data-observed="${s.observed}" data-p="${s.p}" data-artifact="${h(s.artifactId)}"` +
-          ` data-tip="${h(scoreTip(SCORE_TITLE[name], s, c))}" aria-label="${h(`${SCORE_TITLE[name]} ${f3(s.observed)}, p ${fp(s.p)}`)}"></rect>` +
+          ` data-testid="cell-${h(name)}-${la}-${lb}" data-observed="${s.observed}" data-p="${s.p}" data-artifact="${h(s.artifactId)}"` +
+          ` data-tip="${h(scoreTip(title, s, c))}" aria-label="${h(`${title} ${f3(s.observed)}, p ${fp(s.p)}`)}"></rect>` +
           (showValues
             ? `<text class="v" x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" style="fill:${textColorOn(t)}">${s.observed.toFixed(2)}${star}</text>`
             : '') +
@@ -78,11 +99,11 @@ function heatmap(data: SweepReportData, name: ScoreName): string {
   parts.push(`<text x="${left + (layersB.length * cell) / 2}" y="${hgt - 10}" text-anchor="middle">layer of B (${h(data.modelB)})</text>`);
   parts.push(`<text transform="translate(14 ${top + (layersA.length * cell) / 2}) rotate(-90)" text-anchor="middle">layer of A</text>`);
   const legendStops = Array.from({ length: 11 }, (_, k) => `<stop offset="${k * 10}%" stop-color="${viridis(k / 10)}"/>`).join('');
-  return `<section class="card heatmap" data-testid="heatmap-${name}">
-  <h2>${SCORE_TITLE[name]} (observed; * p ≤ 0.05)</h2>
-  <svg viewBox="0 0 ${w} ${hgt}" width="${w}" height="${hgt}" role="img" aria-label="${SCORE_TITLE[name]} heat-map">${parts.join('')}</svg>
-  <svg viewBox="0 0 260 26" width="260" height="26" aria-hidden="true"><defs><linearGradient id="lg-${name}">${legendStops}</linearGradient></defs>
-    <rect x="40" y="4" width="180" height="10" fill="url(#lg-${name})"/><text x="34" y="13" text-anchor="end" style="fill:#8b95a7;font-size:11px">${f3(lo)}</text><text x="226" y="13" style="fill:#8b95a7;font-size:11px">${f3(hi)}</text></svg>
+  return `<section class="card heatmap" data-testid="heatmap-${h(name)}">
+  <h2>${h(title)} (observed${metric.largerIsMoreSimilar === false ? '; a distance, lower = more similar' : ''}; * p ≤ 0.05)</h2>
+  <svg viewBox="0 0 ${w} ${hgt}" width="${w}" height="${hgt}" role="img" aria-label="${h(title)} heat-map">${parts.join('')}</svg>
+  <svg viewBox="0 0 260 26" width="260" height="26" aria-hidden="true"><defs><linearGradient id="lg-${h(name)}">${legendStops}</linearGradient></defs>
+    <rect x="40" y="4" width="180" height="10" fill="url(#lg-${h(name)})"/><text x="34" y="13" text-anchor="end" style="fill:#8b95a7;font-size:11px">${f3(lo)}</text><text x="226" y="13" style="fill:#8b95a7;font-size:11px">${f3(hi)}</text></svg>
 </section>`;
 }
 
@@ -104,11 +125,11 @@ function bars(rows: Array<{ label: string; value: number; tick?: number; tip: st
   return `<svg class="bars" viewBox="0 0 ${w} ${rows.length * rowH}" width="${w}" height="${rows.length * rowH}">${body}</svg>`;
 }
 
-function scoreRow(name: string, s: SweepScore): string {
-  return `<tr><td>${name}</td><td class="num">${f3(s.observed)}</td><td class="num">${f3(s.nullMean)}${s.nullSd !== undefined ? ` ± ${f3(s.nullSd)}` : ''}</td><td class="num">${fp(s.p)}</td><td class="mono lineage">${h(s.artifactId)}</td></tr>`;
+function scoreRow(name: string, s: SweepScore, metric: string): string {
+  return `<tr data-testid="score-row" data-metric="${h(metric)}"><td>${h(name)}</td><td class="num">${f3(s.observed)}</td><td class="num">${f3(s.nullMean)}${s.nullSd !== undefined ? ` ± ${f3(s.nullSd)}` : ''}</td><td class="num">${fp(s.p)}</td><td class="mono lineage">${h(s.artifactId)}</td></tr>`;
 }
 
-function pairCard(c: SweepCell): string {
+function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
   const subRows = c.subspaces.flatMap((s) =>
     (['svcca', 'rsa'] as const)
       .filter((k) => s[k] !== undefined)
@@ -135,8 +156,12 @@ function pairCard(c: SweepCell): string {
     : '<span class="muted">(no feature map)</span>';
   return `<section class="card pair" id="${pairAnchor(c)}" data-testid="pair-card">
   <h3>A layer ${h(c.layerA)} ↔ B layer ${h(c.layerB)} ${link}</h3>
+  ${c.method ? `<div class="muted" data-testid="pair-method" data-method="${h(c.method)}">${h(METHOD_TITLE[c.method] ?? c.method)}</div>` : ''}
   <table><thead><tr><th>score</th><th class="num">observed</th><th class="num">null</th><th class="num">p</th><th>artifact</th></tr></thead>
-  <tbody>${scoreRow('SVCCA', c.svcca)}${scoreRow('RSA', c.rsa)}</tbody></table>
+  <tbody>${metrics.flatMap((m) => {
+    const s = scoreOf(c, m.name);
+    return s ? [scoreRow(titleOf(m), s, m.name)] : [];
+  }).join('')}</tbody></table>
   <h2 style="margin-top:10px">Semantic subspaces <span class="muted" style="font-weight:400">(bar: observed, white tick: null mean)</span></h2>
   ${subRows.length ? bars(subRows, maxSub) : '<p class="muted">no subspace scores</p>'}
   <h2 style="margin-top:10px">Pairs after each filter stage</h2>
@@ -150,6 +175,7 @@ export function renderSweepReportHtml(data: SweepReportData): string {
   const order = (a: SweepCell, b: SweepCell) =>
     data.layersA.indexOf(a.layerA) - data.layersA.indexOf(b.layerA) || data.layersB.indexOf(a.layerB) - data.layersB.indexOf(b.layerB);
   const cells = [...data.cells].sort(order);
+  const metrics = data.metrics && data.metrics.length > 0 ? data.metrics : DEFAULT_METRICS;
   return `${pageHead(title, 'sweep report', ['page.css', 'sweep.css'])}
 <body>
 <header>
@@ -159,9 +185,9 @@ export function renderSweepReportHtml(data: SweepReportData): string {
   &nbsp;·&nbsp; ${data.cells.length} layer pairs</div>
 </header>
 <main>
-  <div class="heatmaps">${heatmap(data, 'svcca')}${heatmap(data, 'rsa')}</div>
+  <div class="heatmaps">${metrics.map((m) => heatmap(data, m)).join('')}</div>
   <p class="legend">Hover a cell for its null mean, p-value and artifact id; click it for the layer pair's details. Every artifact id resolves with <span class="mono">ufg lineage &lt;id&gt;</span>.</p>
-  <div class="pairs">${cells.map(pairCard).join('\n')}</div>
+  <div class="pairs">${cells.map((c) => pairCard(c, metrics)).join('\n')}</div>
 </main>
 <div id="tooltip" data-testid="tooltip" role="tooltip"></div>
 <script>${clientAsset('sweep.js')}</script>

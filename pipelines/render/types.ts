@@ -5,7 +5,7 @@
 export const MAPPING_METHODS = ['greedy', 'hungarian', 'ot'] as const;
 export type MappingMethod = (typeof MAPPING_METHODS)[number];
 
-export const METRIC_NAMES = ['cka', 'rsa', 'procrustes', 'svcca'] as const;
+export const METRIC_NAMES = ['cka', 'rsa', 'procrustes', 'svcca', 'knn'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** One score against its permutation null. */
@@ -99,6 +99,10 @@ export interface SweepCell {
   layerB: number;
   svcca: SweepScore;
   rsa: SweepScore;
+  /** Full-space scores of every metric the sweep ran, by metric name (svcca and rsa included). */
+  scores?: Record<string, SweepScore>;
+  /** How the pairs were mapped (shown on the card). */
+  method?: MappingMethod;
   subspaces: SweepSubspace[];
   /** Pair counts after each filter stage, in pipeline order. */
   counts: { stage: string; count: number; artifactId?: string }[];
@@ -106,6 +110,14 @@ export interface SweepCell {
   featureMap?: string;
   /** Artifact of this layer pair's result row. */
   artifactId: string;
+}
+
+/** A full-space metric of the sweep: its heat-map title, and whether it is a distance. */
+export interface SweepMetric {
+  name: string;
+  title?: string;
+  /** false for distances (Procrustes): lower is more similar, and p counts nulls at or below. */
+  largerIsMoreSimilar?: boolean;
 }
 
 export interface SweepReportData {
@@ -117,6 +129,8 @@ export interface SweepReportData {
   layersA: number[];
   layersB: number[];
   cells: SweepCell[];
+  /** Heat-maps to draw, in order (default: svcca, rsa); scores come from `cells[].scores`. */
+  metrics?: SweepMetric[];
   sweepId?: string;
   /** ISO timestamp of the report's inputs, shown as text. */
   createdAt?: string;

@@ -134,6 +134,14 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
   s.optStr(o.createdAt, '$.createdAt');
   const layersA = s.arr(o.layersA, '$.layersA').map((x, i) => s.int(x, `$.layersA[${i}]`));
   const layersB = s.arr(o.layersB, '$.layersB').map((x, i) => s.int(x, `$.layersB[${i}]`));
+  if (o.metrics !== undefined) {
+    s.arr(o.metrics, '$.metrics').forEach((m, i) => {
+      const mo = s.obj(m, `$.metrics[${i}]`);
+      s.str(mo.name, `$.metrics[${i}].name`);
+      s.optStr(mo.title, `$.metrics[${i}].title`);
+      if (mo.largerIsMoreSimilar !== undefined && typeof mo.largerIsMoreSimilar !== 'boolean') s.fail(`$.metrics[${i}].largerIsMoreSimilar`, 'expected a boolean');
+    });
+  }
   const seen = new Set<string>();
   s.arr(o.cells, '$.cells').forEach((c, i) => {
     const p = `$.cells[${i}]`;
@@ -146,6 +154,9 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
     seen.add(`${la},${lb}`);
     checkScore(s, co.svcca, `${p}.svcca`);
     checkScore(s, co.rsa, `${p}.rsa`);
+    if (co.scores !== undefined) for (const [k, sc] of Object.entries(s.obj(co.scores, `${p}.scores`))) checkScore(s, sc, `${p}.scores.${k}`);
+    if (co.method !== undefined && !(MAPPING_METHODS as readonly unknown[]).includes(co.method))
+      s.fail(`${p}.method`, `expected one of ${MAPPING_METHODS.join(', ')}, got ${JSON.stringify(co.method)}`);
     s.str(co.artifactId, `${p}.artifactId`);
     s.optStr(co.featureMap, `${p}.featureMap`);
     if (typeof co.featureMap === 'string' && /^\s*(javascript|data|vbscript):/i.test(co.featureMap))

@@ -1,0 +1,107 @@
+// Pairing one layer pair (gpu queue): correlate every A feature with every B feature over all
+// tokens (block-wise, SAE activations recomputed from residuals), pair many-A-to-one-B, run the
+// filter chain. With `pairing.method` hungarian / ot, the pairs come instead from a one-to-one
+// assignment on a pool of the most active features (oneToOnePairs.ts), filtered the same way.
+// Stores the kept pairs (Parquet), the counts and means, and each feature's top activating
+// positions (for labels and subspaces, so no later stage needs another pass).
+import { pairAndFilterLayer } from '../pipelines/pair/pairLayer.ts';
+import { codeVersionFor } from '../storage/artifactId.ts';
+import { writeParquetTable } from '../storage/parquet.ts';
+import type { ArtifactStore } from '../storage/store.ts';
+import { runActivity } from './context.ts';
+import { decodedTokens, loadSide, PAIRING_FILE, PAIRS_FILE, TOP_FILE, type StoredPairing } from './layerData.ts';
+import { oneToOneLayerPairs } from './oneToOnePairs.ts';
+import { produce } from './storeAccess.ts';
+import type { LayerPairInput, PairResult } from './types.ts';
+
+/** The parameters that change a pairing: pool size for one-to-one methods, ε for OT only. */
+function methodParams(pairing: LayerPairInput['pairing']): Record<string, number> {
+  if (pairing.method === 'greedy') return {};
+  if (pairing.method === 'hungarian') return { poolSize: pairing.poolSize };
+  return { poolSize: pairing.poolSize, epsilon: pairing.epsilon };
+}
+
+export function pairSpec(input: LayerPairInput) {
+  return {
+    stage: 'pair',
+    codeVersion: codeVersionFor('pair'),
+    params: {
+      layerA: input.a.layer,
+      layerB: input.b.layer,
+      compat: input.compat,
+      encode: input.pairing.encode,
+      method: input.pairing.method,
+      ...methodParams(input.pairing),
+      minCorrelation: input.pairing.minCorrelation,
+    },
+    inputs: [input.a.extractId, input.b.extractId, input.a.saeId, input.b.saeId, input.a.tokenizerId],
+  };
+}
+
+export function pairActivity(store: ArtifactStore) {
+  return (input: LayerPairInput): Promise<PairResult> =>
+    runActivity(async () => {
+      const { manifest, reused } = await produce(store, pairSpec(input), async (writer) => {
+        const a = await loadSide(store, input.a, input.pairing.encode);
+        const b = await loadSide(store, input.b, input.pairing.encode);
+        const tokens = await decodedTokens(store, input.a, a.extractDir, b.extractDir);
+        const r = await pairAndFilterLayer(a.source, b.source, tokens, { mode: input.compat, minCorrelation: input.pairing.minCorrelation });
+        const { method } = input.pairing;
+        const kept =
+          method === 'greedy'
+            ? { ...r, correlation: r.pairsB.map((bf) => r.pairing.corrForEachB[bf]!) }
+            : await oneToOneLayerPairs(a.source, b.source, r, { method, poolSize: input.pairing.poolSize, epsilon: input.pairing.epsilon, minCorrelation: input.pairing.minCorrelation });
+        await writer.writeWithPath(PAIRS_FILE, (tmp) =>
+          writeParquetTable(tmp, [
+            { name: 'feature_a', type: 'INT32', data: Int32Array.from(kept.pairsA) },
+            { name: 'feature_b', type: 'INT32', data: Int32Array.from(kept.pairsB) },
+            { name: 'correlation', type: 'DOUBLE', data: Float64Array.from(kept.correlation) },
+          ]),
+        );
+        const stored: StoredPairing = {
+          method,
+          counts: kept.counts,
+          meanCorr: kept.meanCorr,
+          meanCorrFiltered: kept.meanCorrFiltered,
+          meanPearson: kept.meanPearson,
+          meanPearsonFiltered: kept.meanPearsonFiltered,
+          numTokens: r.pairing.numTokens,
+          numFeaturesA: a.sae.numFeatures,
+          numFeaturesB: b.sae.numFeatures,
+          ...('poolA' in kept
+            ? {
+                oneToOne: {
+                  poolA: kept.poolA,
+                  poolB: kept.poolB,
+                  total: kept.total,
+                  ...(kept.iterations !== undefined ? { iterations: kept.iterations, converged: kept.converged ?? false } : {}),
+                },
+              }
+            : {}),
+        };
+        await writer.writeJson(PAIRING_FILE, nanToNull(stored));
+        await writer.writeJson(TOP_FILE, { k: r.pairing.topA!.k, a: Array.from(r.pairing.topA!.positions), b: Array.from(r.pairing.topB!.positions) });
+        return {
+          counts: { ...kept.counts, tokens: r.pairing.numTokens },
+          summary: { layerA: input.a.layer, layerB: input.b.layer, method, meanCorrFiltered: finiteOrNull(kept.meanCorrFiltered) },
+        };
+      });
+      const c = manifest.counts;
+      return {
+        id: manifest.id,
+        reused,
+        counts: { total: c.total ?? 0, uniqueA: c.uniqueA ?? 0, afterKeywords: c.afterKeywords ?? 0, afterOneToOne: c.afterOneToOne ?? 0, afterLowCorrelation: c.afterLowCorrelation ?? 0 },
+        meanCorrFiltered: (manifest.summary as { meanCorrFiltered?: number | null } | undefined)?.meanCorrFiltered ?? null,
+        numPairs: c.afterLowCorrelation ?? 0,
+      };
+    });
+}
+
+export function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+/** JSON has no NaN: means over zero pairs are written as null. */
+function nanToNull<T extends object>(o: T): T {
+  return JSON.parse(JSON.stringify(o, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))) as T;
+}

@@ -1,0 +1,202 @@
+// Sweep preparation: check every input up front (so a typo fails in seconds, not hours in),
+// register the external files as source artifacts, and tokenize the corpus once per model.
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { SweepConfig, SweepModelConfig } from '../pipelines/config.ts';
+import { readCorpus } from '../pipelines/corpus/readCorpus.ts';
+import { UserInputError, isUserInputError } from '../pipelines/errors.ts';
+import { loadOnnxModel } from '../pipelines/model/loadOnnx.ts';
+import { presetLayers, resolveTaps } from '../pipelines/model/presets.ts';
+import { locateSae } from '../pipelines/sae/locate.ts';
+import { readCategoriesFile } from '../pipelines/subspace/categories.ts';
+import { tokenizeDocs, type TokenizedDoc } from '../pipelines/tokenize/batches.ts';
+import { loadTokenizer } from '../pipelines/tokenize/loadTokenizer.ts';
+import { assertSameTokenization } from '../pipelines/tokenize/sameTokenization.ts';
+import { readArrowChunk, writeArrowChunk } from '../storage/arrow.ts';
+import { artifactId, codeVersionFor } from '../storage/artifactId.ts';
+import { hashSourcePath, registerSource, sourceSpec } from '../storage/sources.ts';
+import type { ArtifactStore } from '../storage/store.ts';
+import { activityProducer, runActivity } from './context.ts';
+import { awaitPublished, produce, sourcePath } from './storeAccess.ts';
+import type { ModelSources, Side, SourcesInput, TokenizeInput, TokenizeResult, ValidateResult } from './types.ts';
+
+export const TOKENS_FILE = 'tokens.arrow';
+
+/** Re-raises a problem found in a file as an error on the config field that names the file. */
+function onField(configFile: string, field: string, e: unknown): never {
+  if (!isUserInputError(e)) throw e;
+  throw new UserInputError(`${field}: ${e.message}`, configFile);
+}
+
+async function layerCount(side: Side, m: SweepModelConfig, configFile: string): Promise<number> {
+  const field = `models.${side}`;
+  let model;
+  try {
+    model = await loadOnnxModel(m.model);
+  } catch (e) {
+    onField(configFile, `${field}.model`, e);
+  }
+  const graph = model.proto.graph!;
+  if (m.pattern !== undefined) {
+    m.layers.forEach((layer, i) => {
+      try {
+        resolveTaps(graph, { pattern: m.pattern }, [layer], m.model);
+      } catch (e) {
+        onField(configFile, `${field}.layers[${i}]`, e);
+      }
+    });
+    return Math.max(...m.layers) + 1;
+  }
+  let n: number;
+  try {
+    n = presetLayers(graph, m.preset, m.model).length;
+  } catch (e) {
+    onField(configFile, `${field}.preset`, e);
+  }
+  m.layers.forEach((layer, i) => {
+    if (layer >= n) {
+      throw new UserInputError(`${field}.layers[${i}]: layer ${layer} out of range: ${m.model} has hidden_states 0..${n - 1} (preset ${m.preset}, 0 = embeddings)`, configFile);
+    }
+  });
+  return n;
+}
+
+/** Every check that needs the files: models, layer ranges, tokenizers agree, SAEs per layer, corpus, categories. */
+export function validateSweepActivity() {
+  return (config: SweepConfig): Promise<ValidateResult> =>
+    runActivity(async () => {
+      const file = config.source ?? 'sweep config';
+      const numLayers = { a: await layerCount('a', config.models.a, file), b: await layerCount('b', config.models.b, file) };
+      let docs: string[];
+      try {
+        docs = (await readCorpus(config.corpus.path, { textField: config.corpus.textField, numSamples: config.corpus.numSamples })).docs;
+      } catch (e) {
+        onField(file, 'corpus.path', e);
+      }
+      const tok = async (side: Side) => {
+        try {
+          return await loadTokenizer(config.models[side].tokenizer);
+        } catch (e) {
+          onField(file, `models.${side}.tokenizer`, e);
+        }
+      };
+      assertSameTokenization(await tok('a'), await tok('b'), docs);
+      for (const side of ['a', 'b'] as const) {
+        for (const layer of config.models[side].layers) {
+          try {
+            await locateSae(config.models[side].sae, layer);
+          } catch (e) {
+            onField(file, `models.${side}.sae`, e);
+          }
+        }
+      }
+      if (config.categories !== undefined) {
+        try {
+          readCategoriesFile(config.categories);
+        } catch (e) {
+          onField(file, 'categories', e);
+        }
+      }
+      try {
+        await mkdir(config.outDir, { recursive: true });
+      } catch (e) {
+        throw new UserInputError(`outDir: cannot create ${config.outDir} (${(e as Error).message})`, file);
+      }
+      return { numLayers, numDocs: docs.length };
+    });
+}
+
+/** Registers one source, telling whether the store already had it. */
+async function register(store: ArtifactStore, path: string, kind: string): Promise<{ id: string; reused: boolean }> {
+  const id = artifactId(sourceSpec(await hashSourcePath(path, store.cacheDir)));
+  const reused = await store.has(id);
+  try {
+    const m = await registerSource(store, path, { kind, producer: activityProducer() });
+    return { id: m.id, reused };
+  } catch (e) {
+    // The other model's prep registering the same file won the race: its artifact is this one.
+    if (!isUserInputError(e) && (await awaitPublished(store, id))) return { id, reused: true };
+    throw e;
+  }
+}
+
+/** Corpus, model, tokenizer and the per-layer SAE folders of one side become source artifacts. */
+export function registerSourcesActivity(store: ArtifactStore) {
+  return (input: SourcesInput): Promise<ModelSources> =>
+    runActivity(async () => {
+      const done: { id: string; reused: boolean }[] = [];
+      const reg = async (path: string, kind: string) => {
+        const r = await register(store, path, kind);
+        done.push(r);
+        return r.id;
+      };
+      const corpus = await reg(input.corpus.path, 'corpus');
+      const model = await reg(input.model.model, 'model');
+      const tokenizer = await reg(input.model.tokenizer, 'tokenizer');
+      const saeByLayer: Record<string, string> = {};
+      for (const layer of input.model.layers) {
+        // The folder holding the layer's weights (with its cfg.json), not the whole release.
+        const located = await locateSae(input.model.sae, layer);
+        saeByLayer[String(layer)] = await reg(dirname(located.file), 'sae');
+      }
+      const reused = done.filter((d) => d.reused).length;
+      return { corpus, model, tokenizer, saeByLayer, reused, registered: done.length - reused };
+    });
+}
+
+export function tokenizeSpec(input: TokenizeInput) {
+  const { maxLength, numSamples, textField } = input.corpus;
+  return { stage: 'tokenize', codeVersion: codeVersionFor('tokenize'), params: { maxLength, numSamples, textField }, inputs: [input.corpusId, input.tokenizerId] };
+}
+
+/** The corpus tokenized once (per tokenizer): doc id, token id and position of every token. */
+export function tokenizeActivity(store: ArtifactStore) {
+  return (input: TokenizeInput): Promise<TokenizeResult> =>
+    runActivity(async () => {
+      const { manifest, reused } = await produce(store, tokenizeSpec(input), async (writer) => {
+        const corpus = await readCorpus(await sourcePath(store, input.corpusId), { textField: input.corpus.textField, numSamples: input.corpus.numSamples });
+        const tokenizer = await loadTokenizer(await sourcePath(store, input.tokenizerId));
+        const docs = tokenizeDocs(tokenizer, corpus.docs, input.corpus.maxLength);
+        const n = docs.reduce((s, d) => s + d.ids.length, 0);
+        if (n === 0) throw new UserInputError('corpus is empty: no document yields any token', corpus.path);
+        const docId = new Int32Array(n), tokenId = new Int32Array(n), position = new Int32Array(n);
+        let row = 0;
+        for (const d of docs) {
+          for (let p = 0; p < d.ids.length; p++, row++) {
+            docId[row] = d.docId;
+            tokenId[row] = d.ids[p]!;
+            position[row] = p;
+          }
+        }
+        await writer.writeWithPath(TOKENS_FILE, (tmp) =>
+          writeArrowChunk(tmp, [
+            { name: 'doc_id', kind: 'int32', data: docId },
+            { name: 'token_id', kind: 'int32', data: tokenId },
+            { name: 'position', kind: 'int32', data: position },
+          ]),
+        );
+        return { counts: { docs: corpus.docs.length, tokenizedDocs: docs.length, tokens: n } };
+      });
+      return { id: manifest.id, reused, numDocs: manifest.counts.docs ?? 0, numTokens: manifest.counts.tokens ?? 0 };
+    });
+}
+
+/** The tokenized documents of a tokenize artifact, in corpus order. */
+export async function readTokenizedDocs(store: ArtifactStore, tokensId: string): Promise<TokenizedDoc[]> {
+  const chunk = await readArrowChunk(await store.localPath(tokensId, TOKENS_FILE));
+  const col = (name: string): Int32Array => {
+    const c = chunk.columns.get(name);
+    if (!c || c.kind !== 'int32') throw new Error(`${tokensId}/${TOKENS_FILE} lacks int32 column ${name}`);
+    return c.data;
+  };
+  const docId = col('doc_id'), tokenId = col('token_id');
+  const out: TokenizedDoc[] = [];
+  let start = 0;
+  for (let r = 1; r <= docId.length; r++) {
+    if (r === docId.length || docId[r] !== docId[start]) {
+      out.push({ docId: docId[start]!, ids: tokenId.slice(start, r) });
+      start = r;
+    }
+  }
+  return out;
+}

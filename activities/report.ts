@@ -1,0 +1,139 @@
+// The sweep report (cpu queue): a heat-map per full-space metric (SVCCA and RSA first, then CKA,
+// k-NN, Procrustes … as the sweep asked) over the layer grid with per-pair cards,
+// stored as an artifact, then published with the results table and the feature-map pages into
+// the sweep's outDir (results.parquet, report.html, maps/A<la>_B<lb>.html).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
+import { renderSweepReportHtml } from '../pipelines/render/sweepPage.ts';
+import type { MappingMethod, SweepCell, SweepMetric, SweepReportData, SweepScore } from '../pipelines/render/types.ts';
+import { writeFileAtomic } from '../storage/atomic.ts';
+import { codeVersionFor } from '../storage/artifactId.ts';
+import type { ArtifactStore } from '../storage/store.ts';
+import { runActivity } from './context.ts';
+import { MAP_HTML } from './featureMap.ts';
+import { readPairing, type StoredPairing } from './layerData.ts';
+import { RESULTS_FILE } from './results.ts';
+import { readScores, scoreOf } from './scores.ts';
+import { produce } from './storeAccess.ts';
+import { readSubspaces } from './subspaces.ts';
+import type { LayerPairOutcome, ReportInput, ReportResult } from './types.ts';
+
+export const REPORT_HTML = 'report.html';
+export const REPORT_JSON = 'report.json';
+
+export function mapFileName(p: Pick<LayerPairOutcome, 'layerA' | 'layerB'>): string {
+  return `maps/A${p.layerA}_B${p.layerB}.html`;
+}
+
+function sorted(pairs: LayerPairOutcome[]): LayerPairOutcome[] {
+  return [...pairs].sort((p, q) => p.layerA - q.layerA || p.layerB - q.layerB);
+}
+
+export function reportSpec(input: ReportInput) {
+  const pairs = sorted(input.pairs);
+  return {
+    stage: 'report',
+    codeVersion: codeVersionFor('report'),
+    params: { title: input.title ?? null, sweepId: input.sweepId, compat: input.compat, pairingMethod: input.pairingMethod, modelA: input.modelA, modelB: input.modelB, layersA: input.layersA, layersB: input.layersB, cells: pairs.map((p) => [p.layerA, p.layerB]) },
+    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId])],
+  };
+}
+
+function sweepScore(s: ScoreWithNull | { skipped: string }, artifactId: string): SweepScore | undefined {
+  if ('skipped' in s || !Number.isFinite(s.observed) || !Number.isFinite(s.p)) return undefined;
+  return { observed: s.observed, nullMean: s.nullMean, ...(Number.isFinite(s.nullSd) ? { nullSd: s.nullSd } : {}), p: s.p, artifactId };
+}
+
+/** Filter-stage labels: greedy pairs start from every B feature, one-to-one pairs from the pool's assignment. */
+function countStages(p: StoredPairing): string[] {
+  const pool = p.oneToOne ? ` (pool ${p.oneToOne.poolA}×${p.oneToOne.poolB})` : '';
+  const first = (p.method ?? 'greedy') === 'greedy' ? 'all B features' : `assigned${pool}`;
+  return [first, 'distinct A features', 'concept tokens, shared top token', 'one-to-one', 'correlation > threshold'];
+}
+
+async function cellOf(store: ArtifactStore, p: LayerPairOutcome, metrics: SweepMetric[]): Promise<SweepCell | undefined> {
+  const scores = await readScores(store, p.scoresId);
+  const byMetric: Record<string, SweepScore> = {};
+  for (const m of metrics) {
+    const s = scoreOf(scores, m.name);
+    const v = s && sweepScore(s, p.scoresId);
+    if (v) byMetric[m.name] = v;
+  }
+  const svcca = byMetric.svcca;
+  const rsa = byMetric.rsa;
+  // A cell needs both of the paper's full-space scores; without them it is drawn as "not computed".
+  if (!svcca || !rsa) return undefined;
+  const pairing = await readPairing(store, p.pairId);
+  const c = pairing.counts;
+  const subspaces = (await readSubspaces(store, p.subspacesId)).map((cat) => {
+    const s = sweepScore(cat.svcca, p.subspacesId);
+    const r = sweepScore(cat.rsa, p.subspacesId);
+    return { name: cat.category, n: cat.pairsA.length, ...(s ? { svcca: s } : {}), ...(r ? { rsa: r } : {}) };
+  });
+  const stages = countStages(pairing);
+  const counts = [c.total, c.uniqueA, c.afterKeywords, c.afterOneToOne, c.afterLowCorrelation];
+  return {
+    layerA: p.layerA,
+    layerB: p.layerB,
+    svcca,
+    rsa,
+    scores: byMetric,
+    method: (pairing.method ?? 'greedy') as MappingMethod,
+    subspaces,
+    counts: counts.map((count, i) => ({ stage: stages[i]!, count, artifactId: p.pairId })),
+    featureMap: mapFileName(p),
+    artifactId: p.scoresId,
+  };
+}
+
+/** The sweep's full-space metrics in the order it scored them, read from the first layer pair's scores. */
+async function sweepMetrics(store: ArtifactStore, input: ReportInput): Promise<SweepMetric[]> {
+  const first = sorted(input.pairs)[0];
+  if (!first) return [];
+  const scores = await readScores(store, first.scoresId);
+  return scores.scores.map((s) => ({ name: s.metric, largerIsMoreSimilar: s.largerIsMoreSimilar }));
+}
+
+export function reportActivity(store: ArtifactStore) {
+  return (input: ReportInput): Promise<ReportResult> =>
+    runActivity(async () => {
+      const { manifest, reused } = await produce(store, reportSpec(input), async (writer) => {
+        const metrics = await sweepMetrics(store, input);
+        const cells: SweepCell[] = [];
+        for (const p of sorted(input.pairs)) {
+          const cell = await cellOf(store, p, metrics);
+          if (cell) cells.push(cell);
+        }
+        const data: SweepReportData = {
+          kind: 'ufg.sweepReport',
+          version: 1,
+          ...(input.title ? { title: input.title } : {}),
+          sweepId: input.sweepId,
+          modelA: input.modelA,
+          modelB: input.modelB,
+          layersA: input.layersA,
+          layersB: input.layersB,
+          metrics,
+          cells,
+        };
+        await writer.writeJson(REPORT_JSON, data);
+        await writer.writeFile(REPORT_HTML, renderSweepReportHtml(data));
+        return { counts: { cells: cells.length, layerPairs: input.pairs.length } };
+      });
+      // Publishing is idempotent (atomic overwrite), so it runs on reuse too: a resumed sweep or a
+      // new outDir gets the files.
+      await mkdir(join(input.outDir, 'maps'), { recursive: true });
+      const resultsPath = join(input.outDir, 'results.parquet');
+      const reportPath = join(input.outDir, 'report.html');
+      await writeFileAtomic(resultsPath, await store.readFile(input.resultsId, RESULTS_FILE));
+      await writeFileAtomic(reportPath, await store.readFile(manifest.id, REPORT_HTML));
+      const mapPaths: string[] = [];
+      for (const p of sorted(input.pairs)) {
+        const path = join(input.outDir, mapFileName(p));
+        await writeFileAtomic(path, await store.readFile(p.mapId, MAP_HTML));
+        mapPaths.push(path);
+      }
+      return { id: manifest.id, reused, resultsPath, reportPath, mapPaths };
+    });
+}

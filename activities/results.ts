@@ -1,0 +1,98 @@
+// The sweep's results table (cpu queue): one row per (layer A, layer B, subspace, metric) with
+// observed, null mean, null sd, p, the pair counts after every filter stage, and the id of the
+// artifact that holds the row's scores (`ufg lineage results.parquet#<row>` walks from there).
+import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
+import { measureFor } from '../pipelines/similarity/pairedScorer.ts';
+import { codeVersionFor } from '../storage/artifactId.ts';
+import { writeParquetTable, type ParquetColumn } from '../storage/parquet.ts';
+import type { ArtifactStore } from '../storage/store.ts';
+import { runActivity } from './context.ts';
+import { readPairing } from './layerData.ts';
+import { readScores } from './scores.ts';
+import { produce } from './storeAccess.ts';
+import { readSubspaces } from './subspaces.ts';
+import type { ResultsInput, ResultsTableResult } from './types.ts';
+
+export const RESULTS_FILE = 'results.parquet';
+/** The `subspace` value of full-space rows. */
+export const FULL_SPACE = 'full';
+
+export function resultsSpec(input: ResultsInput) {
+  const pairs = [...input.pairs].sort((p, q) => p.layerA - q.layerA || p.layerB - q.layerB);
+  return {
+    stage: 'results',
+    codeVersion: codeVersionFor('results'),
+    params: { modelA: input.modelA, modelB: input.modelB, compat: input.compat, pairingMethod: input.pairingMethod, layersA: input.layersA, layersB: input.layersB, cells: pairs.map((p) => [p.layerA, p.layerB]) },
+    inputs: pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId]),
+  };
+}
+
+interface Row {
+  layerA: number;
+  layerB: number;
+  subspace: string;
+  metric: string;
+  /** The measure that ran (svcca-reference for `svcca` under compat reference). */
+  measure: string;
+  largerIsMoreSimilar: boolean;
+  score: ScoreWithNull | { skipped: string };
+  nPairs: number;
+  meanCorr: number | null;
+  counts: [number, number, number, number, number];
+  artifactId: string;
+}
+
+const num = (v: number | null | undefined) => (typeof v === 'number' ? v : NaN);
+
+export function resultsActivity(store: ArtifactStore) {
+  return (input: ResultsInput): Promise<ResultsTableResult> =>
+    runActivity(async () => {
+      const spec = resultsSpec(input);
+      const { manifest, reused } = await produce(store, spec, async (writer) => {
+        const rows: Row[] = [];
+        for (const p of [...input.pairs].sort((x, y) => x.layerA - y.layerA || x.layerB - y.layerB)) {
+          const pairing = await readPairing(store, p.pairId);
+          const c = pairing.counts;
+          const counts: Row['counts'] = [c.total, c.uniqueA, c.afterKeywords, c.afterOneToOne, c.afterLowCorrelation];
+          const scores = await readScores(store, p.scoresId);
+          for (const s of scores.scores) {
+            const base = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
+            rows.push({ ...base, score: s, nPairs: scores.n, meanCorr: pairing.meanCorrFiltered, counts, artifactId: p.scoresId });
+          }
+          // Semantic subspaces carry the paper's two scores.
+          for (const cat of await readSubspaces(store, p.subspacesId)) {
+            for (const metric of ['svcca', 'rsa'] as const) {
+              const measure = measureFor(metric, input.compat);
+              rows.push({ layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, artifactId: p.subspacesId });
+            }
+          }
+        }
+        const score = (r: Row) => ('skipped' in r.score ? undefined : r.score);
+        const columns: ParquetColumn[] = [
+          { name: 'layer_a', type: 'INT32', data: rows.map((r) => r.layerA) },
+          { name: 'layer_b', type: 'INT32', data: rows.map((r) => r.layerB) },
+          { name: 'subspace', type: 'STRING', data: rows.map((r) => r.subspace) },
+          { name: 'metric', type: 'STRING', data: rows.map((r) => r.metric) },
+          { name: 'measure', type: 'STRING', data: rows.map((r) => r.measure) },
+          { name: 'larger_is_more_similar', type: 'BOOLEAN', data: rows.map((r) => r.largerIsMoreSimilar) },
+          { name: 'observed', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.observed)) },
+          { name: 'null_mean', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.nullMean)) },
+          { name: 'null_sd', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.nullSd)) },
+          { name: 'p', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.p)) },
+          { name: 'permutations', type: 'INT32', data: rows.map((r) => score(r)?.permutations ?? 0) },
+          { name: 'skipped', type: 'STRING', data: rows.map((r) => ('skipped' in r.score ? r.score.skipped : '')) },
+          { name: 'n_pairs', type: 'INT32', data: rows.map((r) => r.nPairs) },
+          { name: 'mean_corr', type: 'DOUBLE', data: rows.map((r) => num(r.meanCorr)) },
+          { name: 'count_all_b', type: 'INT32', data: rows.map((r) => r.counts[0]) },
+          { name: 'count_unique_a', type: 'INT32', data: rows.map((r) => r.counts[1]) },
+          { name: 'count_after_keywords', type: 'INT32', data: rows.map((r) => r.counts[2]) },
+          { name: 'count_after_one_to_one', type: 'INT32', data: rows.map((r) => r.counts[3]) },
+          { name: 'count_after_low_correlation', type: 'INT32', data: rows.map((r) => r.counts[4]) },
+          { name: 'artifact_id', type: 'STRING', data: rows.map((r) => r.artifactId) },
+        ];
+        await writer.writeWithPath(RESULTS_FILE, (tmp) => writeParquetTable(tmp, columns, { ufg_model_a: input.modelA, ufg_model_b: input.modelB, ufg_compat: input.compat, ufg_pairing_method: input.pairingMethod }));
+        return { counts: { rows: rows.length, layerPairs: input.pairs.length } };
+      });
+      return { id: manifest.id, reused, rows: manifest.counts.rows ?? 0 };
+    });
+}

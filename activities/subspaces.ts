@@ -1,0 +1,68 @@
+// Semantic subspaces of one layer pair (cpu queue): per category, features whose whole-word
+// labels hit a keyword, paired one-to-one among themselves, SVCCA and RSA with nulls.
+import type { PairedScorer } from '../pipelines/pair/pairedScores.ts';
+import { analyseSubspaces, MIN_PAIRS, type CategoryAnalysis } from '../pipelines/subspace/analyseSubspaces.ts';
+import { codeVersionFor } from '../storage/artifactId.ts';
+import type { ArtifactStore } from '../storage/store.ts';
+import { sweepCategories } from './categories.ts';
+import { runActivity } from './context.ts';
+import { decodedTokens, loadSide, readTop } from './layerData.ts';
+import { produce, readJsonArtifact } from './storeAccess.ts';
+import type { LayerPairInput, SubspacesResult } from './types.ts';
+
+export const SUBSPACES_FILE = 'subspaces.json';
+
+export function subspacesSpec(input: LayerPairInput, pairId: string) {
+  return {
+    stage: 'subspace',
+    codeVersion: codeVersionFor('subspace'),
+    params: {
+      compat: input.compat,
+      encode: input.pairing.encode,
+      permutations: input.similarity.permutations,
+      seed: input.similarity.seed,
+      categories: sweepCategories(input.categories),
+      minPairs: MIN_PAIRS,
+    },
+    inputs: [pairId, input.a.extractId, input.b.extractId, input.a.saeId, input.b.saeId],
+  };
+}
+
+/** CategoryAnalysis as stored: NaN mean correlations become null (JSON). */
+export type StoredCategory = Omit<CategoryAnalysis, 'meanCorr'> & { meanCorr: number | null };
+
+export function subspacesActivity(store: ArtifactStore, scorer: () => Promise<PairedScorer>) {
+  return (input: LayerPairInput, pairId: string): Promise<SubspacesResult> =>
+    runActivity(async () => {
+      const spec = subspacesSpec(input, pairId);
+      const { manifest, reused } = await produce(store, spec, async (writer) => {
+        const a = await loadSide(store, input.a, input.pairing.encode);
+        const b = await loadSide(store, input.b, input.pairing.encode);
+        const tokens = await decodedTokens(store, input.a, a.extractDir, b.extractDir);
+        const top = await readTop(store, pairId);
+        const result = await analyseSubspaces({
+          a: a.source,
+          b: b.source,
+          tokens,
+          decoderA: a.decoder,
+          decoderB: b.decoder,
+          scorer: await scorer(),
+          categories: spec.params.categories,
+          topA: top.a,
+          topB: top.b,
+          mode: input.compat,
+          permutations: input.similarity.permutations,
+          seed: input.similarity.seed,
+        });
+        const stored: StoredCategory[] = result.map((c) => ({ ...c, meanCorr: Number.isFinite(c.meanCorr) ? c.meanCorr : null }));
+        await writer.writeJson(SUBSPACES_FILE, stored);
+        const scored = result.filter((c) => !('skipped' in c.svcca) || !('skipped' in c.rsa)).length;
+        return { counts: { categories: result.length, scored } };
+      });
+      return { id: manifest.id, reused, categories: manifest.counts.categories ?? 0, scored: manifest.counts.scored ?? 0 };
+    });
+}
+
+export function readSubspaces(store: ArtifactStore, id: string): Promise<StoredCategory[]> {
+  return readJsonArtifact<StoredCategory[]>(store, id, SUBSPACES_FILE);
+}

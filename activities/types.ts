@@ -1,0 +1,167 @@
+// What activities take and return. Temporal carries references, not data: every argument and
+// result here is artifact ids plus small summaries (well under the 256 KB payload warning).
+// Type-only module, so workflows can import it without pulling Node APIs into their bundle.
+import type { SweepConfig, SweepCorpusConfig, SweepModelConfig } from '../pipelines/config.ts';
+import type { FilterCounts } from '../pipelines/pair/filters.ts';
+import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
+
+/** Every activity result names its artifact and whether it was found finished (resume reuse). */
+export interface ArtifactRef {
+  id: string;
+  reused: boolean;
+}
+
+export type Side = 'a' | 'b';
+
+export interface ValidateResult {
+  /** hidden_states available per model (0..n-1). */
+  numLayers: Record<Side, number>;
+  numDocs: number;
+}
+
+export interface SourcesInput {
+  side: Side;
+  corpus: SweepCorpusConfig;
+  model: SweepModelConfig;
+}
+
+export interface ModelSources {
+  corpus: string;
+  model: string;
+  tokenizer: string;
+  /** Per requested layer, the SAE folder registered as a source. */
+  saeByLayer: Record<string, string>;
+  /** How many of these source artifacts already existed. */
+  reused: number;
+  registered: number;
+}
+
+export interface TokenizeInput {
+  corpusId: string;
+  tokenizerId: string;
+  corpus: SweepCorpusConfig;
+}
+
+export interface TokenizeResult extends ArtifactRef {
+  numDocs: number;
+  numTokens: number;
+}
+
+export interface ExtractInput {
+  modelId: string;
+  tokenizerId: string;
+  tokensId: string;
+  layers: number[];
+  preset: SweepModelConfig['preset'];
+  pattern?: string;
+  batchSize: number;
+  maxLength: number;
+  chunkTokens: number;
+}
+
+export interface ExtractResult extends ArtifactRef {
+  numTokens: number;
+  numChunks: number;
+  /** Chunks found persisted by an earlier attempt (0 on a fresh run). */
+  resumedFromChunk: number;
+  widths: Record<string, number>;
+}
+
+export interface FeatureStatsInput {
+  extractId: string;
+  saeId: string;
+  modelId: string;
+  layer: number;
+  mode: SweepConfig['pairing']['encode'];
+}
+
+export interface FeatureStatsResult extends ArtifactRef {
+  numFeatures: number;
+  dIn: number;
+}
+
+/** One side of a layer pair, as the pair workflow receives it from model prep. */
+export interface PairSide {
+  model: string;
+  layer: number;
+  extractId: string;
+  saeId: string;
+  statsId: string;
+  tokenizerId: string;
+}
+
+export interface LayerPairInput {
+  /** Parent sweep id, for child ids and the page title. */
+  sweepId: string;
+  a: PairSide;
+  b: PairSide;
+  compat: SweepConfig['compat'];
+  pairing: SweepConfig['pairing'];
+  similarity: SweepConfig['similarity'];
+  categories?: string;
+  maxMapPoints: number;
+  heartbeatTimeoutSeconds: number;
+}
+
+export interface PairResult extends ArtifactRef {
+  counts: FilterCounts;
+  /** Mean correlation of the kept pairs (null without any). */
+  meanCorrFiltered: number | null;
+  numPairs: number;
+}
+
+/** Per full-space metric, its observed score and p, or why it was skipped (the artifact has the rest). */
+export interface ScoresResult extends ArtifactRef {
+  n: number;
+  metrics: Record<string, Pick<ScoreWithNull, 'observed' | 'p'> | { skipped: string }>;
+}
+
+export interface SubspacesResult extends ArtifactRef {
+  categories: number;
+  scored: number;
+}
+
+export interface FeatureMapResult extends ArtifactRef {
+  points: number;
+}
+
+/** What a layer pair leaves behind: ids only (the results table reads the artifacts). */
+export interface LayerPairOutcome {
+  layerA: number;
+  layerB: number;
+  pairId: string;
+  scoresId: string;
+  subspacesId: string;
+  mapId: string;
+  reused: number;
+  produced: number;
+}
+
+export interface ResultsInput {
+  sweepId: string;
+  modelA: string;
+  modelB: string;
+  /** Which measures the metric names ran (`svcca` under reference) and how pairs were made. */
+  compat: SweepConfig['compat'];
+  pairingMethod: SweepConfig['pairing']['method'];
+  layersA: number[];
+  layersB: number[];
+  pairs: LayerPairOutcome[];
+}
+
+export interface ResultsTableResult extends ArtifactRef {
+  rows: number;
+}
+
+export interface ReportInput extends ResultsInput {
+  title?: string;
+  resultsId: string;
+  outDir: string;
+}
+
+export interface ReportResult extends ArtifactRef {
+  /** Files published to the sweep's outDir. */
+  resultsPath: string;
+  reportPath: string;
+  mapPaths: string[];
+}

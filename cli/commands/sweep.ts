@@ -1,0 +1,97 @@
+// `ufg sweep start|status|resume|cancel`: long cross-layer sweeps on a Temporal cluster (or the
+// embedded `ufg dev`). The sweep id is a hash of the config, so `start` twice attaches.
+import { readFileSync } from 'node:fs';
+import { parseOptions } from '../args.ts';
+import { parseSweepConfig, type SweepConfig } from '../../pipelines/config.ts';
+import { UserInputError } from '../../pipelines/errors.ts';
+import { cancelSweep, resumeSweep, startSweep, sweepStatus, waitForSweep, SweepFailedError, type SweepStatus } from '../sweepClient.ts';
+import { describeOutcome, progressPrinter } from '../sweepProgress.ts';
+import { connectClient, temporalFlagSpec, temporalOptions } from '../temporal/index.ts';
+
+export const summary = 'start, follow, resume or cancel a cross-layer sweep (sweep start --config sweep.json)';
+
+const help = `usage: ufg sweep start --config sweep.json [--detach]
+       ufg sweep status <sweep-id> [--json]
+       ufg sweep resume <sweep-id> [--config sweep.json] [--detach]
+       ufg sweep cancel <sweep-id>
+  Temporal: TEMPORAL_ADDRESS (default localhost:7233) or --address; workers: \`ufg worker\` or \`ufg dev\``;
+
+export function readSweepConfig(path: string): SweepConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UserInputError(`cannot read sweep config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, path);
+  }
+  return parseSweepConfig(text, path);
+}
+
+function formatStatus(s: SweepStatus): string {
+  const lines = [`sweep ${s.workflowId} (run ${s.runId}): ${s.status}`];
+  const p = s.progress;
+  if (p) {
+    lines.push(`  stage ${p.stage}: ${p.stagesDone}/${p.stagesTotal} stages, ${p.reused} artifacts reused, ${p.produced} computed`);
+    lines.push(`  models: A ${p.prep.a.status}, B ${p.prep.b.status}`);
+    const by = (st: string) => p.pairs.filter((x) => x.status === st).length;
+    lines.push(`  layer pairs: ${by('done')} done, ${by('running')} running, ${by('pending')} pending, ${by('failed')} failed (of ${p.pairs.length})`);
+  }
+  for (const a of s.activities) {
+    lines.push(`  running ${a.activity} (attempt ${a.attempt}) in ${a.workflowId}${a.heartbeat !== undefined ? `: ${JSON.stringify(a.heartbeat)}` : ''}${a.lastFailure ? ` — last failure: ${a.lastFailure}` : ''}`);
+  }
+  if (s.outcome) lines.push(describeOutcome(s.outcome));
+  if (s.error) lines.push(`  error: ${s.error}`);
+  return lines.join('\n');
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(
+    args,
+    { config: { type: 'string' }, detach: { type: 'boolean' }, json: { type: 'boolean' }, ...temporalFlagSpec, help: { type: 'boolean', short: 'h' } },
+    true,
+  );
+  const [sub, id, ...extra] = positionals;
+  if (values.help || !sub) {
+    console.log(help);
+    return values.help ? 0 : 2;
+  }
+  if (extra.length > 0) throw new UserInputError(`unexpected arguments: ${extra.join(' ')}\n${help}`);
+  const needId = () => {
+    if (!id) throw new UserInputError(`ufg sweep ${sub} needs a sweep id\n${help}`);
+    return id;
+  };
+  if (!['start', 'status', 'resume', 'cancel'].includes(sub)) throw new UserInputError(`unknown sweep subcommand '${sub}'\n${help}`);
+  const config = values.config !== undefined ? readSweepConfig(values.config) : undefined;
+  if (sub === 'start' && !config) throw new UserInputError(`ufg sweep start needs --config sweep.json\n${help}`);
+  const { client, connection } = await connectClient(temporalOptions(values));
+  try {
+    if (sub === 'status') {
+      const s = await sweepStatus(client, needId());
+      console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+      return s.status === 'FAILED' ? 1 : 0;
+    }
+    if (sub === 'cancel') {
+      await cancelSweep(client, needId());
+      console.log(`cancellation requested for ${id}`);
+      return 0;
+    }
+    const started = sub === 'start' ? await startSweep(client, config!) : await resumeSweep(client, needId(), config ? { config } : {});
+    console.log(`${started.attached ? 'attached to running' : sub === 'start' ? 'started' : 'resumed'} sweep ${started.workflowId}`);
+    if (values.detach) return 0;
+    const printer = progressPrinter();
+    try {
+      const outcome = await waitForSweep(client, started.workflowId, { onProgress: printer.onProgress });
+      printer.done();
+      console.log(describeOutcome(outcome));
+      return 0;
+    } catch (e) {
+      printer.done();
+      if (e instanceof SweepFailedError) {
+        console.error(`ufg sweep: ${started.workflowId} failed: ${e.message}`);
+        return 1;
+      }
+      throw e;
+    }
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,31 @@
+// The live progress line of `ufg sweep start` / `ufg demo`: one bar over the sweep's stages
+// (validate, model prep, every layer pair, results, report), labelled with the current stage.
+import { ProgressBar, type ProgressStream } from '../pipelines/render/progress.ts';
+import type { SweepOutcome, SweepProgress } from '../workflows/index.ts';
+
+export function progressPrinter(stream: ProgressStream = process.stderr): { onProgress: (p: SweepProgress) => void; done: () => void } {
+  let bar: ProgressBar | undefined;
+  let label = '';
+  return {
+    onProgress(p) {
+      const pairsDone = p.pairs.filter((x) => x.status === 'done').length;
+      const next = `sweep ${p.stage} (pairs ${pairsDone}/${p.pairs.length})`;
+      if (!bar || next !== label || bar.total !== p.stagesTotal) {
+        bar?.finish();
+        label = next;
+        bar = new ProgressBar(label, p.stagesTotal, { stream });
+      }
+      bar.update(p.stagesDone);
+    },
+    done: () => bar?.finish(),
+  };
+}
+
+export function describeOutcome(o: SweepOutcome): string {
+  return [
+    `sweep ${o.sweepId} done: ${o.layerPairs} layer pairs, ${o.reused} artifacts reused, ${o.produced} computed`,
+    `  results: ${o.resultsPath}  (artifact ${o.resultsId}; \`ufg lineage ${o.resultsPath}#0\`)`,
+    `  report:  ${o.reportPath}`,
+    ...o.mapPaths.map((m) => `  map:     ${m}`),
+  ].join('\n');
+}

@@ -1,0 +1,370 @@
+// The sweep configuration: what a user writes in sweep.json, checked field by field (every error
+// names the JSON path, e.g. `sweep.json: models.b.layers[2]: …`) and normalised (defaults filled,
+// paths made absolute against the config file's folder). The normalised form is what workflows
+// carry and what the sweep id hashes, so the same sweep written twice gets the same workflow id.
+// Checks that need the files themselves (layer ranges, SAE per layer) run in the validate
+// activity; this module does no I/O beyond what the caller hands it.
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { sha256Bytes } from '../storage/atomic.ts';
+import { canonicalJson } from '../storage/artifactId.ts';
+import { UserInputError } from './errors.ts';
+import { PRESET_NAMES, type PresetName } from './model/presets.ts';
+import type { EncodeMode } from './sae/types.ts';
+import type { ScoreMode } from './pair/pairedScores.ts';
+import { DEFAULT_POOL_SIZE } from './pair/oneToOne.ts';
+import { MEASURE_NAMES } from './similarity/registry.ts';
+import type { MeasureName } from './similarity/types.ts';
+
+export const SWEEP_CONFIG_VERSION = 1;
+
+export interface SweepModelConfig {
+  /** Display name (e.g. "EleutherAI/pythia-70m"); defaults to the model file name. */
+  name: string;
+  /** ONNX model file (absolute after parsing). */
+  model: string;
+  /** The model's tokenizer.json. */
+  tokenizer: string;
+  /** SAE weights file, its folder, or a release folder with one sub-folder per layer. */
+  sae: string;
+  /** hidden_states indices to compare (0 = embeddings, i = output of block i-1), ascending, unique. */
+  layers: number[];
+  /** Residual-stream naming preset; ignored when `pattern` is given. */
+  preset: PresetName;
+  pattern?: string;
+}
+
+export interface SweepCorpusConfig {
+  path: string;
+  /** JSONL field / Parquet column holding the text. */
+  textField: string;
+  /** First N non-empty documents; 0 = all. */
+  numSamples: number;
+  maxLength: number;
+  batchSize: number;
+}
+
+/** greedy: best A per B feature (the paper); hungarian / ot: one-to-one on a pool of the most active features. */
+export const PAIRING_METHODS = ['greedy', 'hungarian', 'ot'] as const;
+export type PairingMethod = (typeof PAIRING_METHODS)[number];
+
+/**
+ * Full-space metrics scored by default. `svcca` and `rsa` (the paper's scores, which the report's
+ * heat-maps and the semantic subspaces use) must always be among them; under `compat: reference`
+ * `svcca` is the original code's SVCCA (svcca-reference).
+ */
+export const DEFAULT_METRICS: readonly MeasureName[] = ['svcca', 'rsa', 'cka', 'knn', 'procrustes'];
+export const REQUIRED_METRICS: readonly MeasureName[] = ['svcca', 'rsa'];
+
+export interface SweepConfig {
+  version: typeof SWEEP_CONFIG_VERSION;
+  title?: string;
+  corpus: SweepCorpusConfig;
+  models: { a: SweepModelConfig; b: SweepModelConfig };
+  /** `described` (default) = the method as the paper describes it; `reference` = the original code. */
+  compat: ScoreMode;
+  pairing: {
+    /** SAE activations to pair on: pre-activations (default) or codes. */
+    encode: EncodeMode;
+    method: PairingMethod;
+    /** hungarian / ot: features per side in the pool (the most active ones by mean activation). */
+    poolSize: number;
+    /** ot: entropic regularisation of Sinkhorn, in correlation units. */
+    epsilon: number;
+    minCorrelation: number;
+  };
+  similarity: {
+    permutations: number;
+    seed: number;
+    /** Full-space metrics, each with its permutation null; in registry order (MEASURE_NAMES). */
+    metrics: MeasureName[];
+  };
+  /** A categories JSON file ({"Category": ["keyword", …]}); undefined = the paper's built-ins. */
+  categories?: string;
+  /** Tokens per extraction chunk (the resume granularity). */
+  chunkTokens: number;
+  /** Points per side on a feature-map page. */
+  maxMapPoints: number;
+  /** Where results.parquet, report.html and maps/ are written (absolute after parsing). */
+  outDir: string;
+  orchestration: {
+    /** Layer-pair workflows running at once. */
+    concurrency: number;
+    /** Layer pairs one workflow run starts before it continues as new (bounds history size). */
+    pairsPerRun: number;
+    /** Heartbeat timeout of long activities; a killed worker's activity is retried after this. */
+    heartbeatTimeoutSeconds: number;
+  };
+  /** The file the config was read from (for error messages); not part of the sweep's identity. */
+  source?: string;
+}
+
+const DEFAULTS = {
+  textField: 'text',
+  numSamples: 0,
+  maxLength: 128,
+  batchSize: 8,
+  compat: 'described' as ScoreMode,
+  encode: 'pre' as EncodeMode,
+  method: 'greedy' as PairingMethod,
+  poolSize: DEFAULT_POOL_SIZE,
+  epsilon: 0.05,
+  minCorrelation: 0.1,
+  permutations: 1000,
+  seed: 0,
+  chunkTokens: 4096,
+  maxMapPoints: 2000,
+  concurrency: 4,
+  pairsPerRun: 200,
+  heartbeatTimeoutSeconds: 30,
+};
+
+type Json = Record<string, unknown>;
+
+/** Reads fields of one JSON object, naming `<file>: <path>.<field>` in every error. */
+class Fields {
+  private readonly seen = new Set<string>();
+  constructor(
+    private readonly obj: Json,
+    private readonly path: string,
+    readonly file: string,
+  ) {}
+
+  static of(value: unknown, path: string, file: string): Fields {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(file, path || '(top level)', 'must be a JSON object');
+    return new Fields(value as Json, path, file);
+  }
+
+  at(key: string): string {
+    return this.path ? `${this.path}.${key}` : key;
+  }
+
+  raw(key: string): unknown {
+    this.seen.add(key);
+    return this.obj[key];
+  }
+
+  has(key: string): boolean {
+    return this.obj[key] !== undefined;
+  }
+
+  string(key: string, fallback?: string): string {
+    const v = this.raw(key);
+    if (v === undefined && fallback !== undefined) return fallback;
+    if (typeof v !== 'string' || v.trim() === '') throw fail(this.file, this.at(key), v === undefined ? 'is required' : 'must be a non-empty string');
+    return v;
+  }
+
+  optionalString(key: string): string | undefined {
+    return this.has(key) ? this.string(key) : (this.raw(key), undefined);
+  }
+
+  int(key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw fail(this.file, this.at(key), `must be an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`}, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  }
+
+  number(key: string, fallback: number, min: number, max: number): number {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw fail(this.file, this.at(key), `must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  oneOf<T extends string>(key: string, options: readonly T[], fallback: T): T {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || !(options as readonly string[]).includes(v)) {
+      throw fail(this.file, this.at(key), `must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}, got ${JSON.stringify(v)}`);
+    }
+    return v as T;
+  }
+
+  object(key: string, required: boolean): Fields {
+    const v = this.raw(key);
+    if (v === undefined && !required) return new Fields({}, this.at(key), this.file);
+    if (v === undefined) throw fail(this.file, this.at(key), 'is required');
+    return Fields.of(v, this.at(key), this.file);
+  }
+
+  /** Unknown keys are errors: a typo must not silently fall back to a default. */
+  done(): void {
+    for (const key of Object.keys(this.obj)) {
+      if (!this.seen.has(key)) throw fail(this.file, this.at(key), `unknown field (known here: ${[...this.seen].sort().join(', ')})`);
+    }
+  }
+}
+
+function fail(file: string, path: string, problem: string): UserInputError {
+  return new UserInputError(`${path}: ${problem}`, file);
+}
+
+function absolute(p: string, baseDir: string): string {
+  return isAbsolute(p) ? resolve(p) : resolve(baseDir, p);
+}
+
+function parseLayers(f: Fields, key: string): number[] {
+  const v = f.raw(key);
+  const path = f.at(key);
+  const file = f.file;
+  if (!Array.isArray(v) || v.length === 0) throw fail(file, path, v === undefined ? 'is required (a list of layer indices)' : 'must be a non-empty list of layer indices');
+  const seen = new Set<number>();
+  v.forEach((layer, i) => {
+    if (typeof layer !== 'number' || !Number.isInteger(layer) || layer < 0) throw fail(file, `${path}[${i}]`, `layer must be a non-negative integer, got ${JSON.stringify(layer)}`);
+    if (seen.has(layer)) throw fail(file, `${path}[${i}]`, `layer ${layer} is listed twice`);
+    seen.add(layer);
+  });
+  return [...seen].sort((x, y) => x - y);
+}
+
+/** A list of metric names: known to the similarity stage, no duplicates, svcca and rsa included; returned in registry order. */
+function parseMetrics(f: Fields, key: string): MeasureName[] {
+  const v = f.raw(key);
+  const path = f.at(key);
+  if (v === undefined) return [...DEFAULT_METRICS];
+  if (!Array.isArray(v) || v.length === 0) throw fail(f.file, path, `must be a non-empty list of metric names (known: ${MEASURE_NAMES.join(', ')})`);
+  const seen = new Set<string>();
+  v.forEach((name, i) => {
+    if (typeof name !== 'string' || !(MEASURE_NAMES as readonly string[]).includes(name)) {
+      throw fail(f.file, `${path}[${i}]`, `unknown metric ${JSON.stringify(name)} (known: ${MEASURE_NAMES.join(', ')})`);
+    }
+    if (seen.has(name)) throw fail(f.file, `${path}[${i}]`, `metric "${name}" is listed twice`);
+    seen.add(name);
+  });
+  const missing = REQUIRED_METRICS.filter((m) => !seen.has(m));
+  if (missing.length > 0) {
+    throw fail(f.file, path, `must include ${missing.map((m) => JSON.stringify(m)).join(' and ')} (the paper's scores, used by the report's heat-maps and the semantic subspaces)`);
+  }
+  return MEASURE_NAMES.filter((m) => seen.has(m));
+}
+
+function parseModel(f: Fields, baseDir: string): SweepModelConfig {
+  const model = absolute(f.string('model'), baseDir);
+  const out: SweepModelConfig = {
+    name: f.string('name', model.split(/[\\/]/).at(-1)!),
+    model,
+    tokenizer: absolute(f.string('tokenizer'), baseDir),
+    sae: absolute(f.string('sae'), baseDir),
+    layers: parseLayers(f, 'layers'),
+    preset: f.oneOf('preset', PRESET_NAMES, 'gpt-neox'),
+  };
+  const pattern = f.optionalString('pattern');
+  if (pattern !== undefined) {
+    if (!pattern.includes('{layer}')) throw fail(f.file, f.at('pattern'), `must contain {layer}, got ${JSON.stringify(pattern)}`);
+    out.pattern = pattern;
+  }
+  f.done();
+  return out;
+}
+
+/**
+ * Parses sweep.json (text or already-parsed JSON). Relative paths resolve against the folder of
+ * `file`. Throws UserInputError `<file>: <json path>: <problem>` for the first bad field.
+ */
+export function parseSweepConfig(json: unknown, file: string): SweepConfig {
+  let value = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch (e) {
+      throw new UserInputError(`not valid JSON (${(e as Error).message.split('\n')[0]})`, file);
+    }
+  }
+  const baseDir = dirname(resolve(file));
+  const top = Fields.of(value, '', file);
+  const version = top.int('version', SWEEP_CONFIG_VERSION, SWEEP_CONFIG_VERSION, SWEEP_CONFIG_VERSION) as typeof SWEEP_CONFIG_VERSION;
+  const title = top.optionalString('title');
+
+  const c = top.object('corpus', true);
+  const corpus: SweepCorpusConfig = {
+    path: absolute(c.string('path'), baseDir),
+    textField: c.string('textField', DEFAULTS.textField),
+    numSamples: c.int('numSamples', DEFAULTS.numSamples, 0),
+    maxLength: c.int('maxLength', DEFAULTS.maxLength, 1, 1 << 20),
+    batchSize: c.int('batchSize', DEFAULTS.batchSize, 1, 1 << 16),
+  };
+  c.done();
+
+  const m = top.object('models', true);
+  const a = parseModel(m.object('a', true), baseDir);
+  const b = parseModel(m.object('b', true), baseDir);
+  m.done();
+
+  const compat = top.oneOf('compat', ['described', 'reference'] as const, DEFAULTS.compat);
+  const p = top.object('pairing', false);
+  const pairing = {
+    encode: p.oneOf('encode', ['pre', 'post'] as const, DEFAULTS.encode),
+    method: p.oneOf('method', PAIRING_METHODS, DEFAULTS.method),
+    poolSize: p.int('poolSize', DEFAULTS.poolSize, 2, 100_000),
+    epsilon: p.number('epsilon', DEFAULTS.epsilon, 1e-6, 100),
+    minCorrelation: p.number('minCorrelation', DEFAULTS.minCorrelation, -1, 1),
+  };
+  p.done();
+
+  const s = top.object('similarity', false);
+  const similarity = {
+    permutations: s.int('permutations', DEFAULTS.permutations, 1, 1_000_000),
+    seed: s.int('seed', DEFAULTS.seed, 0),
+    metrics: parseMetrics(s, 'metrics'),
+  };
+  s.done();
+
+  const categoriesPath = top.optionalString('categories');
+  const chunkTokens = top.int('chunkTokens', DEFAULTS.chunkTokens, 1);
+  const maxMapPoints = top.int('maxMapPoints', DEFAULTS.maxMapPoints, 2);
+  const outDir = absolute(top.string('outDir', 'ufg-out'), baseDir);
+
+  const o = top.object('orchestration', false);
+  const orchestration = {
+    concurrency: o.int('concurrency', DEFAULTS.concurrency, 1, 1000),
+    pairsPerRun: o.int('pairsPerRun', DEFAULTS.pairsPerRun, 1, 1000),
+    heartbeatTimeoutSeconds: o.int('heartbeatTimeoutSeconds', DEFAULTS.heartbeatTimeoutSeconds, 1, 3600),
+  };
+  o.done();
+  top.done();
+
+  return {
+    version,
+    ...(title !== undefined ? { title } : {}),
+    corpus,
+    models: { a, b },
+    compat,
+    pairing,
+    similarity,
+    ...(categoriesPath !== undefined ? { categories: absolute(categoriesPath, baseDir) } : {}),
+    chunkTokens,
+    maxMapPoints,
+    outDir,
+    orchestration,
+    source: resolve(file),
+  };
+}
+
+/** `ufg-sweep-<16 hex>`: a hash of the normalised config (without `source`), the workflow id. */
+export function sweepIdOf(config: SweepConfig): string {
+  const { source: _source, ...identity } = config;
+  return `ufg-sweep-${sha256Bytes(canonicalJson(identity)).slice(0, 16)}`;
+}
+
+/**
+ * The demo sweep over the generated fixtures (test/fixtures/generate.ts + saes.ts, SAEs written to
+ * `<fixturesDir>/saes`): tiny model A (2 blocks, d=64) vs B (3 blocks, d=96), 2 × 2 layer pairs.
+ */
+export function demoConfig(fixturesDir: string, outDir: string): SweepConfig {
+  const json = {
+    title: 'ufg demo: tiny model A vs tiny model B (generated fixtures)',
+    corpus: { path: join(fixturesDir, 'corpus.txt'), numSamples: 96, maxLength: 32, batchSize: 8 },
+    models: {
+      a: { name: 'fixture-a (d=64)', model: join(fixturesDir, 'model-a.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(fixturesDir, 'saes', 'f32', 'modelA-sparsify'), layers: [0, 1] },
+      b: { name: 'fixture-b (d=96)', model: join(fixturesDir, 'model-b.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(fixturesDir, 'saes', 'f32', 'modelB-saelens'), layers: [1, 2] },
+    },
+    similarity: { permutations: 200, seed: 0 },
+    chunkTokens: 256,
+    maxMapPoints: 200,
+    outDir: resolve(outDir),
+  };
+  return parseSweepConfig(json, join(fixturesDir, 'demo-sweep.json'));
+}

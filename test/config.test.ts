@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { demoConfig, parseSweepConfig, sweepIdOf } from '../pipelines/config.ts';
+import { isUserInputError } from '../pipelines/errors.ts';
+
+const FILE = '/work/sweeps/sweep.json';
+
+function minimal(): Record<string, unknown> {
+  return {
+    corpus: { path: 'corpus.txt' },
+    models: {
+      a: { model: 'a/model.onnx', tokenizer: 'a/tokenizer.json', sae: 'saes/a', layers: [2, 0, 1] },
+      b: { name: 'B', model: '/abs/b.onnx', tokenizer: '/abs/tok.json', sae: '/abs/saes-b', layers: [3] },
+    },
+  };
+}
+
+/** The UserInputError message parseSweepConfig throws for `json`. */
+function errorOf(json: unknown): string {
+  try {
+    parseSweepConfig(json, FILE);
+  } catch (e) {
+    assert.ok(isUserInputError(e), `expected a UserInputError, got ${String(e)}`);
+    return (e as Error).message;
+  }
+  assert.fail('expected the config to be refused');
+}
+
+test('a minimal config gets defaults, sorted layers and paths resolved against the config folder', () => {
+  const c = parseSweepConfig(JSON.stringify(minimal()), FILE);
+  assert.equal(c.corpus.path, '/work/sweeps/corpus.txt');
+  assert.equal(c.models.a.model, '/work/sweeps/a/model.onnx');
+  assert.equal(c.models.a.name, 'model.onnx');
+  assert.equal(c.models.b.sae, '/abs/saes-b');
+  assert.deepEqual(c.models.a.layers, [0, 1, 2]);
+  assert.equal(c.models.a.preset, 'gpt-neox');
+  assert.equal(c.compat, 'described');
+  assert.deepEqual(c.pairing, { encode: 'pre', method: 'greedy', poolSize: 3000, epsilon: 0.05, minCorrelation: 0.1 });
+  assert.deepEqual(c.similarity, { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka', 'knn', 'procrustes'] });
+  assert.equal(c.outDir, '/work/sweeps/ufg-out');
+  assert.deepEqual(c.orchestration, { concurrency: 4, pairsPerRun: 200, heartbeatTimeoutSeconds: 30 });
+  assert.equal(c.source, FILE);
+});
+
+test('every error names the file and the JSON path of the bad field', () => {
+  const cases: Array<[(j: Record<string, any>) => void, RegExp]> = [
+    [(j) => (j.models.b.layers = [3, 1, -2]), /^\/work\/sweeps\/sweep\.json: models\.b\.layers\[2\]: layer must be a non-negative integer, got -2$/],
+    [(j) => (j.models.b.layers = [3, 3]), /models\.b\.layers\[1\]: layer 3 is listed twice/],
+    [(j) => (j.models.a.layers = []), /models\.a\.layers: must be a non-empty list/],
+    [(j) => delete j.models.a.sae, /models\.a\.sae: is required/],
+    [(j) => (j.models.a.preset = 'gpt5'), /models\.a\.preset: must be one of "gpt-neox", "gpt2", "llama", got "gpt5"/],
+    [(j) => (j.models.a.pattern = 'layers.*.out'), /models\.a\.pattern: must contain \{layer\}/],
+    [(j) => (j.corpus.maxLength = 0), /corpus\.maxLength: must be an integer in 1\.\./],
+    [(j) => (j.corpus.batchsize = 8), /corpus\.batchsize: unknown field \(known here: .*batchSize/],
+    [(j) => (j.pairing = { encode: 'mid' }), /pairing\.encode: must be one of "pre", "post"/],
+    [(j) => (j.similarity = { permutations: 1.5 }), /similarity\.permutations: must be an integer/],
+    [(j) => (j.similarity = { metrics: ['svcca', 'rsa', 'cca'] }), /^\/work\/sweeps\/sweep\.json: similarity\.metrics\[2\]: unknown metric "cca" \(known: svcca, svcca-reference, .*procrustes, mean-corr\)$/],
+    [(j) => (j.similarity = { metrics: ['svcca', 'rsa', 7] }), /similarity\.metrics\[2\]: unknown metric 7/],
+    [(j) => (j.similarity = { metrics: ['svcca', 'rsa', 'cka', 'rsa'] }), /similarity\.metrics\[3\]: metric "rsa" is listed twice/],
+    [(j) => (j.similarity = { metrics: 'cka' }), /similarity\.metrics: must be a non-empty list of metric names/],
+    [(j) => (j.similarity = { metrics: [] }), /similarity\.metrics: must be a non-empty list/],
+    [(j) => (j.similarity = { metrics: ['cka', 'rsa'] }), /similarity\.metrics: must include "svcca" \(the paper's scores/],
+    [(j) => (j.pairing = { method: 'sinkhorn' }), /^\/work\/sweeps\/sweep\.json: pairing\.method: must be one of "greedy", "hungarian", "ot", got "sinkhorn"$/],
+    [(j) => (j.pairing = { method: 'hungarian', poolSize: 1 }), /pairing\.poolSize: must be an integer in 2\.\.100000, got 1/],
+    [(j) => (j.pairing = { method: 'ot', epsilon: 0 }), /pairing\.epsilon: must be a number in \[0\.000001, 100\], got 0/],
+    [(j) => (j.pairing = { method: 'ot', pool: 10 }), /pairing\.pool: unknown field \(known here: .*poolSize/],
+    [(j) => (j.orchestration = { concurrency: 0 }), /orchestration\.concurrency: must be an integer in 1\.\.1000, got 0/],
+    [(j) => (j.compat = 'original'), /compat: must be one of "described", "reference"/],
+    [(j) => delete j.models, /^\/work\/sweeps\/sweep\.json: models: is required$/],
+    [(j) => (j.models = []), /models: must be a JSON object/],
+  ];
+  for (const [mutate, expected] of cases) {
+    const j = minimal();
+    mutate(j as Record<string, any>);
+    assert.match(errorOf(j), expected);
+  }
+  assert.match(errorOf('{"corpus": '), /^\/work\/sweeps\/sweep\.json: not valid JSON/);
+});
+
+test('metrics and one-to-one pairing are read, normalised to registry order, and part of the sweep id', () => {
+  const j = minimal();
+  j.pairing = { method: 'hungarian', poolSize: 500 };
+  j.similarity = { metrics: ['procrustes', 'rsa', 'mean-corr', 'svcca'] };
+  const c = parseSweepConfig(j, FILE);
+  assert.deepEqual(c.pairing, { encode: 'pre', method: 'hungarian', poolSize: 500, epsilon: 0.05, minCorrelation: 0.1 });
+  assert.deepEqual(c.similarity.metrics, ['svcca', 'rsa', 'procrustes', 'mean-corr']);
+  const reordered = minimal();
+  reordered.pairing = { method: 'hungarian', poolSize: 500 };
+  reordered.similarity = { metrics: ['svcca', 'mean-corr', 'procrustes', 'rsa'] };
+  assert.equal(sweepIdOf(parseSweepConfig(reordered, FILE)), sweepIdOf(c), 'the same metric set in another order is the same sweep');
+  const fewer = structuredClone(reordered);
+  (fewer.similarity as { metrics: string[] }).metrics = ['svcca', 'rsa'];
+  assert.notEqual(sweepIdOf(parseSweepConfig(fewer, FILE)), sweepIdOf(c));
+  assert.notEqual(sweepIdOf(parseSweepConfig({ ...reordered, pairing: { method: 'ot', poolSize: 500 } }, FILE)), sweepIdOf(c));
+  assert.equal(parseSweepConfig({ ...minimal(), pairing: { method: 'ot', epsilon: 0.2 } }, FILE).pairing.epsilon, 0.2);
+});
+
+test('the sweep id is a hash of the normalised config: same sweep, same id; any change, another id', () => {
+  const a = parseSweepConfig(minimal(), FILE);
+  const sameElsewhere = parseSweepConfig({ ...minimal(), corpus: { path: '/work/sweeps/corpus.txt', maxLength: 128 } }, '/work/sweeps/copy.json');
+  assert.match(sweepIdOf(a), /^ufg-sweep-[0-9a-f]{16}$/);
+  // Defaults written out, absolute paths, another file name: still the same sweep.
+  assert.equal(sweepIdOf(sameElsewhere), sweepIdOf(a));
+  const reordered = minimal();
+  (reordered.models as any).a.layers = [1, 2, 0];
+  assert.equal(sweepIdOf(parseSweepConfig(reordered, FILE)), sweepIdOf(a));
+  const other = minimal();
+  (other as any).similarity = { permutations: 999 };
+  assert.notEqual(sweepIdOf(parseSweepConfig(other, FILE)), sweepIdOf(a));
+  assert.notEqual(sweepIdOf(parseSweepConfig(minimal(), '/elsewhere/sweep.json')), sweepIdOf(a), 'relative paths resolve elsewhere: another sweep');
+});
+
+test('demoConfig points at the generated fixtures and is a valid config', () => {
+  const c = demoConfig('/fx', '/tmp/out');
+  assert.equal(c.models.a.model, join('/fx', 'model-a.onnx'));
+  assert.equal(c.models.b.sae, join('/fx', 'saes', 'f32', 'modelB-saelens'));
+  assert.equal(c.outDir, '/tmp/out');
+  assert.ok(c.models.a.layers.length * c.models.b.layers.length >= 4);
+  assert.equal(sweepIdOf(c), sweepIdOf(demoConfig('/fx', '/tmp/out')));
+});

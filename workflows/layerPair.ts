@@ -1,0 +1,40 @@
+// One layer pair: pair + filter + labels (gpu) → full-space similarity with nulls and semantic
+// subspaces (cpu, in parallel) → the feature-map page (cpu). Returns artifact ids only.
+import { setHandler } from '@temporalio/workflow';
+import type { LayerPairInput, LayerPairOutcome } from '../activities/types.ts';
+import { cpuActivities, gpuActivities } from './options.ts';
+import { stageProgressQuery, type StageProgress } from './progress.ts';
+
+export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPairOutcome> {
+  const cpu = cpuActivities(input.heartbeatTimeoutSeconds);
+  const gpu = gpuActivities(input.heartbeatTimeoutSeconds);
+  const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4, reused: 0, produced: 0 };
+  setHandler(stageProgressQuery, () => progress);
+  const tally = (reused: boolean) => {
+    if (reused) progress.reused++;
+    else progress.produced++;
+    progress.stagesDone++;
+  };
+
+  const pair = await gpu.pairLayer(input);
+  tally(pair.reused);
+  progress.stage = 'similarity+subspaces';
+  const [scores, subspaces] = await Promise.all([
+    cpu.scoreLayerPair(input, pair.id).then((r) => (tally(r.reused), r)),
+    cpu.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused), r)),
+  ]);
+  progress.stage = 'featureMap';
+  const map = await cpu.renderFeatureMap(input, { pairId: pair.id, scoresId: scores.id, subspacesId: subspaces.id });
+  tally(map.reused);
+  progress.stage = 'done';
+  return {
+    layerA: input.a.layer,
+    layerB: input.b.layer,
+    pairId: pair.id,
+    scoresId: scores.id,
+    subspacesId: subspaces.id,
+    mapId: map.id,
+    reused: progress.reused,
+    produced: progress.produced,
+  };
+}

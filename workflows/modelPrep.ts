@@ -1,0 +1,84 @@
+// One model's side of a sweep: register its files as sources, tokenize the corpus once, extract
+// every requested layer in one chunked pass (resumable, heartbeating its cursor), then SAE
+// feature statistics per layer.
+import { setHandler } from '@temporalio/workflow';
+import type { ModelSources, Side } from '../activities/types.ts';
+import type { SweepConfig } from '../pipelines/config.ts';
+import { cpuActivities, gpuActivities } from './options.ts';
+import { stageProgressQuery, type StageProgress } from './progress.ts';
+
+export interface ModelPrepInput {
+  side: Side;
+  corpus: SweepConfig['corpus'];
+  model: SweepConfig['models']['a'];
+  chunkTokens: number;
+  encode: SweepConfig['pairing']['encode'];
+  heartbeatTimeoutSeconds: number;
+}
+
+export interface ModelPrepOutcome {
+  side: Side;
+  sources: ModelSources;
+  tokensId: string;
+  extractId: string;
+  /** Chunks a retried extraction found already persisted (0 when it ran through). */
+  resumedFromChunk: number;
+  statsByLayer: Record<string, string>;
+  reused: number;
+  produced: number;
+}
+
+export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPrepOutcome> {
+  const cpu = cpuActivities(input.heartbeatTimeoutSeconds);
+  const gpu = gpuActivities(input.heartbeatTimeoutSeconds);
+  const progress: StageProgress = { stage: 'sources', stagesDone: 0, stagesTotal: 3 + input.model.layers.length, reused: 0, produced: 0 };
+  setHandler(stageProgressQuery, () => progress);
+  const tally = (reused: boolean) => {
+    if (reused) progress.reused++;
+    else progress.produced++;
+    progress.stagesDone++;
+  };
+
+  const sources = await cpu.registerSources({ side: input.side, corpus: input.corpus, model: input.model });
+  progress.reused += sources.reused;
+  progress.produced += sources.registered;
+  progress.stagesDone++;
+
+  progress.stage = 'tokenize';
+  const tokens = await cpu.tokenize({ corpusId: sources.corpus, tokenizerId: sources.tokenizer, corpus: input.corpus });
+  tally(tokens.reused);
+
+  progress.stage = 'extract';
+  const extract = await gpu.extract({
+    modelId: sources.model,
+    tokenizerId: sources.tokenizer,
+    tokensId: tokens.id,
+    layers: input.model.layers,
+    preset: input.model.preset,
+    ...(input.model.pattern !== undefined ? { pattern: input.model.pattern } : {}),
+    batchSize: input.corpus.batchSize,
+    maxLength: input.corpus.maxLength,
+    chunkTokens: input.chunkTokens,
+  });
+  tally(extract.reused);
+
+  progress.stage = 'featureStats';
+  const stats = await Promise.all(
+    input.model.layers.map(async (layer) => {
+      const r = await gpu.featureStats({ extractId: extract.id, saeId: sources.saeByLayer[String(layer)]!, modelId: sources.model, layer, mode: input.encode });
+      tally(r.reused);
+      return [String(layer), r.id] as const;
+    }),
+  );
+  progress.stage = 'done';
+  return {
+    side: input.side,
+    sources,
+    tokensId: tokens.id,
+    extractId: extract.id,
+    resumedFromChunk: extract.resumedFromChunk,
+    statsByLayer: Object.fromEntries(stats),
+    reused: progress.reused,
+    produced: progress.produced,
+  };
+}

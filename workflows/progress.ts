@@ -1,0 +1,44 @@
+// Progress the workflows expose through the `progress` query. Workflows know which stage each
+// part is in; the live heartbeat cursor of a running activity (e.g. extraction chunk 12/40) is
+// read by the client from the describe of the workflow that runs it (`sweepStatus`).
+import { defineQuery } from '@temporalio/workflow';
+
+export type PartStatus = 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface PairProgress {
+  layerA: number;
+  layerB: number;
+  status: PartStatus;
+  workflowId: string;
+  /** Activity the pair workflow is in, when known. */
+  stage?: string;
+}
+
+export interface SweepProgress {
+  sweepId: string;
+  /** 0 for the first run, +1 per continue-as-new. */
+  run: number;
+  stage: 'validate' | 'prepare' | 'pairs' | 'results' | 'report' | 'done' | 'failed' | 'cancelled';
+  /** validate + one prep per model + one per layer pair + results + report. */
+  stagesDone: number;
+  stagesTotal: number;
+  prep: Record<'a' | 'b', { status: PartStatus; workflowId: string }>;
+  pairs: PairProgress[];
+  /** Artifacts found complete (reused) and computed, over everything finished so far. */
+  reused: number;
+  produced: number;
+  /** Child workflows running now: describe them to see their activities' heartbeat cursors. */
+  running: string[];
+  error?: string;
+}
+
+export interface StageProgress {
+  stage: string;
+  stagesDone: number;
+  stagesTotal: number;
+  reused: number;
+  produced: number;
+}
+
+export const sweepProgressQuery = defineQuery<SweepProgress>('progress');
+export const stageProgressQuery = defineQuery<StageProgress>('progress');

@@ -1,7 +1,7 @@
 // Pairing one layer pair (gpu queue): correlate every A feature with every B feature over all
 // tokens (block-wise, SAE activations recomputed from residuals), pair many-A-to-one-B, run the
 // filter chain. With `pairing.method` hungarian / ot, the pairs come instead from a one-to-one
-// assignment on a pool of the most active features (oneToOnePairs.ts), filtered the same way.
+// assignment on a pool of the most active features (pipelines/pair/oneToOneLayer.ts), filtered the same way.
 // Stores the kept pairs (Parquet), the counts and means, and each feature's top activating
 // positions (for labels and subspaces, so no later stage needs another pass).
 import { pairAndFilterLayer } from '../pipelines/pair/pairLayer.ts';
@@ -10,7 +10,7 @@ import { writeParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { decodedTokens, loadSide, PAIRING_FILE, PAIRS_FILE, TOP_FILE, type StoredPairing } from './layerData.ts';
-import { oneToOneLayerPairs } from './oneToOnePairs.ts';
+import { oneToOneLayerPairs } from '../pipelines/pair/oneToOneLayer.ts';
 import { produce } from './storeAccess.ts';
 import type { LayerPairInput, PairResult } from './types.ts';
 

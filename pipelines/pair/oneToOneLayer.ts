@@ -5,10 +5,10 @@
 // so the counts mean the same stages: assigned pairs → concept/shared tokens → one B per A (a
 // no-op for Hungarian; an OT hard map may send two B features to one A) → correlation threshold.
 // Pure function of its inputs (no storage); the pair activity stores what it returns.
-import type { ActivationSource } from '../pipelines/pair/activationSource.ts';
-import { filterPairs, type FilterCounts } from '../pipelines/pair/filters.ts';
-import { mostActiveFeatures, pairOneToOne, type OneToOneMethod } from '../pipelines/pair/oneToOne.ts';
-import type { LayerPairing } from '../pipelines/pair/pairLayer.ts';
+import type { ActivationSource } from './activationSource.ts';
+import { filterPairs, type FilterCounts } from './filters.ts';
+import { mostActiveFeatures, pairOneToOne, type OneToOneMethod } from './oneToOne.ts';
+import type { LayerPairing } from './pairLayer.ts';
 
 export interface OneToOneLayerOptions {
   method: OneToOneMethod;

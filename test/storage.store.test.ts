@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,6 @@ function runChild(code: string): Promise<{ status: number | null; signal: NodeJS
   });
 }
 const storeUrl = new URL('../storage/store.ts', import.meta.url).href;
-const produceUrl = new URL('../storage/produce.ts', import.meta.url).href;
 
 test('commit publishes files with size and sha256, manifest written last, staging removed', async () => {
   const store = new LocalDirStore(tmp());

@@ -15,7 +15,7 @@ import { generateSaeFixtures } from '../../test/fixtures/saes.ts';
 
 export const summary = 'run a full sweep on generated fixtures with the embedded Temporal dev server, then print where the results are';
 
-const help = `usage: ufg demo [--state-dir DIR] [--out DIR]
+export const help = `usage: ufg demo [--state-dir DIR] [--out DIR]
   --state-dir  Temporal state (temporal.db) and the artifact store (default $UFG_HOME or ./.ufg)
   --out        where results.parquet, report.html and maps/ go (default <state-dir>/demo)
   With TEMPORAL_ADDRESS set, that cluster is used instead of the embedded server.`;
@@ -38,11 +38,7 @@ export async function ensureDemoFixtures(dir?: string): Promise<string> {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseOptions(args, { 'state-dir': { type: 'string' }, out: { type: 'string' }, ...temporalFlagSpec, help: { type: 'boolean', short: 'h' } });
-  if (values.help) {
-    console.log(help);
-    return 0;
-  }
+  const { values } = parseOptions(args, { 'state-dir': { type: 'string' }, out: { type: 'string' }, ...temporalFlagSpec });
   const stateDir = resolve(values['state-dir'] ?? process.env.UFG_HOME ?? '.ufg');
   const outDir = resolve(values.out ?? join(stateDir, 'demo'));
   console.error('ufg demo: generating fixtures (tiny models, tokenizer, corpus, SAEs)…');

@@ -1,14 +1,12 @@
 // `ufg pair --a A.npy --b B.npy`: pair the features of two activation matrices (rows = tokens)
 // by correlation: greedy best match per feature, or one-to-one (Hungarian, entropic OT) on a pool.
-import { existsSync, statSync } from 'node:fs';
 import { intOption, parseOptions, requireOption } from '../args.ts';
 import { UserInputError } from '../../pipelines/errors.ts';
-import { readNpyMatrix } from '../../pipelines/io/npy.ts';
-import { configureKernels } from '../../pipelines/kernels/session.ts';
 import type { Mat } from '../../pipelines/kernels/gemm.ts';
 import { matrixSource } from '../../pipelines/pair/activationSource.ts';
 import { correlateFeatures, type CorrelationKind } from '../../pipelines/pair/streamingCorrelation.ts';
 import { DEFAULT_POOL_SIZE, mostActiveFeatures, pairOneToOne } from '../../pipelines/pair/oneToOne.ts';
+import { applyDeviceOption, readNpyOption } from '../inputs.ts';
 
 export const summary = 'pair the features of two activation matrices (.npy, rows = tokens) by correlation';
 
@@ -19,12 +17,8 @@ export const help = `usage: ufg pair --a A.npy --b B.npy [--method greedy|hungar
                 [--pool N] [--epsilon E] [--memory-mb MB] [--device cpu|cuda] [--json]`;
 
 async function loadActivations(path: string, side: string): Promise<Mat> {
-  if (!path.toLowerCase().endsWith('.npy')) throw new UserInputError(`--${side} must be a .npy file`, path);
-  if (!existsSync(path)) throw new UserInputError('file not found', path);
-  if (!statSync(path).isFile()) throw new UserInputError('not a regular file', path);
-  // readNpyMatrix refuses non-2-D arrays and NaN/Inf, naming the file and the entry.
-  const m = await readNpyMatrix(path);
-  if (m.rows < 2 || m.cols < 1) throw new UserInputError(`needs at least 2 rows (tokens) and 1 column (feature), has ${m.rows}×${m.cols}`, path);
+  const m = await readNpyOption(path, side);
+  if (m.rows < 2) throw new UserInputError(`needs at least 2 rows (tokens), has ${m.rows}`, path);
   return m;
 }
 
@@ -48,10 +42,7 @@ export async function run(args: string[]): Promise<number> {
   const method = values.method as Method;
   if (!METHODS.includes(method)) throw new UserInputError(`--method must be one of ${METHODS.join(', ')}, got '${values.method}'`);
   if (values.compat !== undefined && values.compat !== 'reference') throw new UserInputError(`--compat accepts only 'reference', got '${values.compat}'`);
-  if (values.device !== undefined) {
-    if (values.device !== 'cpu' && values.device !== 'cuda') throw new UserInputError(`--device must be cpu or cuda, got '${values.device}'`);
-    configureKernels({ device: values.device });
-  }
+  applyDeviceOption(values.device);
   const kind: CorrelationKind = values.compat === 'reference' ? 'reference' : 'pearson';
   const poolSize = intOption(values.pool, 'pool', DEFAULT_POOL_SIZE);
   const memoryBudgetBytes = intOption(values['memory-mb'], 'memory-mb', 1024) * 2 ** 20;

@@ -1,34 +1,22 @@
 // `ufg similarity --a A.npy --b B.npy`: paired rows (row i of A ↔ row i of B, e.g. the decoder
 // rows of paired features) scored by each requested measure against a permutation null.
-import { existsSync, statSync } from 'node:fs';
 import { intOption, parseOptions, requireOption } from '../args.ts';
 import { UserInputError } from '../../pipelines/errors.ts';
-import { readNpyMatrix } from '../../pipelines/io/npy.ts';
 import type { Mat } from '../../pipelines/kernels/gemm.ts';
-import { configureKernels } from '../../pipelines/kernels/session.ts';
 import { MEASURE_NAMES, measureByName } from '../../pipelines/similarity/registry.ts';
 import { permutationNull, type NullResult } from '../../pipelines/similarity/permutationNull.ts';
 import type { Measure } from '../../pipelines/similarity/types.ts';
+import { applyDeviceOption, readNpyOption } from '../inputs.ts';
 
 export const summary = 'score two paired matrices (.npy, rows = features) with SVCCA, RSA, CKA… against permutation nulls';
 
 const DEFAULT_METRICS = 'svcca,rsa';
 
-const USAGE = `usage: ufg similarity --a A.npy --b B.npy [--metrics ${MEASURE_NAMES.join(',')}]
+export const help = `usage: ufg similarity --a A.npy --b B.npy [--metrics ${MEASURE_NAMES.join(',')}]
                       [--permutations N] [--seed S] [--k K] [--compat reference] [--device cpu|cuda] [--json]
   rows are paired items (row i of A ↔ row i of B), columns are dimensions (widths may differ)
   default metrics: ${DEFAULT_METRICS}; --permutations 1000 (0 = observed scores only)
   --compat reference: p = mean(null ≥ observed) as the original code (default (1 + #)/(1 + N))`;
-
-async function loadSide(path: string, side: string): Promise<Mat> {
-  if (!path.toLowerCase().endsWith('.npy')) throw new UserInputError(`--${side} must be a .npy file`, path);
-  if (!existsSync(path)) throw new UserInputError('file not found', path);
-  if (!statSync(path).isFile()) throw new UserInputError('not a regular file', path);
-  // readNpyMatrix refuses non-2-D arrays and NaN/Inf, naming the file and the entry.
-  const m = await readNpyMatrix(path);
-  if (m.cols < 1) throw new UserInputError(`needs at least 1 column, has shape (${m.rows}, ${m.cols})`, path);
-  return m;
-}
 
 function rowsIdentical(m: Mat): boolean {
   for (let i = m.cols; i < m.data.length; i++) if (m.data[i] !== m.data[i % m.cols]) return false;
@@ -60,17 +48,9 @@ export async function run(args: string[]): Promise<number> {
     compat: { type: 'string' },
     device: { type: 'string' },
     json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (values.compat !== undefined && values.compat !== 'reference') throw new UserInputError(`--compat accepts only 'reference', got '${values.compat}'`);
-  if (values.device !== undefined) {
-    if (values.device !== 'cpu' && values.device !== 'cuda') throw new UserInputError(`--device must be cpu or cuda, got '${values.device}'`);
-    configureKernels({ device: values.device });
-  }
+  applyDeviceOption(values.device);
   const measures = values.metrics
     .split(',')
     .map((s) => s.trim())
@@ -83,8 +63,8 @@ export async function run(args: string[]): Promise<number> {
   if (k === 0) throw new UserInputError('--k must be at least 1');
 
   const pathA = requireOption(values.a, 'a'), pathB = requireOption(values.b, 'b');
-  const a = await loadSide(pathA, 'a');
-  const b = await loadSide(pathB, 'b');
+  const a = await readNpyOption(pathA, 'a');
+  const b = await readNpyOption(pathB, 'b');
   if (a.rows !== b.rows) throw new UserInputError(`rows must be paired: ${pathA} has ${a.rows} rows, ${pathB} has ${b.rows}`, pathB);
   for (const m of measures) checkForMeasure(m, a, b, pathA, pathB);
   for (const [m, path] of [[a, pathA], [b, pathB]] as const) {

@@ -10,7 +10,7 @@ import { connectClient, temporalFlagSpec, temporalOptions } from '../temporal/in
 
 export const summary = 'start, follow, resume or cancel a cross-layer sweep (sweep start --config sweep.json)';
 
-const help = `usage: ufg sweep start --config sweep.json [--detach]
+export const help = `usage: ufg sweep start --config sweep.json [--detach]
        ufg sweep status <sweep-id> [--json]
        ufg sweep resume <sweep-id> [--config sweep.json] [--detach]
        ufg sweep cancel <sweep-id>
@@ -46,13 +46,13 @@ function formatStatus(s: SweepStatus): string {
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(
     args,
-    { config: { type: 'string' }, detach: { type: 'boolean' }, json: { type: 'boolean' }, ...temporalFlagSpec, help: { type: 'boolean', short: 'h' } },
+    { config: { type: 'string' }, detach: { type: 'boolean' }, json: { type: 'boolean' }, ...temporalFlagSpec },
     true,
   );
   const [sub, id, ...extra] = positionals;
-  if (values.help || !sub) {
-    console.log(help);
-    return values.help ? 0 : 2;
+  if (!sub) {
+    console.error(help);
+    return 2;
   }
   if (extra.length > 0) throw new UserInputError(`unexpected arguments: ${extra.join(' ')}\n${help}`);
   const needId = () => {

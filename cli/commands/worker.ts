@@ -3,14 +3,14 @@
 import { resolve } from 'node:path';
 import { parseOptions } from '../args.ts';
 import { UserInputError } from '../../pipelines/errors.ts';
-import { configureKernels } from '../../pipelines/kernels/session.ts';
 import { defaultStoreRoot } from '../../storage/store.ts';
 import { runWorker, type TaskQueueName } from '../../worker/runWorker.ts';
 import { connectWorker, temporalFlagSpec, temporalOptions } from '../temporal/index.ts';
+import { applyDeviceOption } from '../inputs.ts';
 
 export const summary = 'run a worker alone (cpu and/or gpu task queue) against a Temporal cluster and a shared store';
 
-const help = `usage: ufg worker [--task-queue cpu|gpu] [--store DIR] [--device cpu|cuda] [--address host:port] [--namespace NS]
+export const help = `usage: ufg worker [--task-queue cpu|gpu] [--store DIR] [--device cpu|cuda] [--address host:port] [--namespace NS]
   --task-queue  serve only this queue (default both): gpu = extraction, encoding, pairing;
                 cpu = workflows, similarity, subspaces, rendering, results
   --store       artifact store root shared by every worker (default $UFG_HOME/store or ./.ufg/store)
@@ -22,18 +22,10 @@ export async function run(args: string[]): Promise<number> {
     store: { type: 'string' },
     device: { type: 'string' },
     ...temporalFlagSpec,
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    console.log(help);
-    return 0;
-  }
   const q = values['task-queue'];
   if (q !== undefined && q !== 'cpu' && q !== 'gpu') throw new UserInputError(`--task-queue must be cpu or gpu, got '${q}'`);
-  if (values.device !== undefined) {
-    if (values.device !== 'cpu' && values.device !== 'cuda') throw new UserInputError(`--device must be cpu or cuda, got '${values.device}'`);
-    configureKernels({ device: values.device });
-  }
+  applyDeviceOption(values.device);
   const opts = temporalOptions(values);
   const storeRoot = resolve(values.store ?? defaultStoreRoot());
   const connection = await connectWorker(opts);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readArrowChunk, type ArrowChunk } from '../../storage/arrow.ts';
 import { UserInputError } from '../errors.ts';
 import type { Mat } from '../kernels/gemm.ts';
-import { ACTIVATIONS_FORMAT, INDEX_FILE, layerColumn, type ActivationIndex, type LayerEntry } from './layout.ts';
+import { ACTIVATIONS_FORMAT, INDEX_FILE, type ActivationIndex, type LayerEntry } from './layout.ts';
 
 export async function readActivationIndex(dir: string): Promise<ActivationIndex> {
   let text: string;

@@ -10,7 +10,7 @@ import { connectWorker, externalAddressGiven, startDevServer, temporalFlagSpec, 
 
 export const summary = 'embedded Temporal dev server (SQLite state, survives restarts) + a worker; Ctrl-C stops both';
 
-const help = `usage: ufg dev [--state-dir DIR] [--port 7233] [--ui-port N] [--ip 127.0.0.1] [--headless] [--store DIR] [--task-queue cpu|gpu]
+export const help = `usage: ufg dev [--state-dir DIR] [--port 7233] [--ui-port N] [--ip 127.0.0.1] [--headless] [--store DIR] [--task-queue cpu|gpu]
   --state-dir   where temporal.db, temporal.log and the default store live (default $UFG_HOME or ./.ufg)
   --port        Temporal frontend port (default 7233; the Web UI on port+1000 unless --ui-port)
   --ip          interface to listen on (0.0.0.0 lets workers on other machines connect)
@@ -57,12 +57,7 @@ export async function run(args: string[]): Promise<number> {
     store: { type: 'string' },
     'task-queue': { type: 'string' },
     ...temporalFlagSpec,
-    help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) {
-    console.log(help);
-    return 0;
-  }
   const stateDir = resolve(values['state-dir'] ?? process.env.UFG_HOME ?? '.ufg');
   const storeRoot = resolve(values.store ?? join(stateDir, 'store'));
   const taskQueues = taskQueuesOf(values['task-queue']);

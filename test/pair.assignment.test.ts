@@ -1,22 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { maxWeightAssignment } from '../pipelines/pair/hungarian.ts';
 import { sinkhornHardMap } from '../pipelines/pair/sinkhorn.ts';
 import { mostActiveFeatures, pairOneToOne } from '../pipelines/pair/oneToOne.ts';
 import { matrixSource } from '../pipelines/pair/activationSource.ts';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
 import { seededRandom } from '../pipelines/random.ts';
+import { pairingCases, toMat } from './reference.ts';
 
-interface PairingCase {
-  name: string;
-  A: number[][];
-  B: number[][];
-  hungarian_a_for_each_b?: number[];
-  hungarian_total_corr?: number;
-}
-const cases = (JSON.parse(readFileSync('/work/shared/reference/pairing_cases.json', 'utf8')) as { cases: PairingCase[] }).cases;
-const toMat = (x: number[][]): Mat => ({ data: Float32Array.from(x.flat()), rows: x.length, cols: x[0]!.length });
+const cases = pairingCases();
 
 /** Best total over every injective map of the smaller side, by exhaustive search. */
 function bruteForceBest(w: Mat): number {

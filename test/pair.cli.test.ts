@@ -1,38 +1,15 @@
 // `ufg pair` end to end: real .npy files, a spawned CLI process, JSON out, clear errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeNpy } from '../pipelines/io/npy.ts';
-import type { Mat } from '../pipelines/kernels/gemm.ts';
+import { pairingCases, toMat } from './reference.ts';
+import { runUfg, scratchNpy } from './cliRun.ts';
 
-interface PairingCase {
-  name: string;
-  A: number[][];
-  B: number[][];
-  argmax_a_for_each_b: number[];
-  max_corr_for_each_b: number[];
-  hungarian_a_for_each_b?: number[];
-  hungarian_total_corr?: number;
-}
-const cases = (JSON.parse(readFileSync('/work/shared/reference/pairing_cases.json', 'utf8')) as { cases: PairingCase[] }).cases;
-const toMat = (x: number[][]): Mat => ({ data: Float32Array.from(x.flat()), rows: x.length, cols: x[0]!.length });
+const cases = pairingCases();
 
-const dir = mkdtempSync(join(tmpdir(), 'ufg-pair-cli-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-function ufg(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/ufg.mjs', 'pair', ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-async function npy(name: string, m: Mat): Promise<string> {
-  const p = join(dir, name);
-  await writeNpy(p, m);
-  return p;
-}
+const { dir, npy } = scratchNpy('ufg-pair-cli-');
+const ufg = (...args: string[]) => runUfg('pair', ...args);
 
 interface PairJson {
   method: string;

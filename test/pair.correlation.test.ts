@@ -1,23 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { correlateFeatures } from '../pipelines/pair/streamingCorrelation.ts';
 import { matrixSource, featureSubsetSource, type ActivationSource } from '../pipelines/pair/activationSource.ts';
 import { blockPairBytes, planBlocks } from '../pipelines/pair/blockPlan.ts';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
 import { seededRandom } from '../pipelines/random.ts';
+import { pairingCases, toMat } from './reference.ts';
 
-interface PairingCase {
-  name: string;
-  A: number[][];
-  B: number[][];
-  argmax_a_for_each_b: number[];
-  max_corr_for_each_b: number[];
-  hungarian_a_for_each_b?: number[];
-}
-const cases = (JSON.parse(readFileSync('/work/shared/reference/pairing_cases.json', 'utf8')) as { cases: PairingCase[] }).cases;
-
-const toMat = (x: number[][]): Mat => ({ data: Float32Array.from(x.flat()), rows: x.length, cols: x[0]!.length });
+const cases = pairingCases();
 
 /** Pearson correlation in float64 over columns, the slow obvious way. */
 function pearson64(a: Mat, b: Mat): Float64Array {

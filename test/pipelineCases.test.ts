@@ -2,13 +2,12 @@
 // modes: counts after every filter stage, kept pairs, mean correlations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { matrixSource } from '../pipelines/pair/activationSource.ts';
 import { pairAndFilterLayer } from '../pipelines/pair/pairLayer.ts';
 import { NONCONCEPT_TOKENS, type FilterMode } from '../pipelines/pair/filters.ts';
-import type { Mat } from '../pipelines/kernels/gemm.ts';
 import { pairedScorer } from '../pipelines/similarity/pairedScorer.ts';
 import { gatherRows } from '../pipelines/similarity/matrix.ts';
+import { pipelineCasesFile, toMat } from './reference.ts';
 
 interface Expected {
   mean_actv_corr: number;
@@ -33,8 +32,7 @@ interface PipelineCase {
   reference: Expected;
   described: Expected;
 }
-const file = JSON.parse(readFileSync('/work/shared/reference/pipeline_cases.json', 'utf8')) as { nonconcept_tokens: string[]; cases: PipelineCase[] };
-const toMat = (x: number[][]): Mat => ({ data: Float32Array.from(x.flat()), rows: x.length, cols: x[0]!.length });
+const file = pipelineCasesFile<{ nonconcept_tokens: string[]; cases: PipelineCase[] }>();
 
 test('the built-in non-concept token list is the reference list', () => {
   assert.deepEqual([...NONCONCEPT_TOKENS], file.nonconcept_tokens);

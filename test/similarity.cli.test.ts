@@ -2,41 +2,16 @@
 // and one clear line (exit 2) for every kind of bad input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeNpy } from '../pipelines/io/npy.ts';
-import type { Mat } from '../pipelines/kernels/gemm.ts';
 import { MEASURE_NAMES } from '../pipelines/similarity/registry.ts';
+import { similarityCases, toMat } from './reference.ts';
+import { runUfg, scratchNpy } from './cliRun.ts';
 
-interface SimilarityCase {
-  name: string;
-  R: number[][];
-  Rp: number[][];
-  svcca_reference: number;
-  svcca_corrected: number;
-  svcca_corrected_k: [number, number];
-  rsa_reference: number;
-  linear_cka: number;
-  procrustes_rel_rmse?: number;
-}
-const cases = (JSON.parse(readFileSync('/work/shared/reference/similarity_cases.json', 'utf8')) as { cases: SimilarityCase[] }).cases;
-const toMat = (x: number[][]): Mat => ({ data: Float32Array.from(x.flat()), rows: x.length, cols: x[0]!.length });
+const cases = similarityCases();
 
-const dir = mkdtempSync(join(tmpdir(), 'ufg-similarity-cli-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-function ufg(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['bin/ufg.mjs', 'similarity', ...args], { encoding: 'utf8' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-async function npy(name: string, m: Mat): Promise<string> {
-  const p = join(dir, name);
-  await writeNpy(p, m);
-  return p;
-}
+const { dir, npy } = scratchNpy('ufg-similarity-cli-');
+const ufg = (...args: string[]) => runUfg('similarity', ...args);
 
 interface MetricJson {
   observed: number;

@@ -3,30 +3,12 @@
 // given row permutations (row i of R paired with row perm[i] of Rp).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import type { Mat } from '../pipelines/kernels/gemm.ts';
 import { MEASURES } from '../pipelines/similarity/registry.ts';
 import { permutationNull } from '../pipelines/similarity/permutationNull.ts';
 import type { MeasureName } from '../pipelines/similarity/types.ts';
+import { similarityCases, toMat } from './reference.ts';
 
-interface SimilarityCase {
-  name: string;
-  R: number[][];
-  Rp: number[][];
-  svcca_reference: number;
-  svcca_corrected: number;
-  svcca_corrected_k: [number, number];
-  rsa_reference: number;
-  rsa_euclidean_inner: number;
-  linear_cka: number;
-  procrustes_rel_rmse?: number;
-  permutations: number[][];
-  svcca_reference_permuted: number[];
-  svcca_corrected_permuted: number[];
-  rsa_reference_permuted: number[];
-}
-const cases = (JSON.parse(readFileSync('/work/shared/reference/similarity_cases.json', 'utf8')) as { cases: SimilarityCase[] }).cases;
-const toMat = (x: number[][]): Mat => ({ data: Float32Array.from(x.flat()), rows: x.length, cols: x[0]!.length });
+const cases = similarityCases();
 const TOL = 1e-4;
 
 function close(actual: number, expected: number, what: string): void {

@@ -3,46 +3,19 @@
 // worker had persisted (its manifest records resumedFromChunk > 0 and both attempts), not from zero.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { startSweep, waitForSweep } from '../../cli/sweepClient.ts';
-import { connectClient, type ConnectedClient, type DevServer } from '../../cli/temporal/index.ts';
 import type { AttemptRecord, Manifest } from '../../storage/manifest.ts';
 import { prepWorkflowId } from '../../workflows/index.ts';
-import { spawnWorker, startTestServer, tempDir, waitFor, type UfgProcess } from './harness.ts';
-import { assertSameResults, baselineResults, committedArtifacts, extractionStaging, readManifestJson, readResultRows, scenarioConfig, type Baseline, type Scenario } from './sweepScenario.ts';
+import { waitFor } from './harness.ts';
+import { assertSameResults, committedArtifacts, extractionStaging, readManifestJson, readResultRows, scenarioSuite } from './sweepScenario.ts';
 
-const tmp = tempDir('ufg-kill9-');
-let server: DevServer;
-let conn: ConnectedClient;
-let scenario: Scenario;
-let baseline: Baseline;
-const workers: UfgProcess[] = [];
-
-before(async () => {
-  server = await startTestServer(join(tmp.dir, 'temporal'));
-  scenario = await scenarioConfig(join(tmp.dir, 'work'), join(tmp.dir, 'out'));
-  baseline = await baselineResults(scenario.config, server.address);
-  conn = await connectClient({ address: server.address, namespace: server.namespace });
-});
-after(async () => {
-  for (const w of workers) await w.stop();
-  await conn?.connection.close();
-  await server?.stop();
-  tmp.cleanup();
-});
-
-function worker(storeRoot: string): UfgProcess {
-  const w = spawnWorker(server.address, storeRoot);
-  workers.push(w);
-  return w;
-}
-
-const workerReady = (w: UfgProcess) => waitFor('the worker to poll', () => /ufg worker: serving/.test(w.output()), { timeoutMs: 180_000 });
+const suite = scenarioSuite('ufg-kill9-');
 
 test('kill -9 of the worker mid-extraction: a new worker finishes from the persisted chunks, results identical', async (t) => {
-  const storeRoot = join(tmp.dir, 'store');
-  const first = worker(storeRoot);
-  await workerReady(first);
+  const { conn, scenario, baseline } = suite;
+  const storeRoot = join(suite.dir, 'store');
+  const first = await suite.startWorker(storeRoot);
   const { workflowId } = await startSweep(conn.client, scenario.config);
 
   // Both models are extracting (the only activities in flight) and each has persisted ≥ 2 chunks.
@@ -68,7 +41,7 @@ test('kill -9 of the worker mid-extraction: a new worker finishes from the persi
   }
   assert.deepEqual(pending.sort(), ['prep-a:extract', 'prep-b:extract'], 'only the extractions were in flight');
 
-  const second = worker(storeRoot);
+  const second = await suite.startWorker(storeRoot);
   const outcome = await waitForSweep(conn.client, workflowId);
   const deviation = assertSameResults(await readResultRows(outcome.resultsPath), baseline.rows, 'after kill -9');
   t.diagnostic(`results equal the uninterrupted run's (largest relative float difference ${deviation.toExponential(1)})`);

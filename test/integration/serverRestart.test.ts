@@ -3,47 +3,27 @@
 // worker reconnects by itself, the sweep completes with the results of an uninterrupted run.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { startSweep, waitForSweep } from '../../cli/sweepClient.ts';
-import { connectClient, type ConnectedClient, type DevServer } from '../../cli/temporal/index.ts';
 import { sweepProgressQuery } from '../../workflows/index.ts';
-import { restartServer, spawnWorker, startTestServer, tempDir, waitFor, type UfgProcess } from './harness.ts';
-import { assertSameResults, baselineResults, extractionStaging, readResultRows, scenarioConfig, type Baseline, type Scenario } from './sweepScenario.ts';
+import { restartServer, waitFor } from './harness.ts';
+import { assertSameResults, extractionStaging, readResultRows, scenarioSuite } from './sweepScenario.ts';
 
-const tmp = tempDir('ufg-restart-');
-const stateDir = join(tmp.dir, 'temporal');
-let server: DevServer;
-let conn: ConnectedClient;
-let scenario: Scenario;
-let baseline: Baseline;
-let worker: UfgProcess | undefined;
-
-before(async () => {
-  server = await startTestServer(stateDir);
-  scenario = await scenarioConfig(join(tmp.dir, 'work'), join(tmp.dir, 'out'));
-  baseline = await baselineResults(scenario.config, server.address);
-  conn = await connectClient({ address: server.address, namespace: server.namespace });
-});
-after(async () => {
-  await worker?.stop();
-  await conn?.connection.close();
-  await server?.stop();
-  tmp.cleanup();
-});
+const suite = scenarioSuite('ufg-restart-');
 
 test('the dev server stops and restarts twice mid-sweep: the same run continues and completes, same results', async (t) => {
-  const storeRoot = join(tmp.dir, 'store');
-  worker = spawnWorker(server.address, storeRoot);
-  await waitFor('the worker to poll', () => /ufg worker: serving/.test(worker!.output()), { timeoutMs: 180_000 });
+  const { conn, scenario, baseline, stateDir } = suite;
+  const storeRoot = join(suite.dir, 'store');
+  const worker = await suite.startWorker(storeRoot);
   const { workflowId, runId } = await startSweep(conn.client, scenario.config);
   const handle = conn.client.workflow.getHandle(workflowId);
 
   await waitFor('an extraction to persist chunks', () => extractionStaging(storeRoot).some((s) => s.chunks >= 2 && !s.done), { timeoutMs: 180_000, intervalMs: 25 });
-  server = await restartServer(server, stateDir, { downMs: 2_000 });
+  suite.server = await restartServer(suite.server, stateDir, { downMs: 2_000 });
   t.diagnostic('server restarted (SIGTERM) during extraction');
 
   await waitFor('the layer pair to start', async () => (await handle.query(sweepProgressQuery)).pairs.some((p) => p.status === 'running'), { timeoutMs: 300_000, intervalMs: 200 });
-  server = await restartServer(server, stateDir, { crash: true, downMs: 2_000 });
+  suite.server = await restartServer(suite.server, stateDir, { crash: true, downMs: 2_000 });
   t.diagnostic('server restarted (kill -9) while the layer pair ran');
 
   const outcome = await waitForSweep(conn.client, workflowId);

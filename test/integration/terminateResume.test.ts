@@ -5,37 +5,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { startSweep } from '../../cli/sweepClient.ts';
-import { connectClient, type ConnectedClient, type DevServer } from '../../cli/temporal/index.ts';
 import { sweepProgressQuery, type SweepOutcome } from '../../workflows/index.ts';
-import { spawnUfg, spawnWorker, startTestServer, tempDir, waitFor, type UfgProcess } from './harness.ts';
-import { assertSameResults, baselineResults, committedArtifacts, readResultRows, scenarioConfig, type Baseline, type Scenario } from './sweepScenario.ts';
+import { spawnUfg, waitFor } from './harness.ts';
+import { assertSameResults, committedArtifacts, readResultRows, scenarioSuite } from './sweepScenario.ts';
 
-const tmp = tempDir('ufg-resume-');
-let server: DevServer;
-let conn: ConnectedClient;
-let scenario: Scenario;
-let baseline: Baseline;
-let worker: UfgProcess | undefined;
-
-before(async () => {
-  server = await startTestServer(join(tmp.dir, 'temporal'));
-  scenario = await scenarioConfig(join(tmp.dir, 'work'), join(tmp.dir, 'out'));
-  baseline = await baselineResults(scenario.config, server.address);
-  conn = await connectClient({ address: server.address, namespace: server.namespace });
-});
-after(async () => {
-  await worker?.stop();
-  await conn?.connection.close();
-  await server?.stop();
-  tmp.cleanup();
-});
+const suite = scenarioSuite('ufg-resume-');
 
 test('terminate half-way, then ufg sweep resume: finished artifacts reused untouched, only the rest computed, same results', async (t) => {
-  const storeRoot = join(tmp.dir, 'store');
-  worker = spawnWorker(server.address, storeRoot);
-  await waitFor('the worker to poll', () => /ufg worker: serving/.test(worker!.output()), { timeoutMs: 180_000 });
+  const { conn, scenario, baseline } = suite;
+  const storeRoot = join(suite.dir, 'store');
+  await suite.startWorker(storeRoot);
   const { workflowId } = await startSweep(conn.client, scenario.config);
   const handle = conn.client.workflow.getHandle(workflowId);
   const firstRunId = (await handle.describe()).runId;
@@ -50,7 +31,7 @@ test('terminate half-way, then ufg sweep resume: finished artifacts reused untou
   for (const stage of ['source', 'tokenize', 'extract', 'sae']) assert.ok(done.some((id) => id.startsWith(`${stage}-`)), `a ${stage} artifact was done`);
   assert.ok(!done.some((id) => /^(umap|results|report)-/.test(id)), 'the pair, results and report were not');
 
-  const resume = spawnUfg(['sweep', 'resume', workflowId], { TEMPORAL_ADDRESS: server.address });
+  const resume = spawnUfg(['sweep', 'resume', workflowId], { TEMPORAL_ADDRESS: suite.server.address });
   assert.equal(await resume.exited, 0, resume.output());
   const m = /(\d+) artifacts reused, (\d+) computed/.exec(resume.output());
   assert.ok(m, `resume reports its reuse:\n${resume.output()}`);

@@ -5,6 +5,8 @@
 // The baseline scores only the first UFG_BENCH_SIM_BASELINE_SVCCA (20) / _RSA (3) permutations:
 // from scratch, a full 1000-permutation baseline would take hours. Its time per permutation is
 // extrapolated linearly to N, and the output says so.
+// Procrustes is timed against its own from-scratch path (UFG_BENCH_SIM_BASELINE_PROCRUSTES (3)
+// permutations, extrapolated), since the numpy baseline has no Procrustes.
 // Sizes: UFG_BENCH_SIM_ROWS (8192), UFG_BENCH_SIM_DIM_A (512), UFG_BENCH_SIM_DIM_B (768),
 // UFG_BENCH_SIM_PERMUTATIONS (1000).
 import { spawnSync } from 'node:child_process';
@@ -60,6 +62,29 @@ function pairedRows(n: number, dA: number, dB: number): { x: Mat; y: Mat } {
   return { x: { data: x, rows: n, cols: dA }, y: { data: y, rows: n, cols: dB } };
 }
 
+/**
+ * Procrustes: the fast null (row factors, batched products, scaled Newton–Schulz) against
+ * recomputing every permuted score from scratch (`slow`), timed on the first `count`
+ * permutations and extrapolated linearly; the shared permutations' scores are compared.
+ */
+async function procrustesLine(x: Mat, y: Mat, perms: Int32Array[], count: number): Promise<void> {
+  const N = perms.length;
+  const t0 = performance.now();
+  const ours = await permutationNull(MEASURES.procrustes, x, y, { permutations: perms, keepScores: true });
+  const oursS = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const slow = await permutationNull(MEASURES.procrustes, x, y, { permutations: perms.slice(0, count), keepScores: true, slow: true });
+  const slowS = (performance.now() - t1) / 1000;
+  let worst = Math.abs(slow.observed - ours.observed);
+  slow.nullScores!.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ours.nullScores![i]!))));
+  const perPermutation = slowS / (count + 1); // the slow run also scores the observed pair once
+  console.log(`procrustes: observed ${ours.observed.toFixed(4)}, null ${ours.nullMean.toFixed(4)} ± ${ours.nullSd.toFixed(4)}, p ${ours.p.toPrecision(3)}`);
+  console.log(`  ufg fast null (observed + ${N} permutations): ${oursS.toFixed(1)} s`);
+  console.log(`  from scratch: ${perPermutation.toFixed(2)} s per score, measured on ${count} permutations, extrapolated to ${N}: ${(perPermutation * (N + 1)).toFixed(0)} s`);
+  console.log(`  speed-up ${((perPermutation * (N + 1)) / oursS).toFixed(1)}×; largest score difference ${worst.toExponential(2)} (must be ≤ 1e-4)`);
+  if (!(worst <= 1e-4)) console.log(`  MISMATCH: procrustes fast and from-scratch scores differ by ${worst}`);
+}
+
 interface Baseline {
   observed: number;
   observed_seconds: number;
@@ -112,6 +137,7 @@ export async function run(): Promise<void> {
       console.log(`  speed-up: ${(baseS / oursS).toFixed(1)}× (target ≥ 10×); largest score difference on the shared permutations ${worst.toExponential(2)} (must be ≤ 1e-4)`);
       if (!(worst <= 1e-4)) console.log(`  MISMATCH: ${metric} scores differ from the baseline by ${worst}`);
     }
+    await procrustesLine(x, y, perms, envInt('UFG_BENCH_SIM_BASELINE_PROCRUSTES', 3));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,12 @@ import { nullPermutations, permutationNull, pValue } from '../pipelines/similari
 import { seededPermutations } from '../pipelines/similarity/permutations.ts';
 import { pairedScorer } from '../pipelines/similarity/pairedScorer.ts';
 import { batchFor } from '../pipelines/similarity/svcca.ts';
-import { independentPair, relatedPair } from './similarity.data.ts';
+import { independentPair, matmul, randomMat, relatedPair } from './similarity.data.ts';
+import { readFileSync } from 'node:fs';
+import { gatherRows } from '../pipelines/similarity/matrix.ts';
+import { rowFactor } from '../pipelines/similarity/procrustes.ts';
+import { singularValues, symmetricEigen } from '../pipelines/similarity/spectrum.ts';
+import { symmetricEigenvalues } from '../pipelines/similarity/symmetricEigenvalues.ts';
 
 for (const name of MEASURE_NAMES.filter((n) => MEASURES[n].prepareNull)) {
   test(`${name}: the fast null equals recomputing every permuted score from scratch`, async () => {
@@ -88,4 +93,99 @@ test('the paired scorer: textbook SVCCA and (1+#)/(1+N) described, the original 
   const rsaScore = await pairedScorer('rsa', x, y, { mode: 'described', permutations: 20, seed: 3 });
   assert.ok(Math.abs(rsaScore.observed - (await MEASURES.rsa.score(x, y)).score) < 1e-9);
   assert.deepEqual(Object.keys(rsaScore).sort(), ['nullMean', 'nullSd', 'observed', 'p', 'permutations']);
+});
+
+// ---- Procrustes: the fast null (row factors, batched products, scaled Newton–Schulz) ----
+
+/** Decoder-like rows: column scales decaying over `decades` orders of magnitude; y = x·M + small noise. */
+function decayingPair(n: number, dA: number, dB: number, decades: number, seed: number): { x: Mat; y: Mat } {
+  const base = randomMat(n, dA, seed);
+  const x: Mat = { data: base.data.map((v, i) => v * 10 ** ((-decades * (i % dA)) / (dA - 1))), rows: n, cols: dA };
+  const mixed = matmul(x, randomMat(dA, dB, seed + 1));
+  const noise = randomMat(n, dB, seed + 2, 1e-3);
+  return { x, y: { data: mixed.data.map((v, i) => v + noise.data[i]!), rows: n, cols: dB } };
+}
+
+/** Procrustes distance by the textbook route, independent of ours: f64 XᵀY in JS, ml-matrix SVD. */
+function procrustesBySvd(x: Mat, y: Mat): number {
+  const c = new Float64Array(x.cols * y.cols);
+  let nx = 0, ny = 0;
+  for (let i = 0; i < x.rows; i++) {
+    for (let a = 0; a < x.cols; a++) {
+      const v = x.data[i * x.cols + a]!;
+      nx += v * v;
+      for (let b = 0; b < y.cols; b++) c[a * y.cols + b]! += v * y.data[i * y.cols + b]!;
+    }
+  }
+  for (const v of y.data) ny += v * v;
+  const nuclear = singularValues(c, x.cols, y.cols).reduce((a, b) => a + b, 0) / Math.sqrt(nx * ny);
+  return Math.sqrt(Math.max(0, 2 - 2 * nuclear));
+}
+
+for (const [n, dA, dB, decades] of [
+  [300, 48, 64, 4],
+  [200, 40, 32, 6],
+  [24, 96, 80, 3], // fewer rows than half the columns: both sides go through the n×n row factor
+] as const) {
+  test(`procrustes ${n}×${dA}/${dB}, spectrum over ${decades} decades: fast null = slow null = SVD within 1e-4`, async () => {
+    const { x, y } = decayingPair(n, dA, dB, decades, n + dA);
+    const perms = seededPermutations(n, 10, 9);
+    const fast = await permutationNull(MEASURES.procrustes, x, y, { permutations: perms, keepScores: true });
+    const slow = await permutationNull(MEASURES.procrustes, x, y, { permutations: perms, keepScores: true, slow: true });
+    assert.ok(Math.abs(fast.observed - procrustesBySvd(x, y)) < 1e-5, `observed ${fast.observed} vs SVD ${procrustesBySvd(x, y)}`);
+    assert.ok(fast.observed < 0.5 && fast.nullMean > 0.8, `related data: observed ${fast.observed}, null mean ${fast.nullMean}`);
+    perms.forEach((p, i) => {
+      const svd = procrustesBySvd(x, gatherRows(y, p));
+      assert.ok(Math.abs(fast.nullScores![i]! - slow.nullScores![i]!) < 1e-4, `permutation ${i}: fast ${fast.nullScores![i]} vs slow ${slow.nullScores![i]}`);
+      assert.ok(Math.abs(fast.nullScores![i]! - svd) < 1e-4, `permutation ${i}: fast ${fast.nullScores![i]} vs SVD ${svd}`);
+    });
+  });
+}
+
+test('procrustes row factor: Z·Zᵀ = X·Xᵀ with at most n columns when rows are few; X itself otherwise', async () => {
+  const { x } = decayingPair(12, 40, 8, 2, 3);
+  const z = await rowFactor(x);
+  assert.ok(z.cols <= 12 && z.rows === 12);
+  for (let i = 0; i < 12; i++) {
+    for (let j = 0; j < 12; j++) {
+      let a = 0, b = 0;
+      for (let c = 0; c < x.cols; c++) a += x.data[i * x.cols + c]! * x.data[j * x.cols + c]!;
+      for (let c = 0; c < z.cols; c++) b += z.data[i * z.cols + c]! * z.data[j * z.cols + c]!;
+      assert.ok(Math.abs(a - b) < 1e-5 * (1 + Math.abs(a)), `(${i}, ${j}): ${a} vs ${b}`);
+    }
+  }
+  const tall = randomMat(30, 8, 4);
+  assert.equal(await rowFactor(tall), tall);
+});
+
+test('procrustes fast null on the reference cases\' given permutations equals the from-scratch scores', async () => {
+  const cases = (JSON.parse(readFileSync('/work/shared/reference/similarity_cases.json', 'utf8')) as { cases: { name: string; R: number[][]; Rp: number[][]; permutations: number[][] }[] }).cases;
+  const toMat = (m: number[][]): Mat => ({ data: Float32Array.from(m.flat()), rows: m.length, cols: m[0]!.length });
+  for (const c of cases) {
+    const x = toMat(c.R), y = toMat(c.Rp);
+    const fast = await permutationNull(MEASURES.procrustes, x, y, { permutations: c.permutations, keepScores: true });
+    c.permutations.forEach((p, i) => {
+      const scratch = procrustesBySvd(x, gatherRows(y, p));
+      assert.ok(Math.abs(fast.nullScores![i]! - scratch) < 1e-4, `${c.name} permutation ${i}: fast ${fast.nullScores![i]} vs ${scratch}`);
+    });
+  }
+});
+
+test('symmetricEigenvalues matches ml-matrix on spread and rank-deficient Grams', () => {
+  for (const [d, k, decades] of [[1, 1, 0], [2, 3, 1], [30, 8, 3], [60, 90, 6]] as const) {
+    const b = randomMat(d, k, d + k);
+    const a = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < d; j++) {
+        let s = 0;
+        for (let q = 0; q < k; q++) s += b.data[i * k + q]! * b.data[j * k + q]! * 10 ** ((-decades * (i + j)) / (2 * d));
+        a[i * d + j] = s;
+      }
+    }
+    const ours = symmetricEigenvalues(a, d);
+    const theirs = symmetricEigen(a, d).values;
+    assert.equal(ours.length, d);
+    for (let i = 0; i < d; i++) assert.ok(Math.abs(ours[i]! - theirs[i]!) < 1e-12 * Math.max(1, theirs[0]!), `d=${d} λ${i}: ${ours[i]} vs ${theirs[i]}`);
+    if (k < d) assert.ok(Math.abs(ours[d - 1]!) < 1e-12 * ours[0]!, 'rank-deficient: the trailing eigenvalues are zero');
+  }
 });

@@ -55,6 +55,27 @@ export async function crossProduct(x: Mat, y: Mat, centred: boolean): Promise<Fl
   return out.C!.data as Float64Array;
 }
 
+function crossGramGraph(leftSide: boolean): Uint8Array {
+  const g = new GraphBuilder('cross_gram');
+  g.input('X', 'float32', ['n', 'a']);
+  g.input('Y', 'float32', ['n', 'b']);
+  const c = g.node('Gemm', [g.node('Cast', ['X'], 1, { to: DOUBLE }), g.node('Cast', ['Y'], 1, { to: DOUBLE })], 1, { transA: 1 });
+  g.node('Gemm', [c, c], ['G'], leftSide ? { transB: 1 } : { transA: 1 });
+  g.output('G', 'float64', leftSide ? ['a', 'a'] : ['b', 'b']);
+  return g.build();
+}
+
+/**
+ * The Gram of the cross product C = XᵀY on its narrower side (f64): C·Cᵀ (a×a) when a ≤ b, else
+ * Cᵀ·C (b×b). Its eigenvalues are the squared singular values of C.
+ */
+export async function crossProductGram(x: Mat, y: Mat): Promise<{ gram: Float64Array; size: number }> {
+  const leftSide = x.cols <= y.cols;
+  const s = await cachedSession(`sim:crossGram:${leftSide}`, () => crossGramGraph(leftSide));
+  const out = await s.run({ X: f32(x.data, [x.rows, x.cols]), Y: f32(y.data, [y.rows, y.cols]) });
+  return { gram: out.G!.data as Float64Array, size: leftSide ? x.cols : y.cols };
+}
+
 function projectGraph(): Uint8Array {
   const g = new GraphBuilder('project');
   g.input('X', 'float32', ['n', 'd']);

@@ -44,12 +44,13 @@ const MAX_CUBIC_STEPS = 30;
  * in [0, 1] (canonical correlations). Newton–Schulz drives every singular value σ to 1 while the
  * singular vectors stay fixed, so trace(Xᵀ·M) → Σσ. A σ too small to be lifted within the steps
  * (below ~1e-4) contributes at most σ to the error. Stops when no trace moves by more than
- * `tol`·min(r, c) between two cubic steps.
+ * `tol`·min(r, c) between two cubic steps. `quinticSteps` (default 8) lifts σ ≥ ~3.44^-steps into
+ * the cubic's fast range; a caller that knows its σ are not far below 1 can pass fewer.
  */
-export async function nuclearNormsBatched(m: Float32Array, batch: number, r: number, c: number, tol = 1e-7): Promise<Float64Array> {
+export async function nuclearNormsBatched(m: Float32Array, batch: number, r: number, c: number, tol = 1e-7, quinticSteps = QUINTIC_STEPS): Promise<Float64Array> {
   const dims: [number, number, number] = [batch, r, c];
   let x = m;
-  for (let s = 0; s < QUINTIC_STEPS; s++) x = (await polarStep('quintic', x, m, dims)).x;
+  for (let s = 0; s < quinticSteps; s++) x = (await polarStep('quintic', x, m, dims)).x;
   let prev: Float32Array | undefined;
   for (let s = 0; s < MAX_CUBIC_STEPS; s++) {
     const step = await polarStep('cubic', x, m, dims);

@@ -1,5 +1,6 @@
 // Running `ufg <command>` as a real child process from tests, and the scratch .npy files its
 // matrix-taking commands read.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,4 +32,12 @@ export function scratchNpy(prefix: string): { dir: string; npy: (name: string, m
       return p;
     },
   };
+}
+
+/** Bad input: exit code 2 and one line on stderr matching `pattern`, never a stack trace. */
+export function assertUsageError(r: CliResult, pattern: RegExp, what: string): void {
+  assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+  assert.match(r.stderr, pattern);
+  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
 }

@@ -8,7 +8,7 @@
 // Procrustes is timed against its own from-scratch path (UFG_BENCH_SIM_BASELINE_PROCRUSTES (3)
 // permutations, extrapolated), since the numpy baseline has no Procrustes.
 // Sizes: UFG_BENCH_SIM_ROWS (8192), UFG_BENCH_SIM_DIM_A (512), UFG_BENCH_SIM_DIM_B (768),
-// UFG_BENCH_SIM_PERMUTATIONS (1000).
+// UFG_BENCH_SIM_PERMUTATIONS (1000); UFG_BENCH_SIM_METRICS picks lines (svcca,rsa,procrustes).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,7 +111,8 @@ export async function run(): Promise<void> {
     await writeNpy(p, { data: flat, shape: [N, n] });
     console.log(`${n} paired rows × ${dA} / ${dB} dims, ${N} permutations`);
 
-    for (const metric of ['svcca', 'rsa'] as const) {
+    const wanted = (process.env.UFG_BENCH_SIM_METRICS ?? 'svcca,rsa,procrustes').split(',');
+    for (const metric of (['svcca', 'rsa'] as const).filter((m) => wanted.includes(m))) {
       const t0 = performance.now();
       const ours = await permutationNull(MEASURES[metric], x, y, { permutations: perms, keepScores: true });
       const oursS = (performance.now() - t0) / 1000;
@@ -137,7 +138,7 @@ export async function run(): Promise<void> {
       console.log(`  speed-up: ${(baseS / oursS).toFixed(1)}× (target ≥ 10×); largest score difference on the shared permutations ${worst.toExponential(2)} (must be ≤ 1e-4)`);
       if (!(worst <= 1e-4)) console.log(`  MISMATCH: ${metric} scores differ from the baseline by ${worst}`);
     }
-    await procrustesLine(x, y, perms, envInt('UFG_BENCH_SIM_BASELINE_PROCRUSTES', 3));
+    if (wanted.includes('procrustes')) await procrustesLine(x, y, perms, envInt('UFG_BENCH_SIM_BASELINE_PROCRUSTES', 3));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

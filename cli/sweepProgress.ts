@@ -23,7 +23,7 @@ export function progressPrinter(stream: ProgressStream = process.stderr): { onPr
 
 export function describeOutcome(o: SweepOutcome): string {
   return [
-    `sweep ${o.sweepId} done: ${o.layerPairs} layer pairs, ${o.reused} artifacts reused, ${o.produced} computed`,
+    `sweep ${o.sweepId} done: ${o.layerPairs} layer pair${o.layerPairs === 1 ? "" : "s"}, artifacts: ${o.reused} reused, ${o.produced} computed`,
     `  results: ${o.resultsPath}  (artifact ${o.resultsId}; \`ufg lineage ${o.resultsPath}#0\`)`,
     `  report:  ${o.reportPath}`,
     ...o.mapPaths.map((m) => `  map:     ${m}`),

@@ -30,7 +30,7 @@ function formatStatus(s: SweepStatus): string {
   const lines = [`sweep ${s.workflowId} (run ${s.runId}): ${s.status}`];
   const p = s.progress;
   if (p) {
-    lines.push(`  stage ${p.stage}: ${p.stagesDone}/${p.stagesTotal} stages, ${p.reused} artifacts reused, ${p.produced} computed`);
+    lines.push(`  stage ${p.stage}: ${p.stagesDone}/${p.stagesTotal} stages, artifacts: ${p.reused} reused, ${p.produced} computed`);
     lines.push(`  models: A ${p.prep.a.status}, B ${p.prep.b.status}`);
     const by = (st: string) => p.pairs.filter((x) => x.status === st).length;
     lines.push(`  layer pairs: ${by('done')} done, ${by('running')} running, ${by('pending')} pending, ${by('failed')} failed (of ${p.pairs.length})`);

@@ -2,7 +2,7 @@
 // Temporal CLI reads, plus the short ones from the README), then the local default.
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type NativeConnectionOptions } from '@temporalio/worker';
 import { UserInputError } from '../../pipelines/errors.ts';
 
 export const DEFAULT_ADDRESS = 'localhost:7233';
@@ -119,7 +119,27 @@ export async function connectClient(opts: TemporalOptions = temporalOptions()): 
   return { client: new Client({ connection, namespace: opts.namespace }), connection, namespace: opts.namespace };
 }
 
+const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+let runtimeInstalled = false;
+
+/**
+ * The SDK logs every worker state change at INFO, which buries ufg's own output on a terminal;
+ * UFG_LOG_LEVEL (default WARN) sets its level. Must run before the first native connection.
+ */
+function installWorkerRuntime(env: NodeJS.ProcessEnv = process.env): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const wanted = (env.UFG_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
+  const level = LOG_LEVELS.includes(wanted) ? wanted : 'WARN';
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // Already instantiated (e.g. by a test environment in this process): keep its logger.
+  }
+}
+
 export async function connectWorker(opts: TemporalOptions = temporalOptions()): Promise<NativeConnection> {
+  installWorkerRuntime();
   const options: NativeConnectionOptions = { address: opts.address, tls: tlsConfig(opts) };
   if (opts.apiKey) options.apiKey = opts.apiKey;
   try {

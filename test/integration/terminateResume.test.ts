@@ -33,7 +33,7 @@ test('terminate half-way, then ufg sweep resume: finished artifacts reused untou
 
   const resume = spawnUfg(['sweep', 'resume', workflowId], { TEMPORAL_ADDRESS: suite.server.address });
   assert.equal(await resume.exited, 0, resume.output());
-  const m = /(\d+) artifacts reused, (\d+) computed/.exec(resume.output());
+  const m = /artifacts: (\d+) reused, (\d+) computed/.exec(resume.output());
   assert.ok(m, `resume reports its reuse:\n${resume.output()}`);
   const [reused, produced] = [Number(m[1]), Number(m[2])];
   const outcome = (await handle.result()) as SweepOutcome;

@@ -7,9 +7,8 @@
 // includes what a call really costs beyond the forward passes: loading the tokenizer and model,
 // resolving taps, gathering real positions, NaN checks, Arrow encoding and durable chunk writes.
 // Env: UFG_BENCH_EXTRACT_DOCS (default 300 ≈ 10k tokens, 3 chunks; per-call costs weigh more
-// the smaller this is), UFG_BENCH_EXTRACT_ROUNDS (default 3), UFG_BENCH_EXTRACT_BIG=1 adds a
-// bigger generated model (d = UFG_BENCH_EXTRACT_BIG_D, default 256; 6 layers; d=512 is
-// Pythia-70m's width).
+// the smaller this is), UFG_BENCH_EXTRACT_ROUNDS (default 3), UFG_BENCH_EXTRACT_BIG=0 skips the
+// bigger generated model (d = UFG_BENCH_EXTRACT_BIG_D, default 512 = Pythia-70m's width; 6 layers).
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

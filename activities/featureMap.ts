@@ -9,7 +9,7 @@ import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { sweepCategories } from './categories.ts';
 import { runActivity } from './context.ts';
-import { decodedTokens, loadSide, readKeptPairs, readTop } from './layerData.ts';
+import { loadLayerPair, readKeptPairs, readTop } from './layerData.ts';
 import { readScores, type StoredScores } from './scores.ts';
 import { produce } from './storeAccess.ts';
 import { readSubspaces } from './subspaces.ts';
@@ -77,9 +77,7 @@ export function featureMapActivity(store: ArtifactStore) {
     runActivity(async () => {
       const spec = featureMapSpec(input, ids);
       const { manifest, reused } = await produce(store, spec, async (writer) => {
-        const a = await loadSide(store, input.a, input.pairing.encode);
-        const b = await loadSide(store, input.b, input.pairing.encode);
-        const tokens = await decodedTokens(store, input.a, a.extractDir, b.extractDir);
+        const { a, b, tokens } = await loadLayerPair(store, input);
         const top = await readTop(store, ids.pairId);
         const kept = await readKeptPairs(store, ids.pairId);
         const scores = await readScores(store, ids.scoresId);

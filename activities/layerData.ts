@@ -12,7 +12,7 @@ import { loadTokenizer, tokenStrings } from '../pipelines/tokenize/loadTokenizer
 import { readParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { artifactFolder, readJsonArtifact, sourcePath } from './storeAccess.ts';
-import type { PairSide } from './types.ts';
+import type { LayerPairInput, PairSide } from './types.ts';
 
 export const PAIRS_FILE = 'pairs.parquet';
 export const PAIRING_FILE = 'pairing.json';
@@ -25,7 +25,7 @@ export interface SideData {
   extractDir: string;
 }
 
-export async function loadSide(store: ArtifactStore, side: PairSide, mode: EncodeMode): Promise<SideData> {
+async function loadSide(store: ArtifactStore, side: PairSide, mode: EncodeMode): Promise<SideData> {
   const extractDir = await artifactFolder(store, side.extractId, INDEX_FILE);
   const rows = await activationRows(extractDir, side.layer);
   const sae = await loadSae(await sourcePath(store, side.saeId), { layer: side.layer });
@@ -36,7 +36,7 @@ export async function loadSide(store: ArtifactStore, side: PairSide, mode: Encod
 }
 
 /** Decoded token strings of every extracted row; both sides must hold the same tokens. */
-export async function decodedTokens(store: ArtifactStore, a: PairSide, dirA: string, dirB: string): Promise<string[]> {
+async function decodedTokens(store: ArtifactStore, a: PairSide, dirA: string, dirB: string): Promise<string[]> {
   const ta = await readTokenTable(dirA);
   if (dirB !== dirA) {
     const tb = await readTokenTable(dirB);
@@ -45,6 +45,13 @@ export async function decodedTokens(store: ArtifactStore, a: PairSide, dirA: str
   }
   const tokenizer = await loadTokenizer(await sourcePath(store, a.tokenizerId));
   return tokenStrings(tokenizer, ta.tokenIds);
+}
+
+/** Both sides of a layer pair as activation sources, and the token at every position. */
+export async function loadLayerPair(store: ArtifactStore, input: LayerPairInput): Promise<{ a: SideData; b: SideData; tokens: string[] }> {
+  const a = await loadSide(store, input.a, input.pairing.encode);
+  const b = await loadSide(store, input.b, input.pairing.encode);
+  return { a, b, tokens: await decodedTokens(store, input.a, a.extractDir, b.extractDir) };
 }
 
 export interface StoredPairing {

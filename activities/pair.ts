@@ -9,7 +9,7 @@ import { codeVersionFor } from '../storage/artifactId.ts';
 import { writeParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
-import { decodedTokens, loadSide, PAIRING_FILE, PAIRS_FILE, TOP_FILE, type StoredPairing } from './layerData.ts';
+import { loadLayerPair, PAIRING_FILE, PAIRS_FILE, TOP_FILE, type StoredPairing } from './layerData.ts';
 import { oneToOneLayerPairs } from '../pipelines/pair/oneToOneLayer.ts';
 import { produce } from './storeAccess.ts';
 import type { LayerPairInput, PairResult } from './types.ts';
@@ -42,9 +42,7 @@ export function pairActivity(store: ArtifactStore) {
   return (input: LayerPairInput): Promise<PairResult> =>
     runActivity(async () => {
       const { manifest, reused } = await produce(store, pairSpec(input), async (writer) => {
-        const a = await loadSide(store, input.a, input.pairing.encode);
-        const b = await loadSide(store, input.b, input.pairing.encode);
-        const tokens = await decodedTokens(store, input.a, a.extractDir, b.extractDir);
+        const { a, b, tokens } = await loadLayerPair(store, input);
         const r = await pairAndFilterLayer(a.source, b.source, tokens, { mode: input.compat, minCorrelation: input.pairing.minCorrelation });
         const { method } = input.pairing;
         const kept =

@@ -6,7 +6,7 @@ import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { sweepCategories } from './categories.ts';
 import { runActivity } from './context.ts';
-import { decodedTokens, loadSide, readTop } from './layerData.ts';
+import { loadLayerPair, readTop } from './layerData.ts';
 import { produce, readJsonArtifact } from './storeAccess.ts';
 import type { LayerPairInput, SubspacesResult } from './types.ts';
 
@@ -36,9 +36,7 @@ export function subspacesActivity(store: ArtifactStore, scorer: () => Promise<Pa
     runActivity(async () => {
       const spec = subspacesSpec(input, pairId);
       const { manifest, reused } = await produce(store, spec, async (writer) => {
-        const a = await loadSide(store, input.a, input.pairing.encode);
-        const b = await loadSide(store, input.b, input.pairing.encode);
-        const tokens = await decodedTokens(store, input.a, a.extractDir, b.extractDir);
+        const { a, b, tokens } = await loadLayerPair(store, input);
         const top = await readTop(store, pairId);
         const result = await analyseSubspaces({
           a: a.source,

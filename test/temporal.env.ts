@@ -3,8 +3,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { Client } from '@temporalio/client';
+import { ensureDemoFixtures } from '../cli/commands/demo.ts';
 import { connectClient, connectWorker, startDevServer, type DevServer } from '../cli/temporal/index.ts';
+import { demoConfig, type SweepConfig } from '../pipelines/config.ts';
 import { LocalDirStore } from '../storage/store.ts';
 import { runWorker } from '../worker/runWorker.ts';
 
@@ -44,4 +47,25 @@ export async function startSweepTestEnv(): Promise<SweepTestEnv> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The test file's shared setup: the env above and the demo config, with its fixtures. */
+export interface DemoSweepSuite {
+  env: SweepTestEnv;
+  fixtures: string;
+  demo: SweepConfig;
+}
+
+/** Registers the file's before/after hooks; `ready` receives the suite once it is set up. */
+export function demoSweepSuite(ready: (suite: DemoSweepSuite) => void): void {
+  const suite = {} as DemoSweepSuite;
+  before(async () => {
+    suite.fixtures = await ensureDemoFixtures();
+    suite.env = await startSweepTestEnv();
+    suite.demo = demoConfig(suite.fixtures, join(suite.env.dir, 'out'));
+    ready(suite);
+  });
+  after(async () => {
+    await suite.env?.stop();
+  });
 }

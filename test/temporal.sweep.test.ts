@@ -7,15 +7,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { extractSpec, featureStatsSpec } from '../activities/extract.ts';
 import { readKeptPairs, readPairing } from '../activities/layerData.ts';
 import { tokenizeSpec } from '../activities/prepare.ts';
 import { cancelSweep, resumeSweep, startSweep, sweepStatus, waitForSweep, SweepFailedError } from '../cli/sweepClient.ts';
-import { ensureDemoFixtures } from '../cli/commands/demo.ts';
-import { demoConfig, sweepIdOf, type SweepConfig } from '../pipelines/config.ts';
+import { sweepIdOf, type SweepConfig } from '../pipelines/config.ts';
 import type { FeatureMapData } from '../pipelines/render/types.ts';
 import { loadSae } from '../pipelines/sae/index.ts';
 import { locateSae } from '../pipelines/sae/locate.ts';
@@ -25,21 +24,14 @@ import { readParquetTable } from '../storage/parquet.ts';
 import { resolveArtifactRef } from '../storage/resultsRef.ts';
 import { hashSourcePath, sourceSpec } from '../storage/sources.ts';
 import { prepWorkflowId, type SweepOutcome } from '../workflows/index.ts';
-import { startSweepTestEnv, type SweepTestEnv } from './temporal.env.ts';
+import { demoSweepSuite, type SweepTestEnv } from './temporal.env.ts';
 
 let env: SweepTestEnv;
 let fixtures: string;
 let demo: SweepConfig;
 let first: SweepOutcome;
 
-before(async () => {
-  fixtures = await ensureDemoFixtures();
-  env = await startSweepTestEnv();
-  demo = demoConfig(fixtures, join(env.dir, 'out'));
-});
-after(async () => {
-  await env?.stop();
-});
+demoSweepSuite((s) => ({ env, fixtures, demo } = s));
 
 function withChanges(base: SweepConfig, change: (c: SweepConfig) => void): SweepConfig {
   const c = structuredClone(base);

@@ -5,29 +5,20 @@
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { defaultPayloadConverter, type Client } from '@temporalio/client';
-import { ensureDemoFixtures } from '../../cli/commands/demo.ts';
 import { SweepFailedError, startSweep, waitForSweep } from '../../cli/sweepClient.ts';
-import { demoConfig, type SweepConfig } from '../../pipelines/config.ts';
+import type { SweepConfig } from '../../pipelines/config.ts';
 import { isArtifactId } from '../../storage/artifactId.ts';
 import type { Manifest } from '../../storage/manifest.ts';
 import { pairWorkflowId, prepWorkflowId } from '../../workflows/index.ts';
-import { startSweepTestEnv, type SweepTestEnv } from '../temporal.env.ts';
+import { demoSweepSuite, type SweepTestEnv } from '../temporal.env.ts';
 import { committedArtifacts, readManifestJson } from './sweepScenario.ts';
 
 let env: SweepTestEnv;
-let fixtures: string;
 let demo: SweepConfig;
 
-before(async () => {
-  fixtures = await ensureDemoFixtures();
-  env = await startSweepTestEnv();
-  demo = demoConfig(fixtures, join(env.dir, 'out'));
-});
-after(async () => {
-  await env?.stop();
-});
+demoSweepSuite((s) => ({ env, demo } = s));
 
 /** The artifact stage each activity commits (validateSweep commits nothing). */
 const STAGE_OF_ACTIVITY: Record<string, string | undefined> = {

@@ -28,7 +28,9 @@ export function permutationOf(n: number, rand: () => number): Int32Array {
   const p = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
-    [p[i], p[j]] = [p[j]!, p[i]!];
+    const t = p[i]!; // a plain swap: nulls draw millions of these
+    p[i] = p[j]!;
+    p[j] = t;
   }
   return p;
 }

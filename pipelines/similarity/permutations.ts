@@ -2,22 +2,11 @@
 // given explicitly. A permutation `perm` pairs row i of x with row perm[i] of y (y[perm[i]]),
 // the convention of the original code's shuffle and of the reference data.
 import { UserInputError } from '../errors.ts';
-import { seededRandom } from '../random.ts';
+import { permutationOf, seededRandom } from '../random.ts';
 
 export function seededPermutations(n: number, count: number, seed: number): Int32Array[] {
   const random = seededRandom(seed);
-  const out: Int32Array[] = [];
-  for (let p = 0; p < count; p++) {
-    const perm = Int32Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      const t = perm[i]!;
-      perm[i] = perm[j]!;
-      perm[j] = t;
-    }
-    out.push(perm);
-  }
-  return out;
+  return Array.from({ length: count }, () => permutationOf(n, random));
 }
 
 /** Checks that each row is a permutation of 0..n-1; `source` names where they came from. */

@@ -1,4 +1,4 @@
-// The whole chain for one layer pair against ../shared/reference/pipeline_cases.json, in both
+// The whole chain for one layer pair against test/reference/pipeline_cases.json, in both
 // modes: counts after every filter stage, kept pairs, mean correlations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,20 +1,12 @@
-// The reference data of ../shared/reference (the original code's numbers on seeded inputs), typed,
-// and the one conversion every numeric test needs. The folder is found next to the checkout, or
-// at UFG_REFERENCE_DIR, or at /work/shared/reference (where CI's clean clone sees it).
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// The reference data (the original code's numbers on seeded inputs), typed, and the one conversion
+// every numeric test needs. The project carries its own copy, compressed, in test/reference/
+// (made by test/reference/pack.ts; input matrices at the float32 precision the tests use).
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
 
-const candidates = [
-  process.env.UFG_REFERENCE_DIR,
-  fileURLToPath(new URL('../../shared/reference/', import.meta.url)),
-  '/work/shared/reference/',
-].filter((d): d is string => !!d);
-
-export const REFERENCE_DIR = candidates.find((d) => existsSync(d)) ?? candidates[candidates.length - 1]!;
-
 function readReference<T>(name: string): T {
-  return JSON.parse(readFileSync(`${REFERENCE_DIR.replace(/\/?$/, '/')}${name}`, 'utf8')) as T;
+  return JSON.parse(gunzipSync(readFileSync(new URL(`./reference/${name}.gz`, import.meta.url))).toString('utf8')) as T;
 }
 
 export interface SimilarityCase {

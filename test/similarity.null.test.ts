@@ -10,7 +10,7 @@ import { seededPermutations } from '../pipelines/similarity/permutations.ts';
 import { pairedScorer } from '../pipelines/similarity/pairedScorer.ts';
 import { batchFor } from '../pipelines/similarity/svcca.ts';
 import { independentPair, matmul, randomMat, relatedPair } from './similarity.data.ts';
-import { readFileSync } from 'node:fs';
+import { similarityCases, toMat } from './reference.ts';
 import { gatherRows } from '../pipelines/similarity/matrix.ts';
 import { rowFactor } from '../pipelines/similarity/procrustes.ts';
 import { singularValues, symmetricEigen } from '../pipelines/similarity/spectrum.ts';
@@ -159,9 +159,7 @@ test('procrustes row factor: Z·Zᵀ = X·Xᵀ with at most n columns when rows 
 });
 
 test('procrustes fast null on the reference cases\' given permutations equals the from-scratch scores', async () => {
-  const cases = (JSON.parse(readFileSync('/work/shared/reference/similarity_cases.json', 'utf8')) as { cases: { name: string; R: number[][]; Rp: number[][]; permutations: number[][] }[] }).cases;
-  const toMat = (m: number[][]): Mat => ({ data: Float32Array.from(m.flat()), rows: m.length, cols: m[0]!.length });
-  for (const c of cases) {
+  for (const c of similarityCases()) {
     const x = toMat(c.R), y = toMat(c.Rp);
     const fast = await permutationNull(MEASURES.procrustes, x, y, { permutations: c.permutations, keepScores: true });
     c.permutations.forEach((p, i) => {

@@ -1,4 +1,4 @@
-// Every number in ../shared/reference/similarity_cases.json (the original code's scores on seeded
+// Every number in test/reference/similarity_cases.json (the original code's scores on seeded
 // inputs) within 1e-4: observed scores, kept component counts, and the scores under the five
 // given row permutations (row i of R paired with row perm[i] of Rp).
 import { test } from 'node:test';

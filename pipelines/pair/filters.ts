@@ -1,10 +1,10 @@
 // The filter chain after many-A-to-one-B pairing, with a count after every stage. `described`
-// follows DESIGN.md; `reference` reproduces the original code (quirks #2 and #3: the keyword
+// follows docs/design.md; `reference` reproduces the original code (quirks #2 and #3: the keyword
 // filter's result is computed but discarded, and one-to-one keeps the first B per A).
 
 export type FilterMode = 'described' | 'reference';
 
-/** Tokens that say nothing about a concept (DESIGN.md; the original's `nonconc_words`). */
+/** Tokens that say nothing about a concept (docs/design.md; the original's `nonconc_words`). */
 export const NONCONCEPT_TOKENS: readonly string[] = ['.', '\\n', '\n', '', ' ', '-', ',', '!', '?', '<|endoftext|>', '<bos>', '|bos|', '<pad>'];
 
 export const LOW_CORRELATION_THRESHOLD = 0.1;

@@ -15,7 +15,7 @@ import type { ActivationSource } from './activationSource.ts';
 import { DEFAULT_MEMORY_BUDGET, planBlocks, type BlockPlan } from './blockPlan.ts';
 
 /**
- * `pearson`: the textbook correlation. `reference`: the original code's (DESIGN.md quirk #3):
+ * `pearson`: the textbook correlation. `reference`: the original code's (docs/design.md quirk #3):
  * z-scores with the unbiased std plus 1e-8, then ZᴬᵀZᴮ / T — i.e. ≈ pearson · (T−1)/T.
  */
 export type CorrelationKind = 'pearson' | 'reference';

@@ -1,5 +1,5 @@
 // Semantic groups from labels: a feature belongs to a category when one of its label words
-// equals one of the category's keywords, case-insensitively (DESIGN.md, semantic subspaces).
+// equals one of the category's keywords, case-insensitively (docs/design.md, semantic subspaces).
 import type { FeatureMapData, MapPoint, SemanticGroup } from './types.ts';
 
 export type Categories = Record<string, string[]>;

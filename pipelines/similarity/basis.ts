@@ -12,7 +12,7 @@ import { symmetricEigen } from './spectrum.ts';
  * - `variance99`: the fewest directions whose variance reaches 99% of the total (textbook SVCCA);
  * - `reference`: the original code's rule, cumsum(var)/total ≥ 0.99·total — a fraction compared
  *   with 0.99 × the total variance, so any input with total variance above ~1.01 keeps exactly
- *   one direction (quirk #1 of ../shared/DESIGN.md);
+ *   one direction (quirk #1 of docs/design.md);
  * - `rank`: every direction that is not numerically zero (PWCCA's plain CCA).
  */
 export type ComponentRule = 'variance99' | 'reference' | 'rank';

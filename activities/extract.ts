@@ -5,14 +5,16 @@ import { UserInputError } from '../pipelines/errors.ts';
 import { extractActivations, readActivationChunks, readActivationIndex, type ChunkCursor } from '../pipelines/extract/index.ts';
 import { INDEX_FILE } from '../pipelines/extract/layout.ts';
 import { assertSaeMatchesWidth, FeatureStatsAccumulator, loadSae, writeFeatureStatsTable } from '../pipelines/sae/index.ts';
+import { fitWarning, SaeFitAccumulator, type SaeFit } from '../pipelines/sae/fit.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { readTokenizedDocs } from './prepare.ts';
-import { artifactFolder, localStore, manifestOf, produce, sourcePath } from './storeAccess.ts';
-import type { ExtractInput, ExtractResult, FeatureStatsInput, FeatureStatsResult } from './types.ts';
+import { artifactFolder, localStore, manifestOf, produce, readJsonArtifact, sourcePath } from './storeAccess.ts';
+import type { ExtractInput, ExtractResult, FeatureStatsInput, FeatureStatsResult, StoredFit } from './types.ts';
 
 export const STATS_FILE = 'stats.parquet';
+export const FIT_FILE = 'fit.json';
 
 export function extractSpec(input: ExtractInput) {
   const { layers, preset, pattern, batchSize, maxLength, chunkTokens } = input;
@@ -71,11 +73,15 @@ export function extractActivity(store: ArtifactStore) {
     });
 }
 
-export function featureStatsSpec(input: FeatureStatsInput) {
+export function featureStatsSpec(input: Pick<FeatureStatsInput, 'extractId' | 'saeId' | 'layer' | 'mode'>) {
   return { stage: 'sae', codeVersion: codeVersionFor('sae'), params: { layer: input.layer, mode: input.mode, topK: 5 }, inputs: [input.extractId, input.saeId] };
 }
 
-/** One streaming pass over a layer's chunks: per-feature mean, std, frequency, max, top positions. */
+/**
+ * One streaming pass over a layer's chunks: per-feature mean, std, frequency, max, top positions
+ * (in the pairing's encode mode), and the SAE's fit on these activations (FVU, L0, dead features,
+ * with its own activation). A poor fit is a warning, or an error under `strict`.
+ */
 export function featureStatsActivity(store: ArtifactStore) {
   return (input: FeatureStatsInput): Promise<FeatureStatsResult> =>
     runActivity(async (progress) => {
@@ -84,20 +90,45 @@ export function featureStatsActivity(store: ArtifactStore) {
         const index = await readActivationIndex(dir);
         const entry = index.layers.find((l) => l.layer === input.layer);
         if (!entry) throw new UserInputError(`layer ${input.layer} was not extracted`, dir);
-        const sae = await loadSae(await sourcePath(store, input.saeId), { layer: input.layer });
+        const sae = await loadSae(await sourcePath(store, input.saeId));
         assertSaeMatchesWidth(sae, entry.width, (await manifestOf(store, input.modelId)).source?.path ?? input.modelId);
         const acc = new FeatureStatsAccumulator(sae, { mode: input.mode });
+        const fitAcc = new SaeFitAccumulator(sae);
         let chunk = 0;
         for await (const m of readActivationChunks(dir, input.layer)) {
           await acc.add(m);
+          await fitAcc.add(m);
           progress.report({ chunk: chunk++, numChunks: index.chunks.length, tokensDone: acc.numTokens, totalTokens: index.numTokens });
           progress.checkCancelled();
         }
         const stats = acc.finish();
+        const fit = fitAcc.finish();
         await writer.writeWithPath(STATS_FILE, (tmp) => writeFeatureStatsTable(tmp, stats, { ufg_layer: String(input.layer) }));
-        return { counts: { features: sae.numFeatures, tokens: stats.numTokens }, summary: { layer: input.layer, dIn: sae.dIn, numFeatures: sae.numFeatures, sae: sae.source.layout } };
+        await writer.writeJson(FIT_FILE, finiteFit(fit));
+        return {
+          counts: { features: sae.numFeatures, tokens: stats.numTokens },
+          summary: { layer: input.layer, dIn: sae.dIn, numFeatures: sae.numFeatures, sae: sae.source.layout, fit: finiteFit(fit) },
+        };
       });
-      const s = (manifest.summary ?? {}) as { dIn?: number; numFeatures?: number };
-      return { id: manifest.id, reused, numFeatures: s.numFeatures ?? 0, dIn: s.dIn ?? 0 };
+      const s = (manifest.summary ?? {}) as { dIn?: number; numFeatures?: number; fit?: StoredFit };
+      const fit = s.fit ?? { numTokens: 0, fvu: null, l0: null, deadFraction: null };
+      const warning = fitWarning(fromStored(fit), `${input.model} layer ${input.layer} (SAE ${await sourcePath(store, input.saeId)})`);
+      if (warning && input.strict) throw new UserInputError(`${warning} (strict)`);
+      return { id: manifest.id, reused, numFeatures: s.numFeatures ?? 0, dIn: s.dIn ?? 0, fit, ...(warning ? { warning } : {}) };
     });
+}
+
+/** JSON has no NaN: an undefined fit value (no variance, no tokens) is stored as null. */
+function finiteFit(f: SaeFit): StoredFit {
+  const v = (x: number) => (Number.isFinite(x) ? x : null);
+  return { numTokens: f.numTokens, fvu: v(f.fvu), l0: v(f.l0), deadFraction: v(f.deadFraction) };
+}
+
+function fromStored(f: StoredFit): SaeFit {
+  return { numTokens: f.numTokens, fvu: f.fvu ?? Number.NaN, l0: f.l0 ?? Number.NaN, deadFraction: f.deadFraction ?? Number.NaN };
+}
+
+/** The SAE fit a feature-stats artifact holds. */
+export function readFit(store: ArtifactStore, statsId: string): Promise<StoredFit> {
+  return readJsonArtifact<StoredFit>(store, statsId, FIT_FILE);
 }

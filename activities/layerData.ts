@@ -28,7 +28,7 @@ export interface SideData {
 async function loadSide(store: ArtifactStore, side: PairSide, mode: EncodeMode): Promise<SideData> {
   const extractDir = await artifactFolder(store, side.extractId, INDEX_FILE);
   const rows = await activationRows(extractDir, side.layer);
-  const sae = await loadSae(await sourcePath(store, side.saeId), { layer: side.layer });
+  const sae = await loadSae(await sourcePath(store, side.saeId));
   if (sae.dIn !== rows.width) {
     throw new UserInputError(`SAE d_in=${sae.dIn} (${sae.source.file}) does not match the residual width ${rows.width} of ${side.model} layer ${side.layer}`);
   }

@@ -2,12 +2,10 @@
 // register the external files as source artifacts, and tokenize the corpus once per model.
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { SweepConfig, SweepModelConfig } from '../pipelines/config.ts';
+import type { SweepConfig } from '../pipelines/config.ts';
 import { readCorpus } from '../pipelines/corpus/readCorpus.ts';
 import { UserInputError, isUserInputError } from '../pipelines/errors.ts';
-import { loadOnnxModel } from '../pipelines/model/loadOnnx.ts';
-import { presetLayers, resolveTaps } from '../pipelines/model/presets.ts';
-import { locateSae } from '../pipelines/sae/locate.ts';
+import { formatPlan, onField, planModelSaes, planSweep, planWarnings } from '../pipelines/sweepPlan.ts';
 import { readCategoriesFile } from '../pipelines/subspace/categories.ts';
 import { tokenizeDocs, type TokenizedDoc } from '../pipelines/tokenize/batches.ts';
 import { loadTokenizer } from '../pipelines/tokenize/loadTokenizer.ts';
@@ -22,51 +20,17 @@ import type { ModelSources, Side, SourcesInput, TokenizeInput, TokenizeResult, V
 
 export const TOKENS_FILE = 'tokens.arrow';
 
-/** Re-raises a problem found in a file as an error on the config field that names the file. */
-function onField(configFile: string, field: string, e: unknown): never {
-  if (!isUserInputError(e)) throw e;
-  throw new UserInputError(`${field}: ${e.message}`, configFile);
-}
-
-async function layerCount(side: Side, m: SweepModelConfig, configFile: string): Promise<number> {
-  const field = `models.${side}`;
-  let model;
-  try {
-    model = await loadOnnxModel(m.model);
-  } catch (e) {
-    onField(configFile, `${field}.model`, e);
-  }
-  const graph = model.proto.graph!;
-  if (m.pattern !== undefined) {
-    m.layers.forEach((layer, i) => {
-      try {
-        resolveTaps(graph, { pattern: m.pattern }, [layer], m.model);
-      } catch (e) {
-        onField(configFile, `${field}.layers[${i}]`, e);
-      }
-    });
-    return Math.max(...m.layers) + 1;
-  }
-  let n: number;
-  try {
-    n = presetLayers(graph, m.preset, m.model).length;
-  } catch (e) {
-    onField(configFile, `${field}.preset`, e);
-  }
-  m.layers.forEach((layer, i) => {
-    if (layer >= n) {
-      throw new UserInputError(`${field}.layers[${i}]: layer ${layer} out of range: ${m.model} has hidden_states 0..${n - 1} (preset ${m.preset}, 0 = embeddings)`, configFile);
-    }
-  });
-  return n;
-}
-
-/** Every check that needs the files: models, layer ranges, tokenizers agree, SAEs per layer, corpus, categories. */
+/**
+ * Every check that needs the files: models and layer ranges, the SAE of every layer (by the
+ * hookpoint it was trained on: the plan), tokenizers agree, corpus, categories, outDir.
+ */
 export function validateSweepActivity() {
   return (config: SweepConfig): Promise<ValidateResult> =>
     runActivity(async () => {
       const file = config.source ?? 'sweep config';
-      const numLayers = { a: await layerCount('a', config.models.a, file), b: await layerCount('b', config.models.b, file) };
+      const plan = await planSweep(config);
+      const warnings = planWarnings(plan);
+      if (config.strict && warnings.length > 0) throw new UserInputError(`${warnings[0]} (strict: every SAE must be mapped by its own hookpoint)`, file);
       let docs: string[];
       try {
         docs = (await readCorpus(config.corpus.path, { textField: config.corpus.textField, numSamples: config.corpus.numSamples })).docs;
@@ -81,15 +45,6 @@ export function validateSweepActivity() {
         }
       };
       assertSameTokenization(await tok('a'), await tok('b'), docs);
-      for (const side of ['a', 'b'] as const) {
-        for (const layer of config.models[side].layers) {
-          try {
-            await locateSae(config.models[side].sae, layer);
-          } catch (e) {
-            onField(file, `models.${side}.sae`, e);
-          }
-        }
-      }
       if (config.categories !== undefined) {
         try {
           readCategoriesFile(config.categories);
@@ -102,7 +57,7 @@ export function validateSweepActivity() {
       } catch (e) {
         throw new UserInputError(`outDir: cannot create ${config.outDir} (${(e as Error).message})`, file);
       }
-      return { numLayers, numDocs: docs.length };
+      return { numLayers: plan.numLayers, numDocs: docs.length, plan: formatPlan(plan, dirname(file), { warnings: false }), warnings };
     });
 }
 
@@ -134,13 +89,14 @@ export function registerSourcesActivity(store: ArtifactStore) {
       const model = await reg(input.model.model, 'model');
       const tokenizer = await reg(input.model.tokenizer, 'tokenizer');
       const saeByLayer: Record<string, string> = {};
-      for (const layer of input.model.layers) {
+      const saeHookpoints: Record<string, string> = {};
+      for (const s of await planModelSaes(input.side, input.model, input.convention, input.configFile)) {
         // The folder holding the layer's weights (with its cfg.json), not the whole release.
-        const located = await locateSae(input.model.sae, layer);
-        saeByLayer[String(layer)] = await reg(dirname(located.file), 'sae');
+        saeByLayer[String(s.layer)] = await reg(dirname(s.file), 'sae');
+        saeHookpoints[String(s.layer)] = s.hookpoint ? `${s.hookpoint.name} → hidden_states[${s.hookpoint.trainedOn}]` : 'unknown';
       }
       const reused = done.filter((d) => d.reused).length;
-      return { corpus, model, tokenizer, saeByLayer, reused, registered: done.length - reused };
+      return { corpus, model, tokenizer, saeByLayer, saeHookpoints, reused, registered: done.length - reused };
     });
 }
 

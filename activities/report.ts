@@ -6,18 +6,18 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
 import { renderSweepReportHtml } from '../pipelines/render/sweepPage.ts';
-import type { MappingMethod, SweepCell, SweepMetric, SweepReportData, SweepScore } from '../pipelines/render/types.ts';
+import type { MappingMethod, SaeFitView, SweepCell, SweepMetric, SweepReportData, SweepScore } from '../pipelines/render/types.ts';
 import { writeFileAtomic } from '../storage/atomic.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { MAP_HTML } from './featureMap.ts';
 import { readPairing, type StoredPairing } from './layerData.ts';
-import { RESULTS_FILE } from './results.ts';
+import { readSideFits, RESULTS_FILE, statsIds } from './results.ts';
 import { readScores, scoreOf } from './scores.ts';
 import { produce } from './storeAccess.ts';
 import { readSubspaces } from './subspaces.ts';
-import type { LayerPairOutcome, ReportInput, ReportResult } from './types.ts';
+import type { LayerPairOutcome, ReportInput, ReportResult, Side, StoredFit } from './types.ts';
 
 export const REPORT_HTML = 'report.html';
 export const REPORT_JSON = 'report.json';
@@ -35,8 +35,20 @@ export function reportSpec(input: ReportInput) {
   return {
     stage: 'report',
     codeVersion: codeVersionFor('report'),
-    params: { title: input.title ?? null, sweepId: input.sweepId, compat: input.compat, pairingMethod: input.pairingMethod, modelA: input.modelA, modelB: input.modelB, layersA: input.layersA, layersB: input.layersB, cells: pairs.map((p) => [p.layerA, p.layerB]) },
-    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId])],
+    params: {
+      title: input.title ?? null,
+      sweepId: input.sweepId,
+      compat: input.compat,
+      pairingMethod: input.pairingMethod,
+      modelA: input.modelA,
+      modelB: input.modelB,
+      layersA: input.layersA,
+      layersB: input.layersB,
+      cells: pairs.map((p) => [p.layerA, p.layerB]),
+      hookpoints: { a: input.saes.a.hookpoints, b: input.saes.b.hookpoints },
+      warnings: input.warnings,
+    },
+    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId]), ...statsIds(input)],
   };
 }
 
@@ -52,7 +64,11 @@ function countStages(p: StoredPairing): string[] {
   return [first, 'distinct A features', 'concept tokens, shared top token', 'one-to-one', 'correlation > threshold'];
 }
 
-async function cellOf(store: ArtifactStore, p: LayerPairOutcome, metrics: SweepMetric[]): Promise<SweepCell | undefined> {
+function fitView(fit: StoredFit | undefined, hookpoint: string | undefined, artifactId: string): SaeFitView {
+  return { hookpoint: hookpoint ?? 'unknown', fvu: fit?.fvu ?? null, l0: fit?.l0 ?? null, deadFraction: fit?.deadFraction ?? null, artifactId };
+}
+
+async function cellOf(store: ArtifactStore, p: LayerPairOutcome, metrics: SweepMetric[], input: ReportInput, fits: Record<Side, Map<number, StoredFit>>): Promise<SweepCell | undefined> {
   const scores = await readScores(store, p.scoresId);
   const byMetric: Record<string, SweepScore> = {};
   for (const m of metrics) {
@@ -83,6 +99,10 @@ async function cellOf(store: ArtifactStore, p: LayerPairOutcome, metrics: SweepM
     subspaces,
     counts: counts.map((count, i) => ({ stage: stages[i]!, count, artifactId: p.pairId })),
     featureMap: mapFileName(p),
+    saeFit: {
+      a: fitView(fits.a.get(p.layerA), input.saes.a.hookpoints[String(p.layerA)], input.saes.a.statsByLayer[String(p.layerA)]!),
+      b: fitView(fits.b.get(p.layerB), input.saes.b.hookpoints[String(p.layerB)], input.saes.b.statsByLayer[String(p.layerB)]!),
+    },
     artifactId: p.scoresId,
   };
 }
@@ -100,9 +120,10 @@ export function reportActivity(store: ArtifactStore) {
     runActivity(async () => {
       const { manifest, reused } = await produce(store, reportSpec(input), async (writer) => {
         const metrics = await sweepMetrics(store, input);
+        const fits = await readSideFits(store, input);
         const cells: SweepCell[] = [];
         for (const p of sorted(input.pairs)) {
-          const cell = await cellOf(store, p, metrics);
+          const cell = await cellOf(store, p, metrics, input, fits);
           if (cell) cells.push(cell);
         }
         const data: SweepReportData = {
@@ -116,6 +137,7 @@ export function reportActivity(store: ArtifactStore) {
           layersB: input.layersB,
           metrics,
           cells,
+          ...(input.warnings.length > 0 ? { warnings: input.warnings } : {}),
         };
         await writer.writeJson(REPORT_JSON, data);
         await writer.writeFile(REPORT_HTML, renderSweepReportHtml(data));

@@ -11,7 +11,8 @@ import { readPairing } from './layerData.ts';
 import { readScores } from './scores.ts';
 import { produce } from './storeAccess.ts';
 import { readSubspaces } from './subspaces.ts';
-import type { ResultsInput, ResultsTableResult } from './types.ts';
+import type { ResultsInput, ResultsTableResult, Side, StoredFit } from './types.ts';
+import { readFit } from './extract.ts';
 
 export const RESULTS_FILE = 'results.parquet';
 /** The `subspace` value of full-space rows. */
@@ -22,9 +23,29 @@ export function resultsSpec(input: ResultsInput) {
   return {
     stage: 'results',
     codeVersion: codeVersionFor('results'),
-    params: { modelA: input.modelA, modelB: input.modelB, compat: input.compat, pairingMethod: input.pairingMethod, layersA: input.layersA, layersB: input.layersB, cells: pairs.map((p) => [p.layerA, p.layerB]) },
-    inputs: pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId]),
+    params: {
+      modelA: input.modelA,
+      modelB: input.modelB,
+      compat: input.compat,
+      pairingMethod: input.pairingMethod,
+      layersA: input.layersA,
+      layersB: input.layersB,
+      cells: pairs.map((p) => [p.layerA, p.layerB]),
+      hookpoints: { a: input.saes.a.hookpoints, b: input.saes.b.hookpoints },
+    },
+    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId]), ...statsIds(input)],
   };
+}
+
+/** Every feature-stats artifact (they hold each SAE's fit) of the layers in the grid, A then B. */
+export function statsIds(input: Pick<ResultsInput, 'layersA' | 'layersB' | 'saes'>): string[] {
+  return [...input.layersA.map((l) => input.saes.a.statsByLayer[String(l)]!), ...input.layersB.map((l) => input.saes.b.statsByLayer[String(l)]!)];
+}
+
+/** Each layer's SAE fit per side, read from its feature-stats artifact. */
+export async function readSideFits(store: ArtifactStore, input: Pick<ResultsInput, 'layersA' | 'layersB' | 'saes'>): Promise<Record<Side, Map<number, StoredFit>>> {
+  const side = async (s: Side, layers: number[]) => new Map(await Promise.all(layers.map(async (l) => [l, await readFit(store, input.saes[s].statsByLayer[String(l)]!)] as const)));
+  return { a: await side('a', input.layersA), b: await side('b', input.layersB) };
 }
 
 interface Row {
@@ -49,6 +70,7 @@ export function resultsActivity(store: ArtifactStore) {
     runActivity(async () => {
       const spec = resultsSpec(input);
       const { manifest, reused } = await produce(store, spec, async (writer) => {
+        const fits = await readSideFits(store, input);
         const rows: Row[] = [];
         for (const p of [...input.pairs].sort((x, y) => x.layerA - y.layerA || x.layerB - y.layerB)) {
           const pairing = await readPairing(store, p.pairId);
@@ -88,6 +110,14 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'count_after_keywords', type: 'INT32', data: rows.map((r) => r.counts[2]) },
           { name: 'count_after_one_to_one', type: 'INT32', data: rows.map((r) => r.counts[3]) },
           { name: 'count_after_low_correlation', type: 'INT32', data: rows.map((r) => r.counts[4]) },
+          { name: 'sae_fvu_a', type: 'DOUBLE', data: rows.map((r) => num(fits.a.get(r.layerA)?.fvu)) },
+          { name: 'sae_fvu_b', type: 'DOUBLE', data: rows.map((r) => num(fits.b.get(r.layerB)?.fvu)) },
+          { name: 'sae_l0_a', type: 'DOUBLE', data: rows.map((r) => num(fits.a.get(r.layerA)?.l0)) },
+          { name: 'sae_l0_b', type: 'DOUBLE', data: rows.map((r) => num(fits.b.get(r.layerB)?.l0)) },
+          { name: 'sae_dead_a', type: 'DOUBLE', data: rows.map((r) => num(fits.a.get(r.layerA)?.deadFraction)) },
+          { name: 'sae_dead_b', type: 'DOUBLE', data: rows.map((r) => num(fits.b.get(r.layerB)?.deadFraction)) },
+          { name: 'sae_hookpoint_a', type: 'STRING', data: rows.map((r) => input.saes.a.hookpoints[String(r.layerA)] ?? 'unknown') },
+          { name: 'sae_hookpoint_b', type: 'STRING', data: rows.map((r) => input.saes.b.hookpoints[String(r.layerB)] ?? 'unknown') },
           { name: 'artifact_id', type: 'STRING', data: rows.map((r) => r.artifactId) },
         ];
         await writer.writeWithPath(RESULTS_FILE, (tmp) => writeParquetTable(tmp, columns, { ufg_model_a: input.modelA, ufg_model_b: input.modelB, ufg_compat: input.compat, ufg_pairing_method: input.pairingMethod }));

@@ -88,8 +88,8 @@ export function scoresActivity(store: ArtifactStore) {
     runActivity(async (progress) => {
       const { manifest, reused } = await produce(store, scoresSpec(input, pairId), async (writer) => {
         const pairs = await readKeptPairs(store, pairId);
-        const saeA = await loadSae(await sourcePath(store, input.a.saeId), { layer: input.a.layer });
-        const saeB = await loadSae(await sourcePath(store, input.b.saeId), { layer: input.b.layer });
+        const saeA = await loadSae(await sourcePath(store, input.a.saeId));
+        const saeB = await loadSae(await sourcePath(store, input.b.saeId));
         const x = rowsOf({ data: saeA.wDec, rows: saeA.numFeatures, cols: saeA.dIn }, pairs.a);
         const y = rowsOf({ data: saeB.wDec, rows: saeB.numFeatures, cols: saeB.dIn }, pairs.b);
         const out: StoredScores = { n: pairs.a.length, widthA: x.cols, widthB: y.cols, scores: [] };

@@ -4,6 +4,7 @@
 import type { SweepConfig, SweepCorpusConfig, SweepModelConfig } from '../pipelines/config.ts';
 import type { FilterCounts } from '../pipelines/pair/filters.ts';
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
+import type { SaeConvention } from '../pipelines/sae/layerSaes.ts';
 
 /** Every activity result names its artifact and whether it was found finished (resume reuse). */
 export interface ArtifactRef {
@@ -17,12 +18,20 @@ export interface ValidateResult {
   /** hidden_states available per model (0..n-1). */
   numLayers: Record<Side, number>;
   numDocs: number;
+  /** The layer → tapped tensor → SAE → hookpoint table (pipelines/sweepPlan.ts formatPlan). */
+  plan: string;
+  /** SAEs applied to another tensor than the one they were trained on (explicit or shared mappings). */
+  warnings: string[];
 }
 
 export interface SourcesInput {
   side: Side;
   corpus: SweepCorpusConfig;
   model: SweepModelConfig;
+  /** Which SAE a layer gets (by its trained tensor, or the original code's offset). */
+  convention: SaeConvention;
+  /** The sweep config file, for errors on its fields. */
+  configFile: string;
 }
 
 export interface ModelSources {
@@ -31,6 +40,8 @@ export interface ModelSources {
   tokenizer: string;
   /** Per requested layer, the SAE folder registered as a source. */
   saeByLayer: Record<string, string>;
+  /** Per requested layer, the hookpoint its SAE was trained on (`layers.0 → hidden_states[1]`, or `unknown`). */
+  saeHookpoints: Record<string, string>;
   /** How many of these source artifacts already existed. */
   reused: number;
   registered: number;
@@ -71,13 +82,28 @@ export interface FeatureStatsInput {
   extractId: string;
   saeId: string;
   modelId: string;
+  /** The model's display name (warnings). */
+  model: string;
   layer: number;
   mode: SweepConfig['pairing']['encode'];
+  /** Fail instead of warning when the SAE fits the layer badly. */
+  strict: boolean;
 }
+
+/** An SAE's fit on the corpus at its layer (pipelines/sae/fit.ts), null where undefined. */
+export type StoredFit = {
+  numTokens: number;
+  fvu: number | null;
+  l0: number | null;
+  deadFraction: number | null;
+};
 
 export interface FeatureStatsResult extends ArtifactRef {
   numFeatures: number;
   dIn: number;
+  fit: StoredFit;
+  /** Set when the fit suggests the SAE was trained on another tensor (FVU above the warning level). */
+  warning?: string;
 }
 
 /** One side of a layer pair, as the pair workflow receives it from model prep. */
@@ -137,6 +163,12 @@ export interface LayerPairOutcome {
   produced: number;
 }
 
+/** One model's SAEs as the results need them: each layer's feature-stats artifact (its fit) and hookpoint. */
+export interface SideSaes {
+  statsByLayer: Record<string, string>;
+  hookpoints: Record<string, string>;
+}
+
 export interface ResultsInput {
   sweepId: string;
   modelA: string;
@@ -146,6 +178,9 @@ export interface ResultsInput {
   pairingMethod: SweepConfig['pairing']['method'];
   layersA: number[];
   layersB: number[];
+  saes: Record<Side, SideSaes>;
+  /** SAE mappings and fits to look at, shown on the report. */
+  warnings: string[];
   pairs: LayerPairOutcome[];
 }
 

@@ -6,8 +6,22 @@ import type { SweepOutcome, SweepProgress } from '../workflows/index.ts';
 export function progressPrinter(stream: ProgressStream = process.stderr): { onProgress: (p: SweepProgress) => void; done: () => void } {
   let bar: ProgressBar | undefined;
   let label = '';
+  let planShown = false;
+  let warningsShown = 0;
   return {
     onProgress(p) {
+      // The plan and every warning are printed once, above the bar, as soon as the sweep has them.
+      const news: string[] = [];
+      if (p.plan !== undefined && !planShown) {
+        planShown = true;
+        news.push(p.plan);
+      }
+      for (; warningsShown < p.warnings.length; warningsShown++) news.push(`warning: ${p.warnings[warningsShown]}`);
+      if (news.length > 0) {
+        bar?.finish();
+        bar = undefined;
+        stream.write(news.join('\n') + '\n');
+      }
       const pairsDone = p.pairs.filter((x) => x.status === 'done').length;
       const next = `sweep ${p.stage} (pairs ${pairsDone}/${p.pairs.length})`;
       if (!bar || next !== label || bar.total !== p.stagesTotal) {
@@ -23,6 +37,7 @@ export function progressPrinter(stream: ProgressStream = process.stderr): { onPr
 
 export function describeOutcome(o: SweepOutcome): string {
   return [
+    ...o.warnings.map((w) => `warning: ${w}`),
     `sweep ${o.sweepId} done: ${o.layerPairs} layer pair${o.layerPairs === 1 ? "" : "s"}, artifacts: ${o.reused} reused, ${o.produced} computed`,
     `  results: ${o.resultsPath}  (artifact ${o.resultsId}; \`ufg lineage ${o.resultsPath}#0\`)`,
     `  report:  ${o.reportPath}`,

@@ -24,8 +24,13 @@ export interface SweepModelConfig {
   model: string;
   /** The model's tokenizer.json. */
   tokenizer: string;
-  /** SAE weights file, its folder, or a release folder with one sub-folder per layer. */
-  sae: string;
+  /**
+   * SAE weights file, its folder, or a release folder (the SAE of each layer is the one trained on
+   * that layer's tensor, by hookpoint); or an explicit map layer → path (absolute after parsing).
+   */
+  sae: string | Record<string, string>;
+  /** Use one SAE file for several layers (refused otherwise: an SAE is trained on one tensor). */
+  allowSharedSae?: boolean;
   /** hidden_states indices to compare (0 = embeddings, i = output of block i-1), ascending, unique. */
   layers: number[];
   /** Residual-stream naming preset; ignored when `pattern` is given. */
@@ -94,6 +99,8 @@ export interface SweepConfig {
     /** Heartbeat timeout of long activities; a killed worker's activity is retried after this. */
     heartbeatTimeoutSeconds: number;
   };
+  /** Fail (instead of warning) when an SAE fits its layer badly (FVU > 0.5) or hooks another tensor. */
+  strict: boolean;
   /** The file the config was read from (for error messages); not part of the sweep's identity. */
   source?: string;
 }
@@ -174,6 +181,13 @@ class Fields {
     return v;
   }
 
+  boolean(key: string, fallback: boolean): boolean {
+    const v = this.raw(key);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') throw fail(this.file, this.at(key), `must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
   oneOf<T extends string>(key: string, options: readonly T[], fallback: T): T {
     const v = this.raw(key);
     if (v === undefined) return fallback;
@@ -241,16 +255,32 @@ function parseMetrics(f: Fields, key: string): MeasureName[] {
   return MEASURE_NAMES.filter((m) => seen.has(m));
 }
 
+/** `sae`: a path, or {"<layer>": path} naming an SAE for every listed layer and no other. */
+function parseSae(f: Fields, layers: readonly number[], baseDir: string): SweepModelConfig['sae'] {
+  const v = f.raw('sae');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return absolute(f.string('sae'), baseDir);
+  const map = Fields.of(v, f.at('sae'), f.file);
+  const out: Record<string, string> = {};
+  for (const layer of layers) {
+    if (!map.has(String(layer))) throw fail(f.file, f.at('sae'), `maps no SAE for layer ${layer} (an explicit map names one SAE per listed layer)`);
+    out[String(layer)] = absolute(map.string(String(layer)), baseDir);
+  }
+  map.done();
+  return out;
+}
+
 function parseModel(f: Fields, baseDir: string): SweepModelConfig {
   const model = absolute(f.string('model'), baseDir);
+  const layers = parseLayers(f, 'layers');
   const out: SweepModelConfig = {
     name: f.string('name', model.split(/[\\/]/).at(-1)!),
     model,
     tokenizer: absolute(f.string('tokenizer'), baseDir),
-    sae: absolute(f.string('sae'), baseDir),
-    layers: parseLayers(f, 'layers'),
+    sae: parseSae(f, layers, baseDir),
+    layers,
     preset: f.oneOf('preset', PRESET_NAMES, 'gpt-neox'),
   };
+  if (f.boolean('allowSharedSae', false)) out.allowSharedSae = true;
   const pattern = f.optionalString('pattern');
   if (pattern !== undefined) {
     if (!pattern.includes('{layer}')) throw fail(f.file, f.at('pattern'), `must contain {layer}, got ${JSON.stringify(pattern)}`);
@@ -316,6 +346,7 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
   const chunkTokens = top.int('chunkTokens', DEFAULTS.chunkTokens, 1);
   const maxMapPoints = top.int('maxMapPoints', DEFAULTS.maxMapPoints, 2);
   const outDir = absolute(top.string('outDir', 'ufg-out'), baseDir);
+  const strict = top.boolean('strict', false);
 
   const o = top.object('orchestration', false);
   const orchestration = {
@@ -339,6 +370,7 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     maxMapPoints,
     outDir,
     orchestration,
+    strict,
     source: resolve(file),
   };
 }
@@ -358,7 +390,7 @@ export function demoConfig(fixturesDir: string, outDir: string): SweepConfig {
     title: 'ufg demo: tiny model A vs tiny model B (generated fixtures)',
     corpus: { path: join(fixturesDir, 'corpus.txt'), numSamples: 96, maxLength: 32, batchSize: 8 },
     models: {
-      a: { name: 'fixture-a (d=64)', model: join(fixturesDir, 'model-a.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(fixturesDir, 'saes', 'f32', 'modelA-sparsify'), layers: [0, 1] },
+      a: { name: 'fixture-a (d=64)', model: join(fixturesDir, 'model-a.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(fixturesDir, 'saes', 'f32', 'modelA-sparsify'), layers: [1, 2] },
       b: { name: 'fixture-b (d=96)', model: join(fixturesDir, 'model-b.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(fixturesDir, 'saes', 'f32', 'modelB-saelens'), layers: [1, 2] },
     },
     similarity: { permutations: 200, seed: 0 },

@@ -26,7 +26,7 @@ export const STAGE_VERSIONS: Readonly<Record<string, number>> = {
   source: 1,
   tokenize: 1,
   extract: 1,
-  sae: 1,
+  sae: 2,
   pair: 1,
   similarity: 1,
   subspace: 1,

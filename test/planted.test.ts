@@ -12,7 +12,7 @@ import { permutationNull } from '../pipelines/similarity/permutationNull.ts';
 import { MEASURES } from '../pipelines/similarity/registry.ts';
 import { plantedUniverse } from './fixtures/planted.ts';
 import { permutationOf, seededRandom } from '../pipelines/random.ts';
-import { generateSaeFixtures, type SaeFixtureSet } from './fixtures/saes.ts';
+import { generateSaeFixtures, saeFolder, type SaeFixtureSet } from './fixtures/saes.ts';
 
 let dir: string;
 let fx: SaeFixtureSet;
@@ -67,8 +67,8 @@ test('planted universe: dictB is the permuted image of dictA and embeddings are 
 test('SAE encoding + correlation pairing recovers every planted pair (sparsify A × SAELens B, post and pre)', async () => {
   const { a, b } = residualsFor(600, 99);
   for (const [layerA, layerB] of [[0, 0], [1, 2]] as const) {
-    const saeA = await loadSae(fx.modelA.roots.f32.native, { layer: layerA });
-    const saeB = await loadSae(fx.modelB.roots.f32.native, { layer: layerB });
+    const saeA = await loadSae(saeFolder(fx.modelA.roots.f32.native, 'sparsify', layerA));
+    const saeB = await loadSae(saeFolder(fx.modelB.roots.f32.native, 'saelens', layerB));
     for (const mode of ['post', 'pre'] as const) {
       const pairing = await correlateFeatures(saeActivationSource(saeA, residualMatrix(a), mode), saeActivationSource(saeB, residualMatrix(b), mode), {
         tokenChunk: 128,
@@ -84,8 +84,8 @@ test('SAE encoding + correlation pairing recovers every planted pair (sparsify A
 
 test('the f16 and bf16 Gemma Scope variants recover the planted pairs too', async () => {
   const { a, b } = residualsFor(400, 7);
-  const saeA = await loadSae(fx.modelA.roots.f16.gemmaScope, { layer: 1 });
-  const saeB = await loadSae(fx.modelB.roots.bf16.gemmaScope, { layer: 0 });
+  const saeA = await loadSae(saeFolder(fx.modelA.roots.f16.gemmaScope, 'gemmascope', 1));
+  const saeB = await loadSae(saeFolder(fx.modelB.roots.bf16.gemmaScope, 'gemmascope', 0));
   const pairing = await correlateFeatures(saeActivationSource(saeA, residualMatrix(a), 'post'), saeActivationSource(saeB, residualMatrix(b), 'post'));
   for (const [fa, fb] of fx.pairs) assert.equal(pairing.aForEachB[fb], fa);
 });

@@ -4,7 +4,7 @@ import { mat, type Mat } from '../pipelines/kernels/gemm.ts';
 import { encodeFeatureBlock, encodeSae, topkThresholds } from '../pipelines/sae/encode.ts';
 import type { Sae, SaeActivation } from '../pipelines/sae/types.ts';
 import { referenceEncode } from './fixtures/saes.ts';
-import { gaussian, seededRandom } from '../pipelines/random.ts';
+import { randomSae, randomX } from './sae.data.ts';
 
 function handSae(activation: SaeActivation, subtractDecoderBias = true): Sae {
   // d = 2, F = 3: feature 0 reads x0, feature 1 reads x1, feature 2 reads x0 − x1.
@@ -40,27 +40,6 @@ test('hand-computed activations for each kind', async () => {
   const noSub = await encodeSae(handSae({ kind: 'relu' }, false), x, 'pre');
   assert.deepEqual(Array.from(noSub.data.subarray(0, 3)), [3, 1.5, 2]);
 });
-
-function randomSae(seed: number, d: number, F: number, activation: SaeActivation): Sae {
-  const g = gaussian(seededRandom(seed));
-  const r = (n: number, s: number) => Float32Array.from({ length: n }, () => g() * s);
-  return {
-    dIn: d,
-    numFeatures: F,
-    wEnc: r(F * d, 1 / Math.sqrt(d)),
-    bEnc: r(F, 0.3),
-    wDec: r(F * d, 1),
-    bDec: r(d, 0.2),
-    subtractDecoderBias: true,
-    activation,
-    source: { layout: 'sparsify', file: `random-${seed}`, sha256: String(seed), dtype: 'F32' },
-  };
-}
-
-function randomX(seed: number, T: number, d: number): Mat {
-  const g = gaussian(seededRandom(seed));
-  return mat(T, d, Float32Array.from({ length: T * d }, () => g()));
-}
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;

@@ -7,9 +7,8 @@ import { isUserInputError } from '../pipelines/errors.ts';
 import { mat } from '../pipelines/kernels/gemm.ts';
 import { encodeSae } from '../pipelines/sae/encode.ts';
 import { assertSaeMatchesWidth, loadSae } from '../pipelines/sae/loadSae.ts';
-import { folderNamesLayer } from '../pipelines/sae/locate.ts';
 import { encodeSafetensors } from '../pipelines/sae/safetensors.ts';
-import { FIXTURE_DTYPES, generateSaeFixtures, referenceEncode, type SaeFixtureSet, type SaeWeights } from './fixtures/saes.ts';
+import { FIXTURE_DTYPES, generateSaeFixtures, referenceEncode, saeFolder, type SaeFixtureSet, type SaeWeights } from './fixtures/saes.ts';
 
 let dir: string;
 let fx: SaeFixtureSet;
@@ -44,19 +43,19 @@ function assertWeights(sae: Awaited<ReturnType<typeof loadSae>>, w: SaeWeights, 
 test('every layout × dtype loads the written weights and activation', async () => {
   for (const dtype of FIXTURE_DTYPES) {
     for (let layer = 0; layer < 2; layer++) {
-      const a = await loadSae(fx.modelA.roots[dtype].native, { layer });
+      const a = await loadSae(saeFolder(fx.modelA.roots[dtype].native, 'sparsify', layer));
       assert.equal(a.source.layout, 'sparsify');
       assert.deepEqual(a.activation, { kind: 'topk', k: fx.kA });
       assert.equal(a.subtractDecoderBias, true);
       assertWeights(a, fx.modelA.sparsifyOrSaelens[layer]!, TOL[dtype], `A sparsify ${dtype} L${layer}`);
-      const g = await loadSae(fx.modelA.roots[dtype].gemmaScope, { layer });
+      const g = await loadSae(saeFolder(fx.modelA.roots[dtype].gemmaScope, 'gemmascope', layer));
       assert.equal(g.source.layout, 'gemmascope');
       assert.equal(g.subtractDecoderBias, false);
       assert.equal(g.activation.kind, 'jumprelu');
       assertWeights(g, fx.modelA.gemmaScope[layer]!, TOL[dtype], `A gemmascope ${dtype} L${layer}`);
     }
     for (let layer = 0; layer < 3; layer++) {
-      const b = await loadSae(fx.modelB.roots[dtype].native, { layer });
+      const b = await loadSae(saeFolder(fx.modelB.roots[dtype].native, 'saelens', layer));
       assert.equal(b.source.layout, 'saelens');
       assert.deepEqual(b.activation, { kind: 'relu' });
       assertWeights(b, fx.modelB.sparsifyOrSaelens[layer]!, TOL[dtype], `B saelens ${dtype} L${layer}`);
@@ -68,13 +67,13 @@ test('each layout × dtype encodes (pre and post) like a direct computation', as
   const pick = (u: typeof fx.universe.embeddingsA, rows: number) => mat(rows, u.cols, u.data.slice(0, rows * u.cols));
   for (const dtype of FIXTURE_DTYPES) {
     const cases = [
-      { root: fx.modelA.roots[dtype].native, layer: 1, x: pick(fx.universe.embeddingsA, 24) },
-      { root: fx.modelA.roots[dtype].gemmaScope, layer: 0, x: pick(fx.universe.embeddingsA, 24) },
-      { root: fx.modelB.roots[dtype].native, layer: 2, x: pick(fx.universe.embeddingsB, 24) },
-      { root: fx.modelB.roots[dtype].gemmaScope, layer: 1, x: pick(fx.universe.embeddingsB, 24) },
+      { root: saeFolder(fx.modelA.roots[dtype].native, 'sparsify', 1), x: pick(fx.universe.embeddingsA, 24) },
+      { root: saeFolder(fx.modelA.roots[dtype].gemmaScope, 'gemmascope', 0), x: pick(fx.universe.embeddingsA, 24) },
+      { root: saeFolder(fx.modelB.roots[dtype].native, 'saelens', 2), x: pick(fx.universe.embeddingsB, 24) },
+      { root: saeFolder(fx.modelB.roots[dtype].gemmaScope, 'gemmascope', 1), x: pick(fx.universe.embeddingsB, 24) },
     ];
     for (const c of cases) {
-      const sae = await loadSae(c.root, { layer: c.layer });
+      const sae = await loadSae(c.root);
       for (const mode of ['pre', 'post'] as const) {
         const got = await encodeSae(sae, c.x, mode, { batchTokens: 7 });
         const want = referenceEncode(sae, c.x, mode);
@@ -92,24 +91,24 @@ test('each layout × dtype encodes (pre and post) like a direct computation', as
   }
 });
 
-test('layout is detected from the weights file, its folder, or a release folder + layer', async () => {
+test('layout is detected from the weights file or the folder holding it; the hookpoint from cfg.json or the folder name', async () => {
   const root = fx.modelB.roots.f32.native;
   const folder = join(root, 'blocks.1.hook_resid_post');
   const viaFile = await loadSae(join(folder, 'sae_weights.safetensors'));
   const viaFolder = await loadSae(folder);
-  const viaLayer = await loadSae(root, { layer: 1 });
-  assert.equal(viaFile.source.sha256, viaLayer.source.sha256);
-  assert.equal(viaFolder.source.file, viaLayer.source.file);
-  // Different layers are different files.
-  assert.notEqual((await loadSae(root, { layer: 2 })).source.sha256, viaLayer.source.sha256);
+  assert.equal(viaFile.source.sha256, viaFolder.source.sha256);
+  assert.equal(viaFolder.source.file, viaFile.source.file);
+  assert.deepEqual(viaFile.source.hookpoint, { name: 'blocks.1.hook_resid_post', from: 'cfg.json hook_name', block: 1, site: 'resid_post', trainedOn: 2 });
+  const gemma = await loadSae(saeFolder(fx.modelA.roots.f32.gemmaScope, 'gemmascope', 1));
+  assert.deepEqual(gemma.source.hookpoint, { name: 'layer_1', from: 'folder name', block: 1, site: 'resid_post', trainedOn: 2 });
   // A safetensors file with a non-standard name is recognised by its tensor names.
   const renamed = join(dir, 'renamed');
   await mkdir(renamed, { recursive: true });
   await copyFile(join(fx.modelA.roots.f32.native, 'layers.0', 'sae.safetensors'), join(renamed, 'my_sae.safetensors'));
   await copyFile(join(fx.modelA.roots.f32.native, 'layers.0', 'cfg.json'), join(renamed, 'cfg.json'));
-  assert.equal((await loadSae(join(renamed, 'my_sae.safetensors'))).source.layout, 'sparsify');
-  assert.ok(folderNamesLayer('layers.12', 12) && folderNamesLayer('layer_3', 3) && folderNamesLayer('blocks.7.hook_resid_post', 7));
-  assert.ok(!folderNamesLayer('layers.12', 1) && !folderNamesLayer('layer_13', 3));
+  const odd = await loadSae(join(renamed, 'my_sae.safetensors'));
+  assert.equal(odd.source.layout, 'sparsify');
+  assert.equal(odd.source.hookpoint, undefined, 'nothing on disk says which tensor it was trained on');
 });
 
 async function expectUserError(p: Promise<unknown>, file: string, pattern: RegExp): Promise<void> {
@@ -137,7 +136,7 @@ test('bad SAE inputs are UserInputErrors naming the file', async () => {
     }),
   );
   await writeFile(join(noBias, 'cfg.json'), JSON.stringify({ k: 4, d_in: 64 }));
-  await expectUserError(loadSae(join(bad, 'missing'), { layer: 0 }), join(noBias, 'sae.safetensors'), /missing tensor "b_dec"/);
+  await expectUserError(loadSae(join(bad, 'missing')), join(noBias, 'sae.safetensors'), /missing tensor "b_dec"/);
 
   // Decoder of the wrong shape.
   const wrong = join(bad, 'shape');
@@ -177,12 +176,12 @@ test('bad SAE inputs are UserInputErrors naming the file', async () => {
   await copyFile(join(fx.modelA.roots.f32.native, 'layers.0', 'sae.safetensors'), join(noK, 'sae.safetensors'));
   await writeFile(join(noK, 'cfg.json'), '{}');
   await expectUserError(loadSae(noK), join(noK, 'cfg.json'), /"k"/);
-  await expectUserError(loadSae(fx.modelA.roots.f32.native, { layer: 9 }), fx.modelA.roots.f32.native, /no SAE weights for layer 9/);
+  await expectUserError(loadSae(fx.modelA.roots.f32.native), fx.modelA.roots.f32.native, /folder holds 2 SAEs \(layers\.0\/sae\.safetensors, layers\.1\/sae\.safetensors\); name one of them/);
   await expectUserError(loadSae(join(bad, 'nope')), join(bad, 'nope'), /does not exist/);
 });
 
 test('an SAE whose d_in differs from the model width is refused', async () => {
-  const sae = await loadSae(fx.modelA.roots.f32.native, { layer: 0 });
+  const sae = await loadSae(saeFolder(fx.modelA.roots.f32.native, 'sparsify', 0));
   assertSaeMatchesWidth(sae, 64, '/models/a.onnx');
   assert.throws(
     () => assertSaeMatchesWidth(sae, 96, '/models/b.onnx'),

@@ -17,7 +17,7 @@ import { cancelSweep, resumeSweep, startSweep, sweepStatus, waitForSweep, SweepF
 import { sweepIdOf, type SweepConfig } from '../pipelines/config.ts';
 import type { FeatureMapData } from '../pipelines/render/types.ts';
 import { loadSae } from '../pipelines/sae/index.ts';
-import { locateSae } from '../pipelines/sae/locate.ts';
+import { resolveLayerSaes } from '../pipelines/sae/layerSaes.ts';
 import { artifactId } from '../storage/artifactId.ts';
 import { lineageSources, lineageTree } from '../storage/lineage.ts';
 import { readParquetTable } from '../storage/parquet.ts';
@@ -79,7 +79,7 @@ async function keptDecoderRows(scoresId: string, layerA: number, layerB: number)
   const [pairId, saeA, saeB] = manifest.inputs as [string, string, string];
   const pairs = await readKeptPairs(env.store, pairId);
   const rows = async (saeId: string, layer: number, features: number[]) => {
-    const sae = await loadSae((await env.store.manifest(saeId))!.source!.path, { layer });
+    const sae = await loadSae((await env.store.manifest(saeId))!.source!.path);
     return features.map((f) => Array.from(sae.wDec.subarray(f * sae.dIn, (f + 1) * sae.dIn)));
   };
   return { x: await rows(saeA, layerA, pairs.a), y: await rows(saeB, layerB, pairs.b), pairId };
@@ -390,9 +390,9 @@ describe('bad input fails the sweep at once, with the message, without retries',
     const m = config.models.a;
     const extractId = artifactId(extractSpec({ modelId, tokenizerId, tokensId, layers: m.layers, preset: m.preset, batchSize: config.corpus.batchSize, maxLength: config.corpus.maxLength, chunkTokens: config.chunkTokens }));
     assert.ok(await env.store.has(extractId), 'the stage before it completed (so the ids below are the right ones)');
-    for (const layer of m.layers) {
-      const saeId = await sourceId(dirname((await locateSae(m.sae, layer)).file));
-      const statsId = artifactId(featureStatsSpec({ extractId, saeId, modelId, layer, mode: config.pairing.encode }));
+    for (const { layer, file } of await resolveLayerSaes({ sae: m.sae, layers: m.layers }, 'trained-tensor')) {
+      const saeId = await sourceId(dirname(file));
+      const statsId = artifactId(featureStatsSpec({ extractId, saeId, layer, mode: config.pairing.encode }));
       assert.equal(await env.store.has(statsId), false);
       assert.equal(existsSync(env.store.stagingDir(statsId)), false);
     }

@@ -2,8 +2,9 @@
 // every requested layer in one chunked pass (resumable, heartbeating its cursor), then SAE
 // feature statistics per layer.
 import { setHandler } from '@temporalio/workflow';
-import type { ModelSources, Side } from '../activities/types.ts';
+import type { ModelSources, Side, StoredFit } from '../activities/types.ts';
 import type { SweepConfig } from '../pipelines/config.ts';
+import type { SaeConvention } from '../pipelines/sae/layerSaes.ts';
 import { cpuActivities, gpuActivities } from './options.ts';
 import { stageProgressQuery, type StageProgress } from './progress.ts';
 
@@ -13,6 +14,11 @@ export interface ModelPrepInput {
   model: SweepConfig['models']['a'];
   chunkTokens: number;
   encode: SweepConfig['pairing']['encode'];
+  /** Which SAE a layer gets: the one trained on its tensor, or the original code's offset. */
+  convention: SaeConvention;
+  configFile: string;
+  /** Fail when an SAE fits its layer badly (FVU above the warning level). */
+  strict: boolean;
   heartbeatTimeoutSeconds: number;
 }
 
@@ -24,6 +30,10 @@ export interface ModelPrepOutcome {
   /** Chunks a retried extraction found already persisted (0 when it ran through). */
   resumedFromChunk: number;
   statsByLayer: Record<string, string>;
+  /** Per layer, the SAE's fit on the corpus (FVU, L0, dead features). */
+  fitByLayer: Record<string, StoredFit>;
+  /** Poor fits: the SAE was probably trained on another tensor. */
+  warnings: string[];
   reused: number;
   produced: number;
 }
@@ -39,7 +49,7 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
     progress.stagesDone++;
   };
 
-  const sources = await cpu.registerSources({ side: input.side, corpus: input.corpus, model: input.model });
+  const sources = await cpu.registerSources({ side: input.side, corpus: input.corpus, model: input.model, convention: input.convention, configFile: input.configFile });
   progress.reused += sources.reused;
   progress.produced += sources.registered;
   progress.stagesDone++;
@@ -65,9 +75,17 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
   progress.stage = 'featureStats';
   const stats = await Promise.all(
     input.model.layers.map(async (layer) => {
-      const r = await gpu.featureStats({ extractId: extract.id, saeId: sources.saeByLayer[String(layer)]!, modelId: sources.model, layer, mode: input.encode });
+      const r = await gpu.featureStats({
+        extractId: extract.id,
+        saeId: sources.saeByLayer[String(layer)]!,
+        modelId: sources.model,
+        model: input.model.name,
+        layer,
+        mode: input.encode,
+        strict: input.strict,
+      });
       tally(r.reused);
-      return [String(layer), r.id] as const;
+      return { layer: String(layer), r };
     }),
   );
   progress.stage = 'done';
@@ -77,7 +95,9 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
     tokensId: tokens.id,
     extractId: extract.id,
     resumedFromChunk: extract.resumedFromChunk,
-    statsByLayer: Object.fromEntries(stats),
+    statsByLayer: Object.fromEntries(stats.map((s) => [s.layer, s.r.id])),
+    fitByLayer: Object.fromEntries(stats.map((s) => [s.layer, s.r.fit])),
+    warnings: stats.flatMap((s) => (s.r.warning ? [s.r.warning] : [])),
     reused: progress.reused,
     produced: progress.produced,
   };

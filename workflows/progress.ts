@@ -29,6 +29,10 @@ export interface SweepProgress {
   produced: number;
   /** Child workflows running now: describe them to see their activities' heartbeat cursors. */
   running: string[];
+  /** The layer → tapped tensor → SAE → hookpoint table, once validation has made it. */
+  plan?: string;
+  /** SAE mappings and fits to look at (an SAE probably applied to another tensor than its own). */
+  warnings: string[];
   error?: string;
 }
 

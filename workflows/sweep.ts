@@ -11,7 +11,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LayerPairInput, LayerPairOutcome, PairSide, Side } from '../activities/types.ts';
+import type { LayerPairInput, LayerPairOutcome, PairSide, Side, SideSaes } from '../activities/types.ts';
 import type { SweepConfig } from '../pipelines/config.ts';
 import { rethrowSurfacingUserInput, rootApplicationFailure } from './failures.ts';
 import { layerPairWorkflow } from './layerPair.ts';
@@ -21,6 +21,8 @@ import { sweepProgressQuery, type PairProgress, type SweepProgress } from './pro
 
 export interface SweepCarry {
   run: number;
+  plan?: string;
+  warnings: string[];
   prep: Record<Side, ModelPrepOutcome>;
   done: LayerPairOutcome[];
   reused: number;
@@ -47,6 +49,8 @@ export interface SweepOutcome {
   /** Per model: extraction chunks a retried attempt found persisted (0 when it ran through). */
   resumedFromChunk: Record<Side, number>;
   runs: number;
+  /** SAE mappings and fits to look at (see SweepProgress.warnings). */
+  warnings: string[];
 }
 
 export function prepWorkflowId(sweepId: string, side: Side): string {
@@ -92,6 +96,10 @@ function pairSide(config: SweepConfig, side: Side, prep: ModelPrepOutcome, layer
   };
 }
 
+function sideSaes(prep: ModelPrepOutcome): SideSaes {
+  return { statsByLayer: prep.statsByLayer, hookpoints: prep.sources.saeHookpoints };
+}
+
 export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   const { config } = input;
   const sweepId = workflowInfo().workflowId;
@@ -120,6 +128,8 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     reused: carried?.reused ?? 0,
     produced: carried?.produced ?? 0,
     running: [],
+    ...(carried?.plan !== undefined ? { plan: carried.plan } : {}),
+    warnings: carried?.warnings ?? [],
   };
   setHandler(sweepProgressQuery, () => progress);
   const tally = (reused: boolean) => {
@@ -136,7 +146,9 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     if (carried) {
       prep = carried.prep;
     } else {
-      await cpu.validateSweep(config);
+      const validated = await cpu.validateSweep(config);
+      progress.plan = validated.plan;
+      progress.warnings.push(...validated.warnings);
       progress.stagesDone++;
       progress.stage = 'prepare';
       const prepOne = async (side: Side): Promise<ModelPrepOutcome> => {
@@ -146,9 +158,22 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
         try {
           const out = await executeChild(modelPrepWorkflow, {
             workflowId,
-            args: [{ side, corpus: config.corpus, model: config.models[side], chunkTokens: config.chunkTokens, encode: config.pairing.encode, heartbeatTimeoutSeconds: hb }],
+            args: [
+              {
+                side,
+                corpus: config.corpus,
+                model: config.models[side],
+                chunkTokens: config.chunkTokens,
+                encode: config.pairing.encode,
+                convention: config.compat === 'reference' ? 'reference' : 'trained-tensor',
+                configFile: config.source ?? 'sweep config',
+                strict: config.strict,
+                heartbeatTimeoutSeconds: hb,
+              },
+            ],
           });
           progress.prep[side].status = 'done';
+          progress.warnings.push(...out.warnings);
           progress.reused += out.reused;
           progress.produced += out.produced;
           progress.stagesDone++;
@@ -201,7 +226,15 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       // History stays bounded: the next run starts fresh, carrying only artifact ids.
       await continueAsNew<typeof sweepWorkflow>({
         config,
-        carried: { run: progress.run + 1, prep, done: [...done.values()], reused: progress.reused, produced: progress.produced },
+        carried: {
+          run: progress.run + 1,
+          ...(progress.plan !== undefined ? { plan: progress.plan } : {}),
+          warnings: progress.warnings,
+          prep,
+          done: [...done.values()],
+          reused: progress.reused,
+          produced: progress.produced,
+        },
       });
     }
 
@@ -214,6 +247,8 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       pairingMethod: config.pairing.method,
       layersA: config.models.a.layers,
       layersB: config.models.b.layers,
+      saes: { a: sideSaes(prep.a), b: sideSaes(prep.b) },
+      warnings: progress.warnings,
       pairs,
     };
     progress.stage = 'results';
@@ -235,6 +270,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       produced: progress.produced,
       resumedFromChunk: { a: prep.a.resumedFromChunk, b: prep.b.resumedFromChunk },
       runs: progress.run + 1,
+      warnings: progress.warnings,
     };
   } catch (e) {
     if (e instanceof ContinueAsNew) throw e;

@@ -2,7 +2,7 @@
 // SAEs; no downloads), on the embedded Temporal dev server with a worker in this process. Prints
 // where the results table, the report and the feature-map pages are, then stops cleanly.
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseOptions } from '../args.ts';
 import { demoConfig } from '../../pipelines/config.ts';
@@ -11,7 +11,7 @@ import { SweepFailedError, startSweep, waitForSweep } from '../sweepClient.ts';
 import { describeOutcome, progressPrinter } from '../sweepProgress.ts';
 import { connectClient, connectWorker, externalAddressGiven, startDevServer, temporalFlagSpec, temporalOptions, type DevServer } from '../temporal/index.ts';
 import { ensureFixtures, MODEL_A, MODEL_B } from '../../test/fixtures/generate.ts';
-import { generateSaeFixtures } from '../../test/fixtures/saes.ts';
+import { generateSaeFixtures, SAE_FIXTURE_VERSION } from '../../test/fixtures/saes.ts';
 
 export const summary = 'run a full sweep on generated fixtures with the embedded Temporal dev server, then print where the results are';
 
@@ -20,11 +20,18 @@ export const help = `usage: ufg demo [--state-dir DIR] [--out DIR]
   --out        where results.parquet, report.html and maps/ go (default <state-dir>/demo)
   With TEMPORAL_ADDRESS set, that cluster is used instead of the embedded server.`;
 
-/** Generated models, tokenizer and corpus, plus SAEs for every layer under `<dir>/saes`. */
+async function saeFixturesCurrent(saes: string): Promise<boolean> {
+  const truth = join(saes, 'truth.json');
+  if (!existsSync(truth)) return false;
+  return (JSON.parse(await readFile(truth, 'utf8')) as { version?: number }).version === SAE_FIXTURE_VERSION;
+}
+
+/** Generated models, tokenizer and corpus, plus an SAE for every block under `<dir>/saes`. */
 export async function ensureDemoFixtures(dir?: string): Promise<string> {
   const paths = await ensureFixtures(dir);
   const saes = join(paths.dir, 'saes');
-  if (!existsSync(join(saes, 'truth.json'))) {
+  if (!(await saeFixturesCurrent(saes))) {
+    await rm(saes, { recursive: true, force: true });
     // Written aside and renamed, so a concurrent reader never sees a half-written SAE folder.
     const tmp = `${saes}.tmp-${process.pid}`;
     await generateSaeFixtures(tmp, { modelA: { d: MODEL_A.dModel, layers: MODEL_A.numLayers }, modelB: { d: MODEL_B.dModel, layers: MODEL_B.numLayers } });

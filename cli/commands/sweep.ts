@@ -1,19 +1,24 @@
 // `ufg sweep start|status|resume|cancel`: long cross-layer sweeps on a Temporal cluster (or the
 // embedded `ufg dev`). The sweep id is a hash of the config, so `start` twice attaches.
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseOptions } from '../args.ts';
 import { parseSweepConfig, type SweepConfig } from '../../pipelines/config.ts';
 import { UserInputError } from '../../pipelines/errors.ts';
+import { formatPlan, planSweep } from '../../pipelines/sweepPlan.ts';
 import { cancelSweep, resumeSweep, startSweep, sweepStatus, waitForSweep, SweepFailedError, type SweepStatus } from '../sweepClient.ts';
 import { describeOutcome, progressPrinter } from '../sweepProgress.ts';
 import { connectClient, temporalFlagSpec, temporalOptions } from '../temporal/index.ts';
 
 export const summary = 'start, follow, resume or cancel a cross-layer sweep (sweep start --config sweep.json)';
 
-export const help = `usage: ufg sweep start --config sweep.json [--detach]
+export const help = `usage: ufg sweep plan --config sweep.json
+       ufg sweep start --config sweep.json [--strict] [--detach]
        ufg sweep status <sweep-id> [--json]
        ufg sweep resume <sweep-id> [--config sweep.json] [--detach]
        ufg sweep cancel <sweep-id>
+  plan: per model and layer, the tapped tensor, the SAE file and the hookpoint it was trained on (no server needed)
+  --strict: fail instead of warning when an SAE fits its layer badly (FVU > 0.5) or hooks another tensor
   Temporal: TEMPORAL_ADDRESS (default localhost:7233) or --address; workers: \`ufg worker\` or \`ufg dev\``;
 
 export function readSweepConfig(path: string): SweepConfig {
@@ -46,7 +51,7 @@ function formatStatus(s: SweepStatus): string {
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(
     args,
-    { config: { type: 'string' }, detach: { type: 'boolean' }, json: { type: 'boolean' }, ...temporalFlagSpec },
+    { config: { type: 'string' }, detach: { type: 'boolean' }, json: { type: 'boolean' }, strict: { type: 'boolean' }, ...temporalFlagSpec },
     true,
   );
   const [sub, id, ...extra] = positionals;
@@ -59,9 +64,14 @@ export async function run(args: string[]): Promise<number> {
     if (!id) throw new UserInputError(`ufg sweep ${sub} needs a sweep id\n${help}`);
     return id;
   };
-  if (!['start', 'status', 'resume', 'cancel'].includes(sub)) throw new UserInputError(`unknown sweep subcommand '${sub}'\n${help}`);
-  const config = values.config !== undefined ? readSweepConfig(values.config) : undefined;
-  if (sub === 'start' && !config) throw new UserInputError(`ufg sweep start needs --config sweep.json\n${help}`);
+  if (!['plan', 'start', 'status', 'resume', 'cancel'].includes(sub)) throw new UserInputError(`unknown sweep subcommand '${sub}'\n${help}`);
+  const read = values.config !== undefined ? readSweepConfig(values.config) : undefined;
+  const config = read && values.strict ? { ...read, strict: true } : read;
+  if ((sub === 'start' || sub === 'plan') && !config) throw new UserInputError(`ufg sweep ${sub} needs --config sweep.json\n${help}`);
+  if (sub === 'plan') {
+    console.log(formatPlan(await planSweep(config!), dirname(config!.source!)));
+    return 0;
+  }
   const { client, connection } = await connectClient(temporalOptions(values));
   try {
     if (sub === 'status') {

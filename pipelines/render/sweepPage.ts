@@ -5,7 +5,8 @@
 import { viridis, textColorOn } from './colorScale.ts';
 import { escapeHtml as h } from './escape.ts';
 import { clientAsset, pageHead } from './inlineAssets.ts';
-import type { MappingMethod, SweepCell, SweepMetric, SweepReportData, SweepScore } from './types.ts';
+import { FVU_WARNING } from '../sae/fit.ts';
+import type { MappingMethod, SaeFitView, SweepCell, SweepMetric, SweepReportData, SweepScore } from './types.ts';
 
 const SCORE_TITLE: Record<string, string> = {
   svcca: 'SVCCA',
@@ -129,6 +130,22 @@ function scoreRow(name: string, s: SweepScore, metric: string): string {
   return `<tr data-testid="score-row" data-metric="${h(metric)}"><td>${h(name)}</td><td class="num">${f3(s.observed)}</td><td class="num">${f3(s.nullMean)}${s.nullSd !== undefined ? ` ± ${f3(s.nullSd)}` : ''}</td><td class="num">${fp(s.p)}</td><td class="mono lineage">${h(s.artifactId)}</td></tr>`;
 }
 
+const fitNum = (v: number | null, digits: number) => (v === null ? '–' : v.toFixed(digits));
+
+function fitRow(side: 'A' | 'B', layer: number, f: SaeFitView): string {
+  const poor = f.fvu !== null && f.fvu > FVU_WARNING;
+  return `<tr data-testid="sae-fit" data-side="${side}"${poor ? ' class="poor-fit"' : ''}><td>${side} layer ${h(layer)}</td><td class="mono">${h(f.hookpoint)}</td>` +
+    `<td class="num">${fitNum(f.fvu, 3)}${poor ? ' ⚠' : ''}</td><td class="num">${fitNum(f.l0, 1)}</td><td class="num">${f.deadFraction === null ? '–' : `${(100 * f.deadFraction).toFixed(1)}%`}</td>` +
+    `<td class="mono lineage">${h(f.artifactId)}</td></tr>`;
+}
+
+function fitTable(c: SweepCell): string {
+  if (!c.saeFit) return '';
+  return `<h2 style="margin-top:10px">SAE fit on the corpus <span class="muted" style="font-weight:400">(FVU &gt; ${FVU_WARNING}: probably trained on another tensor)</span></h2>
+  <table><thead><tr><th>side</th><th>trained on (hookpoint)</th><th class="num">FVU</th><th class="num">L0</th><th class="num">dead</th><th>artifact</th></tr></thead>
+  <tbody>${fitRow('A', c.layerA, c.saeFit.a)}${fitRow('B', c.layerB, c.saeFit.b)}</tbody></table>`;
+}
+
 function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
   const subRows = c.subspaces.flatMap((s) =>
     (['svcca', 'rsa'] as const)
@@ -162,6 +179,7 @@ function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
     const s = scoreOf(c, m.name);
     return s ? [scoreRow(titleOf(m), s, m.name)] : [];
   }).join('')}</tbody></table>
+  ${fitTable(c)}
   <h2 style="margin-top:10px">Semantic subspaces <span class="muted" style="font-weight:400">(bar: observed, white tick: null mean)</span></h2>
   ${subRows.length ? bars(subRows, maxSub) : '<p class="muted">no subspace scores</p>'}
   <h2 style="margin-top:10px">Pairs after each filter stage</h2>
@@ -185,6 +203,7 @@ export function renderSweepReportHtml(data: SweepReportData): string {
   &nbsp;·&nbsp; ${data.cells.length} layer pairs</div>
 </header>
 <main>
+  ${data.warnings && data.warnings.length > 0 ? `<section class="card warnings" data-testid="warnings"><h2>Check these SAEs</h2><ul>${data.warnings.map((w) => `<li>${h(w)}</li>`).join('')}</ul></section>` : ''}
   <div class="heatmaps">${metrics.map((m) => heatmap(data, m)).join('')}</div>
   <p class="legend">Hover a cell for its null mean, p-value and artifact id; click it for the layer pair's details. Every artifact id resolves with <span class="mono">ufg lineage &lt;id&gt;</span>.</p>
   <div class="pairs">${cells.map((c) => pairCard(c, metrics)).join('\n')}</div>

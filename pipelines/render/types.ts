@@ -94,6 +94,17 @@ export interface SweepSubspace {
   rsa?: SweepScore;
 }
 
+/** How well one side's SAE fits the activations it is given (pipelines/sae/fit.ts); null = undefined. */
+export interface SaeFitView {
+  /** The hookpoint the SAE was trained on, e.g. `layers.0 → hidden_states[1]`, or `unknown`. */
+  hookpoint: string;
+  fvu: number | null;
+  l0: number | null;
+  deadFraction: number | null;
+  /** The feature-stats artifact that holds the fit. */
+  artifactId: string;
+}
+
 export interface SweepCell {
   layerA: number;
   layerB: number;
@@ -106,6 +117,8 @@ export interface SweepCell {
   subspaces: SweepSubspace[];
   /** Pair counts after each filter stage, in pipeline order. */
   counts: { stage: string; count: number; artifactId?: string }[];
+  /** Each side's SAE fit at this layer. */
+  saeFit?: { a: SaeFitView; b: SaeFitView };
   /** Relative path (from the report file) to this pair's feature-map page. */
   featureMap?: string;
   /** Artifact of this layer pair's result row. */
@@ -134,4 +147,6 @@ export interface SweepReportData {
   sweepId?: string;
   /** ISO timestamp of the report's inputs, shown as text. */
   createdAt?: string;
+  /** Lines a reader must see first (SAEs that probably read another tensor than their own). */
+  warnings?: string[];
 }

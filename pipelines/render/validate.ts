@@ -112,6 +112,13 @@ export function validateFeatureMap(v: unknown, file: string): FeatureMapData {
   return v as FeatureMapData;
 }
 
+function checkFit(s: Shape, v: unknown, path: string): void {
+  const o = s.obj(v, path);
+  s.str(o.hookpoint, `${path}.hookpoint`);
+  for (const k of ['fvu', 'l0', 'deadFraction']) if (o[k] !== null) s.num(o[k], `${path}.${k}`);
+  s.str(o.artifactId, `${path}.artifactId`);
+}
+
 function checkScore(s: Shape, v: unknown, path: string): SweepScore {
   const o = s.obj(v, path);
   s.num(o.observed, `${path}.observed`);
@@ -132,6 +139,7 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
   s.optStr(o.title, '$.title');
   s.optStr(o.sweepId, '$.sweepId');
   s.optStr(o.createdAt, '$.createdAt');
+  if (o.warnings !== undefined) s.arr(o.warnings, '$.warnings').forEach((w, i) => s.str(w, `$.warnings[${i}]`));
   const layersA = s.arr(o.layersA, '$.layersA').map((x, i) => s.int(x, `$.layersA[${i}]`));
   const layersB = s.arr(o.layersB, '$.layersB').map((x, i) => s.int(x, `$.layersB[${i}]`));
   if (o.metrics !== undefined) {
@@ -168,6 +176,11 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
       if (so.svcca !== undefined) checkScore(s, so.svcca, `${p}.subspaces[${j}].svcca`);
       if (so.rsa !== undefined) checkScore(s, so.rsa, `${p}.subspaces[${j}].rsa`);
     });
+    if (co.saeFit !== undefined) {
+      const fo = s.obj(co.saeFit, `${p}.saeFit`);
+      checkFit(s, fo.a, `${p}.saeFit.a`);
+      checkFit(s, fo.b, `${p}.saeFit.b`);
+    }
     s.arr(co.counts, `${p}.counts`).forEach((k, j) => {
       const ko = s.obj(k, `${p}.counts[${j}]`);
       s.str(ko.stage, `${p}.counts[${j}].stage`);

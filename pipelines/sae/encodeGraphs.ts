@@ -120,3 +120,44 @@ export function blockStatsGraph(kind: BlockKind, subtract: boolean): Uint8Array 
   g.output('top_i', 'int64', ['Fb', 'K']);
   return g.build();
 }
+
+/**
+ * One feature block's share of the SAE's reconstruction: the block's codes A (the SAE's own
+ * activation, `post`) times its decoder rows Wd [Fb, d], added to the running sum R [T, d]; and
+ * the count of tokens each feature fires on. The codes never leave ONNX Runtime.
+ */
+export function blockReconstructGraph(kind: BlockKind, subtract: boolean): Uint8Array {
+  const g = new GraphBuilder('sae_block_reconstruct');
+  const a = blockInputs(g, kind, subtract);
+  g.input('Wd', 'float32', ['Fb', 'd']);
+  g.input('R', 'float32', ['T', 'd']);
+  g.node('Add', ['R', g.node('MatMul', [a, 'Wd'])], ['R_out']);
+  const fires = g.node('Cast', [g.node('Greater', [a, g.float(0)])], 1, { to: 1 });
+  g.node('ReduceSum', [fires, g.int64s([0])], ['nnz'], { keepdims: 0 });
+  g.output('R_out', 'float32', ['T', 'd']);
+  g.output('nnz', 'float32', ['Fb']);
+  return g.build();
+}
+
+/**
+ * Reconstruction error and variance of one chunk, in f64: sse = Σ‖x − (R + b_dec)‖², the chunk's
+ * column means and its centred sum of squares Σ‖x − mean‖² (merged across chunks by Chan's rule).
+ */
+export function reconstructionErrorGraph(): Uint8Array {
+  const g = new GraphBuilder('sae_reconstruction_error');
+  g.input('X', 'float32', ['T', 'd']);
+  g.input('R', 'float32', ['T', 'd']);
+  g.input('b_dec', 'float32', ['d']);
+  const DOUBLE = 11;
+  const x = g.node('Cast', ['X'], 1, { to: DOUBLE });
+  const xhat = g.node('Cast', [g.node('Add', ['R', 'b_dec'])], 1, { to: DOUBLE });
+  const err = g.node('Sub', [x, xhat]);
+  g.node('ReduceSum', [g.node('Mul', [err, err])], ['sse'], { keepdims: 0 });
+  g.node('ReduceMean', [x], ['mean'], { axes: [0], keepdims: 1 });
+  const dev = g.node('Sub', [x, 'mean']);
+  g.node('ReduceSum', [g.node('Mul', [dev, dev])], ['ss'], { keepdims: 0 });
+  g.output('sse', 'float64', []);
+  g.output('mean', 'float64', [1, 'd']);
+  g.output('ss', 'float64', []);
+  return g.build();
+}

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UserInputError } from '../errors.ts';
+import { hookpointOf } from './hookpoint.ts';
 import { locateSae } from './locate.ts';
 import { npzDtype, npzHas, npzTensorF32, openNpz } from './npz.ts';
 import { sha256File } from '../../storage/atomic.ts';
@@ -47,13 +48,9 @@ function positiveInt(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
-export interface LoadSaeOptions {
-  /** Layer to look for when `path` is a release folder with one sub-folder per layer. */
-  layer?: number;
-}
-
-export async function loadSae(path: string, opts: LoadSaeOptions = {}): Promise<Sae> {
-  const located = await locateSae(path, opts.layer);
+/** Loads the one SAE `path` names (its weights file, or the folder holding it; see locate.ts). */
+export async function loadSae(path: string): Promise<Sae> {
+  const located = await locateSae(path);
   // Streamed hash: the file's identity for caching and lineage without holding it twice.
   const sha256 = await sha256File(located.file);
 
@@ -117,6 +114,7 @@ export async function loadSae(path: string, opts: LoadSaeOptions = {}): Promise<
       activation = { kind: 'relu' };
     }
   }
+  const hookpoint = await hookpointOf(file);
   return {
     dIn,
     numFeatures,
@@ -126,7 +124,7 @@ export async function loadSae(path: string, opts: LoadSaeOptions = {}): Promise<
     bDec: bDecT.data,
     subtractDecoderBias,
     activation,
-    source: { layout, file, configFile, sha256, dtype: reader.dtype(encName) },
+    source: { layout, file, configFile, sha256, dtype: reader.dtype(encName), ...(hookpoint ? { hookpoint } : {}) },
   };
 }
 

@@ -1,6 +1,6 @@
-// Finds the SAE weights file for a layer from what a user passes: the file itself, the folder
-// holding it, or a release folder with one sub-folder per layer (sparsify `layers.N`, SAELens
-// `blocks.N.hook_resid_post`, Gemma Scope `layer_N/width_16k/average_l0_71`).
+// Finds SAE weights files on disk: the one SAE a path names (the file itself, or the folder that
+// holds it, possibly a few levels down as in Gemma Scope's layer_N/width_…/average_l0_…/), and
+// every SAE under a release folder (for the per-layer lookup by hookpoint in layerSaes.ts).
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserInputError } from '../errors.ts';
@@ -17,6 +17,9 @@ const KNOWN_FILES: Record<string, SaeLayout> = {
   'params.npz': 'gemmascope',
 };
 
+/** How deep below a folder SAE files are looked for (Gemma Scope: layer_N/width_w/average_l0_k/). */
+const MAX_DEPTH = 4;
+
 function layoutOfFile(file: string): LocatedSae['layout'] | undefined {
   const name = basename(file);
   if (name in KNOWN_FILES) return KNOWN_FILES[name];
@@ -25,51 +28,43 @@ function layoutOfFile(file: string): LocatedSae['layout'] | undefined {
   return undefined;
 }
 
-/** A folder name that names layer `layer` (layers.3, layer_3, blocks.3.hook_resid_post, …). */
-export function folderNamesLayer(name: string, layer: number): boolean {
-  return new RegExp(`(^|[._-])(layers?|blocks?|l)[._-]?${layer}($|[._-])`, 'i').test(name);
-}
-
-async function isDir(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-async function saeFilesUnder(dir: string, depth: number): Promise<string[]> {
+/** Every SAE weights file (by its library's file name) under `dir`, depth-first, sorted. */
+export async function saeFilesUnder(dir: string, depth = MAX_DEPTH): Promise<string[]> {
   const out: string[] = [];
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isFile() && e.name in KNOWN_FILES) out.push(p);
-  }
-  if (out.length > 0 || depth === 0) return out;
-  for (const e of entries) if (e.isDirectory()) out.push(...(await saeFilesUnder(join(dir, e.name), depth - 1)));
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) if (e.isFile() && e.name in KNOWN_FILES) out.push(join(dir, e.name));
+  if (depth > 0) for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) out.push(...(await saeFilesUnder(join(dir, e.name), depth - 1)));
   return out;
 }
 
-export async function locateSae(path: string, layer?: number): Promise<LocatedSae> {
-  let info;
+async function statOf(path: string) {
   try {
-    info = await stat(path);
+    return await stat(path);
   } catch {
     throw new UserInputError('SAE path does not exist', path);
   }
+}
+
+/** The one SAE `path` names: a weights file, or a folder with exactly one SAE in or below it. */
+export async function locateSae(path: string): Promise<LocatedSae> {
+  const info = await statOf(path);
   if (info.isFile()) {
     const layout = layoutOfFile(path);
     if (!layout) throw new UserInputError('not an SAE weights file (expected .safetensors or .npz)', path);
     return { layout, file: path };
   }
-  const direct = await saeFilesUnder(path, 0);
-  if (direct.length === 1) return { layout: layoutOfFile(direct[0]!)!, file: direct[0]! };
-  if (direct.length > 1) throw new UserInputError(`folder holds several SAE files (${direct.map((f) => basename(f)).join(', ')}); pass one file`, path);
-  if (layer === undefined) throw new UserInputError('folder holds no SAE weights file; pass the layer to look for a per-layer sub-folder', path);
-  const subdirs = (await readdir(path, { withFileTypes: true })).filter((e) => e.isDirectory() && folderNamesLayer(e.name, layer));
-  const found: string[] = [];
-  for (const d of subdirs) if (await isDir(join(path, d.name))) found.push(...(await saeFilesUnder(join(path, d.name), 3)));
-  if (found.length === 0) throw new UserInputError(`no SAE weights for layer ${layer} (looked for layers.${layer}/, layer_${layer}/, blocks.${layer}.*/)`, path);
-  if (found.length > 1) throw new UserInputError(`several SAEs for layer ${layer}: ${found.join(', ')}; pass one of them`, path);
+  const found = await saeFilesUnder(path);
+  if (found.length === 0) throw new UserInputError(`folder holds no SAE weights file (${Object.keys(KNOWN_FILES).join(', ')})`, path);
+  if (found.length > 1) {
+    const some = found.slice(0, 4).map((f) => f.slice(path.length + 1)).join(', ');
+    throw new UserInputError(`folder holds ${found.length} SAEs (${some}${found.length > 4 ? ', …' : ''}); name one of them`, path);
+  }
   return { layout: layoutOfFile(found[0]!)!, file: found[0]! };
+}
+
+/** Every SAE under `path` (the file itself when `path` is a weights file). */
+export async function locateAllSaes(path: string): Promise<LocatedSae[]> {
+  const info = await statOf(path);
+  if (info.isFile()) return [await locateSae(path)];
+  return (await saeFilesUnder(path)).map((file) => ({ layout: layoutOfFile(file)!, file }));
 }

@@ -1,4 +1,5 @@
 // The normalised in-memory SAE every layout loads into.
+import type { Hookpoint } from './hookpoint.ts';
 
 export type SaeActivation = { kind: 'topk'; k: number } | { kind: 'relu' } | { kind: 'jumprelu'; threshold: Float32Array };
 
@@ -14,6 +15,8 @@ export interface SaeSource {
   sha256: string;
   /** dtype the weights were stored in before widening to f32. */
   dtype: string;
+  /** The residual tensor the SAE's library says it was trained on, when something on disk says. */
+  hookpoint?: Hookpoint;
 }
 
 export interface Sae {

@@ -163,14 +163,14 @@ test('a layer out of range', async (t) => {
 });
 
 test("an SAE whose d_in is not the model's width", async (t) => {
-  const r = await expectCleanFailure('sae-width', (c) => (c.models.a.sae = demo.models.b.sae), demo.models.b.sae, /SAE d_in=96 .* does not match the model's residual width 64/);
+  const r = await expectCleanFailure('sae-width', (c) => (c.models.a.sae = demo.models.b.sae), demo.models.b.sae as string, /SAE d_in=96 .* does not match the model's residual width 64/);
   caught.push(`SAE d_in ≠ width → ${r.activity} in ${r.ms} ms`);
   t.diagnostic(caught.at(-1)!);
 });
 
 test('a safetensors file whose header length runs past the end of the file', async (t) => {
   const dir = join(env.dir, 'overrun-sae');
-  cpSync(demo.models.a.sae, dir, { recursive: true });
+  cpSync(demo.models.a.sae as string, dir, { recursive: true });
   const file = join(dir, 'layers.1', 'sae.safetensors');
   const bytes = readFileSync(file);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -119,3 +119,30 @@ test('demoConfig points at the generated fixtures and is a valid config', () => 
   assert.ok(c.models.a.layers.length * c.models.b.layers.length >= 4);
   assert.equal(sweepIdOf(c), sweepIdOf(demoConfig('/fx', '/tmp/out')));
 });
+
+test('sae: a path, or an explicit map naming one SAE per listed layer; allowSharedSae and strict are booleans', () => {
+  const explicit = minimal() as { models: { a: Record<string, unknown> } };
+  explicit.models.a.sae = { '0': 'saes/a/embed', '1': '/abs/l1', '2': 'saes/a/layers.1' };
+  const c = parseSweepConfig(explicit, FILE);
+  assert.deepEqual(c.models.a.sae, { '0': '/work/sweeps/saes/a/embed', '1': '/abs/l1', '2': '/work/sweeps/saes/a/layers.1' });
+  assert.equal(c.strict, false);
+  assert.equal(c.models.a.allowSharedSae, undefined);
+  const withFlags = minimal() as { models: { a: Record<string, unknown> }; strict?: boolean };
+  withFlags.models.a.allowSharedSae = true;
+  withFlags.strict = true;
+  const f = parseSweepConfig(withFlags, FILE);
+  assert.equal(f.models.a.allowSharedSae, true);
+  assert.equal(f.strict, true);
+  const cases: Array<[(j: Record<string, any>) => void, RegExp]> = [
+    [(j) => (j.models.a.sae = { '0': 'x', '1': 'y' }), /models\.a\.sae: maps no SAE for layer 2 \(an explicit map names one SAE per listed layer\)/],
+    [(j) => (j.models.a.sae = { '0': 'x', '1': 'y', '2': 'z', '5': 'w' }), /models\.a\.sae\.5: unknown field/],
+    [(j) => (j.models.a.sae = { '0': 'x', '1': 'y', '2': 3 }), /models\.a\.sae\.2: must be a non-empty string/],
+    [(j) => (j.models.a.allowSharedSae = 'yes'), /models\.a\.allowSharedSae: must be true or false, got "yes"/],
+    [(j) => (j.strict = 1), /strict: must be true or false, got 1/],
+  ];
+  for (const [change, pattern] of cases) {
+    const j = minimal() as Record<string, any>;
+    change(j);
+    assert.match(errorOf(j), pattern);
+  }
+});

@@ -23,7 +23,7 @@ import { lineageSources, lineageTree } from '../storage/lineage.ts';
 import { readParquetTable } from '../storage/parquet.ts';
 import { resolveArtifactRef } from '../storage/resultsRef.ts';
 import { hashSourcePath, sourceSpec } from '../storage/sources.ts';
-import { prepWorkflowId, type SweepOutcome } from '../workflows/index.ts';
+import { prepWorkflowId, type SweepOutcome, type SweepProgress } from '../workflows/index.ts';
 import { demoSweepSuite, type SweepTestEnv } from './temporal.env.ts';
 
 let env: SweepTestEnv;
@@ -261,6 +261,54 @@ describe('demo sweep', () => {
     assert.ok(out.reused >= 2 * 9, `model prep is the demo's, reused: ${out.reused}`);
     assert.ok(out.produced >= 2, `at least results and report are new for the new seed: ${out.produced}`);
     assert.notEqual(out.resultsId, first.resultsId);
+  });
+});
+
+describe('SAE per layer by hookpoint, and its fit', () => {
+  test('every result row names the hookpoint of each side and the SAE fit; the report shows both and no warning', async () => {
+    const table = await readParquetTable(first.resultsPath);
+    const col = (name: string, i: number) => table.columns[name]![i];
+    for (let i = 0; i < table.numRows; i++) {
+      const la = col('layer_a', i) as number, lb = col('layer_b', i) as number;
+      // Demo layer L of each model gets the SAE of block L-1 (trained on hidden_states[L]).
+      assert.equal(col('sae_hookpoint_a', i), `layers.${la - 1} → hidden_states[${la}]`);
+      assert.equal(col('sae_hookpoint_b', i), `blocks.${lb - 1}.hook_resid_post → hidden_states[${lb}]`);
+      for (const c of ['sae_fvu_a', 'sae_fvu_b']) {
+        const fvu = col(c, i) as number;
+        assert.ok(fvu > 0 && fvu < 0.5, `${c} A${la}/B${lb}: ${fvu}: the fixture SAEs fit their layers`);
+      }
+      assert.ok((col('sae_l0_a', i) as number) > 0 && (col('sae_l0_a', i) as number) <= 4, `TopK k=4: L0 ${col('sae_l0_a', i)}`);
+      const dead = col('sae_dead_b', i) as number;
+      assert.ok(dead >= 0 && dead < 1);
+    }
+    assert.deepEqual(first.warnings, []);
+    const report = readFileSync(first.reportPath, 'utf8');
+    assert.equal((report.match(/data-testid="sae-fit"/g) ?? []).length, 2 * first.layerPairs, 'a fit row per side on every pair card');
+    assert.doesNotMatch(report, /data-testid="warnings"/);
+  });
+
+  test('a shifted explicit mapping runs with a warning on the plan, the outcome and the report; --strict refuses it before any work', async () => {
+    const root = demo.models.a.sae as string;
+    const shifted = withChanges(demo, (c) => {
+      c.models.a.layers = [1];
+      c.models.b.layers = [2];
+      c.similarity.permutations = 50;
+      c.models.a.sae = { '1': join(root, 'layers.1') };
+    });
+    const { workflowId } = await startSweep(env.client, shifted);
+    const progress: SweepProgress[] = [];
+    const out = await waitForSweep(env.client, workflowId, { onProgress: (p) => progress.push(p), pollMs: 100 });
+    const warning = /models\.a \(fixture-a \(d=64\)\) layer 1: trained on hidden_states\[2\] \(output of block 1\) \(layers\.1\) but applied to hidden_states\[1\]/;
+    assert.ok(out.warnings.some((w) => warning.test(w)), out.warnings.join('\n'));
+    assert.ok(progress.some((p) => p.plan?.includes('layers.1 (folder name)') && p.warnings.some((w) => warning.test(w))), 'the progress carries the plan and the warning');
+    const report = readFileSync(out.reportPath, 'utf8');
+    assert.match(report, /data-testid="warnings"/);
+    const table = await readParquetTable(out.resultsPath);
+    assert.equal(table.columns.sae_hookpoint_a![0], 'layers.1 → hidden_states[2]');
+
+    const id = await expectFailure({ ...shifted, strict: true }, /models\.a \(fixture-a \(d=64\)\) layer 1: trained on hidden_states\[2\].*\(strict/);
+    const history = await activityAttempts(env.client, id);
+    assert.deepEqual(history.attempts, [1], 'validation fails once, non-retryable');
   });
 });
 

@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { isUserInputError } from '../pipelines/errors.ts';
+import { withAbortSignal } from '../pipelines/kernels/session.ts';
 import type { Producer } from '../storage/manifest.ts';
 
 /** The error type name that retry policies list as non-retryable. */
@@ -40,9 +41,10 @@ export interface ActivityProgress {
 
 /**
  * Runs an activity body: heartbeats the last reported details every third of the heartbeat
- * timeout while it runs (ONNX Runtime work leaves the event loop free), rejects as soon as the
- * activity is cancelled (a computation still in flight finishes in the background and at worst
- * commits a correct artifact), and turns UserInputError into a non-retryable ApplicationFailure.
+ * timeout while it runs (the event loop stays free: ONNX Runtime work runs in compute threads,
+ * pipelines/kernels/session.ts), makes the activity's cancellation the abort signal of every
+ * ONNX Runtime call the body makes (so the body stops at its next kernel call), resolves only
+ * once the body has stopped, and turns UserInputError into a non-retryable ApplicationFailure.
  */
 export async function runActivity<T>(body: (progress: ActivityProgress) => Promise<T>): Promise<T> {
   const ctx = currentContext();
@@ -59,10 +61,7 @@ export async function runActivity<T>(body: (progress: ActivityProgress) => Promi
   const every = Math.max(200, Math.min(5000, (ctx?.info.heartbeatTimeoutMs ?? 30_000) / 3));
   const ticker = ctx ? setInterval(() => ctx.heartbeat(details), every) : undefined;
   try {
-    const work = body(progress);
-    if (!ctx) return await work;
-    work.catch(() => {}); // when cancellation wins the race, a later failure of `work` is moot
-    return await Promise.race([work, ctx.cancelled]);
+    return ctx ? await withAbortSignal(ctx.cancellationSignal, () => body(progress)) : await body(progress);
   } catch (e) {
     if (isUserInputError(e)) throw ApplicationFailure.nonRetryable(e.message, USER_INPUT_ERROR_TYPE);
     throw e;

@@ -1,8 +1,7 @@
 // Persists extraction chunks in the background while the next chunk's forward passes run.
 //
-// Why it is shaped like this: onnxruntime-node's `session.run` executes synchronously on the main
-// thread (its promise only defers the start), so the main thread is busy for whole batches and
-// anything it does for a write is taken from the forward passes. So a chunk costs the main thread
+// Why it is shaped like this: the forward passes run in a compute thread (kernels/session.ts), and
+// this thread, which feeds them batch by batch, must not stall them. So a chunk costs this thread
 // only the Arrow framing (the file is written as pieces that point into the column buffers, with
 // one vectored write: no copy into a file-sized buffer), and every system call — which can block
 // for milliseconds on a busy filesystem journal — runs on libuv's thread pool: open (O_DSYNC, so

@@ -4,6 +4,7 @@
 import { UMAP } from 'umap-js';
 import type { Mat } from '../kernels/gemm.ts';
 import { cosineKnn } from './cosineKnn.ts';
+import { throwIfAborted } from '../kernels/session.ts';
 import { seededRandom } from '../random.ts';
 
 export interface UmapOptions {
@@ -31,6 +32,15 @@ export async function umapLayout(rows: Mat, opts: UmapOptions = {}): Promise<Arr
   umap.setPrecomputedKNN(knn.indices, knn.distances);
   // umap-js only reads X's length once neighbours are given; pass small placeholder rows.
   const placeholder = Array.from({ length: n }, () => [0]);
-  const embedding = umap.fit(placeholder);
-  return embedding.map((p) => [p[0]!, p[1]!]);
+  // Epoch by epoch (what fit() does in one go), yielding now and then: the layout is JS work on
+  // the activity's thread, which must keep heartbeating and hear a cancellation.
+  const epochs = umap.initializeFit(placeholder);
+  for (let e = 0; e < epochs; e++) {
+    umap.step();
+    if (e % 25 === 24) {
+      await new Promise((r) => setImmediate(r));
+      throwIfAborted();
+    }
+  }
+  return umap.getEmbedding().map((p) => [p[0]!, p[1]!]);
 }

@@ -1,0 +1,123 @@
+// Cancelling a sweep while a long pairing runs: the worker stops computing within seconds (its
+// CPU falls back to idle) and the pairing never commits an artifact, even later.
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ensureDemoFixtures } from '../../cli/commands/demo.ts';
+import { cancelSweep, startSweep, waitForSweep } from '../../cli/sweepClient.ts';
+import { connectClient, type ConnectedClient, type DevServer } from '../../cli/temporal/index.ts';
+import { demoConfig, type SweepConfig } from '../../pipelines/config.ts';
+import { encodeSafetensors } from '../../pipelines/sae/safetensors.ts';
+import { gaussian, seededRandom } from '../../pipelines/random.ts';
+import { pairWorkflowId } from '../../workflows/index.ts';
+import { committedArtifacts } from './sweepScenario.ts';
+import { sleep, spawnWorker, startTestServer, tempDir, waitFor, type UfgProcess } from './harness.ts';
+
+const FEATURES = 16_384;
+const tmp = tempDir('ufg-cancel-pair-');
+let server: DevServer;
+let conn: ConnectedClient;
+let worker: UfgProcess | undefined;
+
+before(async () => {
+  server = await startTestServer(join(tmp.dir, 'temporal'));
+  conn = await connectClient({ address: server.address, namespace: server.namespace });
+});
+after(async () => {
+  await worker?.stop();
+  await conn?.connection.close();
+  await server?.stop();
+  tmp.cleanup();
+});
+
+/** A wide random SAE in the library's own layout: sparsify `layers.0` (d = dA) or SAELens `blocks.0.hook_resid_post`. */
+function writeWideSae(root: string, layout: 'sparsify' | 'saelens', d: number, seed: number): void {
+  const g = gaussian(seededRandom(seed));
+  const r = (n: number, s: number) => Float32Array.from({ length: n }, () => g() * s);
+  const dir = join(root, layout === 'sparsify' ? 'layers.0' : 'blocks.0.hook_resid_post');
+  mkdirSync(dir, { recursive: true });
+  const enc = r(FEATURES * d, 1 / Math.sqrt(d));
+  if (layout === 'sparsify') {
+    writeFileSync(join(dir, 'sae.safetensors'), encodeSafetensors({
+      'encoder.weight': { dtype: 'F32', shape: [FEATURES, d], data: enc },
+      'encoder.bias': { dtype: 'F32', shape: [FEATURES], data: r(FEATURES, 0.1) },
+      W_dec: { dtype: 'F32', shape: [FEATURES, d], data: r(FEATURES * d, 1 / Math.sqrt(d)) },
+      b_dec: { dtype: 'F32', shape: [d], data: new Float32Array(d) },
+    }));
+    writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ k: 32, num_latents: FEATURES, d_in: d }));
+  } else {
+    const encT = new Float32Array(enc.length);
+    for (let f = 0; f < FEATURES; f++) for (let c = 0; c < d; c++) encT[c * FEATURES + f] = enc[f * d + c]!;
+    writeFileSync(join(dir, 'sae_weights.safetensors'), encodeSafetensors({
+      W_enc: { dtype: 'F32', shape: [d, FEATURES], data: encT },
+      b_enc: { dtype: 'F32', shape: [FEATURES], data: r(FEATURES, 0.1) },
+      W_dec: { dtype: 'F32', shape: [FEATURES, d], data: r(FEATURES * d, 1 / Math.sqrt(d)) },
+      b_dec: { dtype: 'F32', shape: [d], data: new Float32Array(d) },
+    }));
+    writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ architecture: 'standard', d_in: d, d_sae: FEATURES, hook_name: 'blocks.0.hook_resid_post', apply_b_dec_to_input: true }));
+  }
+}
+
+/** CPU seconds a process (all its threads) has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+}
+
+test('cancel during pairing: the worker is idle again within 10 s and no pairing artifact appears later', async (t) => {
+  const fixtures = await ensureDemoFixtures();
+  writeWideSae(join(tmp.dir, 'saes-a'), 'sparsify', 64, 1);
+  writeWideSae(join(tmp.dir, 'saes-b'), 'saelens', 96, 2);
+  const config: SweepConfig = structuredClone(demoConfig(fixtures, join(tmp.dir, 'out')));
+  config.models.a = { ...config.models.a, sae: join(tmp.dir, 'saes-a'), layers: [1] };
+  config.models.b = { ...config.models.b, sae: join(tmp.dir, 'saes-b'), layers: [1] };
+  config.orchestration = { ...config.orchestration, heartbeatTimeoutSeconds: 4 };
+  const storeRoot = join(tmp.dir, 'store');
+  worker = spawnWorker(server.address, storeRoot);
+  await waitFor('the worker to poll', () => /ufg worker: serving/.test(worker!.output()), { timeoutMs: 180_000 });
+
+  const started = Date.now();
+  const { workflowId } = await startSweep(conn.client, config);
+  const pairWf = pairWorkflowId(workflowId, 1, 1);
+  await waitFor(
+    'the pairing activity to run',
+    async () => {
+      try {
+        const d = await conn.client.workflow.getHandle(pairWf).describe();
+        return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'pairLayer' && !!a.lastStartedTime);
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 600_000, intervalMs: 200 },
+  );
+  const toPairing = (Date.now() - started) / 1000;
+  // Busy: the pairing uses the cores.
+  const c0 = cpuSeconds(worker.pid);
+  await sleep(2000);
+  const busy = (cpuSeconds(worker.pid) - c0) / 2;
+  assert.ok(busy > 0.3, `the worker computes while pairing: ${busy.toFixed(2)} cores`);
+
+  const cancelledAt = Date.now();
+  await cancelSweep(conn.client, workflowId);
+  await assert.rejects(waitForSweep(conn.client, workflowId));
+  // Idle: under 10% of a core over a 1 s window, within 10 s of the cancellation.
+  let idleAfter: number | undefined;
+  while (Date.now() - cancelledAt < 15_000) {
+    const c = cpuSeconds(worker.pid);
+    await sleep(1000);
+    if (cpuSeconds(worker.pid) - c < 0.1) {
+      idleAfter = (Date.now() - cancelledAt) / 1000;
+      break;
+    }
+  }
+  assert.ok(idleAfter !== undefined && idleAfter <= 10, `the worker was idle ${idleAfter ?? 'never (15 s)'} s after the cancellation`);
+  // Long enough for an abandoned computation to have finished and committed, had it gone on.
+  await sleep(8000);
+  const pairs = committedArtifacts(storeRoot).filter((id) => id.startsWith('pair-'));
+  assert.deepEqual(pairs, [], 'no pairing artifact was committed');
+  const staging = join(storeRoot, '.staging');
+  const staged = readdirSync(staging).filter((n) => n.startsWith('pair-'));
+  t.diagnostic(`pairing started ${toPairing.toFixed(0)} s after the sweep; busy ${busy.toFixed(2)} cores while pairing ${FEATURES}×${FEATURES}; idle ${idleAfter} s after cancel; pair staging folders left: ${staged.length}`);
+});

@@ -35,10 +35,10 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[u]}`;
 }
 
-async function freeBytes(location: string): Promise<number | undefined> {
+async function space(location: string): Promise<{ free: number; block: number } | undefined> {
   try {
     const s = await statfs(location);
-    return s.bavail * s.bsize;
+    return { free: s.bavail * s.bsize, block: s.bsize };
   } catch {
     return undefined;
   }
@@ -58,10 +58,16 @@ export interface StoreFullContext {
 export async function asStoreFull(e: unknown, ctx: StoreFullContext): Promise<unknown> {
   if (!isDiskFull(e) || e instanceof StoreFullError) return e;
   const code = (e as NodeJS.ErrnoException).code!;
-  const free = await freeBytes(ctx.location);
+  const fs = await space(ctx.location);
   const what = code === 'EDQUOT' ? 'over its disk quota (EDQUOT)' : 'out of disk space (ENOSPC)';
-  const need = ctx.bytesNeeded !== undefined ? `needs ${formatBytes(ctx.bytesNeeded)} more` : 'needs more space';
-  const freeText = free !== undefined ? `, ${formatBytes(free)} free` : '';
+  let need = 'needs more space';
+  if (ctx.bytesNeeded !== undefined) {
+    need = `needs ${formatBytes(ctx.bytesNeeded)} more`;
+    // A small file still takes whole blocks: say what it takes on this filesystem.
+    const onDisk = fs && fs.block > 1 ? Math.ceil(ctx.bytesNeeded / fs.block) * fs.block : ctx.bytesNeeded;
+    if (onDisk !== ctx.bytesNeeded) need += ` (${formatBytes(onDisk)} in ${fs!.block}-byte blocks)`;
+  }
+  const freeText = fs ? `, ${formatBytes(fs.free)} free` : '';
   const kept = ctx.kept ? `; staged files are kept in ${ctx.kept} and the next attempt resumes from them` : '';
   return new StoreFullError(`store ${ctx.location} is ${what}: ${ctx.doing} ${need}${freeText}${kept}; free space and retry`, ctx.location, code, ctx.bytesNeeded, { cause: e });
 }

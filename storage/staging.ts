@@ -59,7 +59,8 @@ export function formatStaged(s: StagedArtifact): string {
   else {
     const holder = `${l.holder ? formatOwner(l.holder) : '?'}${who(l.producer)}`;
     const age = l.ageMs !== undefined ? `, refreshed ${seconds(l.ageMs)} ago` : '';
-    parts.push(`lease ${l.status === 'held' ? 'held' : l.status === 'expired' ? 'expired' : 'left by dead process'} ${holder}${age}`);
+    const state = l.status === 'held' ? 'held by' : l.status === 'expired' ? 'expired, last held by' : 'left by dead';
+    parts.push(`lease ${state} ${holder}${age}`);
   }
   for (const a of s.attempts) {
     const state = a.state === 'possibly-live' ? 'owner may be running' : a.state === 'closed' ? 'closed' : 'owner dead';

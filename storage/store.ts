@@ -326,7 +326,7 @@ export class LocalDirStore implements ArtifactStore {
         // Published between the look and the lease: nothing to do but tidy up.
         const after = await this.published(id);
         if (!after) return { lease: r.lease };
-        await this.tidy(id, r.lease);
+        await this.tidy(id, r.lease, { published: true });
         return { published: after };
       }
       await sleep(pause, undefined, { signal });
@@ -364,22 +364,25 @@ export class LocalDirStore implements ArtifactStore {
   }
 
   /**
-   * After `id` was published (or, with `removeIdle` false, after an attempt dropped its own files
-   * for bad input): removes the attempt folders nobody can still be writing (closed ones, those
-   * of dead processes) — only after a publish, since only then are they of no further use — and
-   * the artifact's staging folder once no attempt folder is left. Holding `lease` meanwhile keeps
-   * any other attempt from starting there; it is released at the end. Best effort: a cleanup
-   * that fails leaves folders `ufg verify` lists, and never fails the publish before it.
+   * After `id` was published: removes the attempt folders nobody can still be writing (closed
+   * ones, those of dead processes; they are of no further use), then the artifact's staging
+   * folder once no attempt folder is left — while holding `lease`, or when nobody holds one
+   * (whoever takes a lease now finds the artifact published). After bad input (`published`
+   * false) only the staging folder goes, and only if no other attempt has a folder there and
+   * `lease` is still held, so no other attempt can be starting there. `lease` is released at the
+   * end. Best effort: a failed cleanup leaves folders `ufg verify` lists, and never fails the
+   * publish before it.
    */
-  async tidy(id: string, lease: Lease, options: { removeIdle?: boolean } = { removeIdle: true }): Promise<void> {
+  async tidy(id: string, lease: Lease, options: { published: boolean }): Promise<void> {
     const staging = this.stagingDir(id);
     try {
       let left = 0;
       for (const a of await listAttempts(staging)) {
-        if (options.removeIdle && attemptState(a) !== 'possibly-live') await removeAttempt(staging, a.token);
+        if (options.published && attemptState(a) !== 'possibly-live') await removeAttempt(staging, a.token);
         else left++;
       }
-      if (left === 0 && (await lease.held())) {
+      const mayRemove = (await lease.held()) || (options.published && !(await observeLease(staging)));
+      if (left === 0 && mayRemove) {
         const trash = join(this.root, '.staging', `.trash-${lease.token}`);
         await rename(staging, trash);
         await rm(trash, { recursive: true, force: true });
@@ -653,7 +656,7 @@ class LocalWriter implements ArtifactWriter {
     await fsyncDir(this.store.root).catch(() => {}); // the rename is done; a failed sync must not undo "published"
     // The folder itself is the artifact now; its bookkeeping and idle predecessors can go.
     await removeAttempt(this.staging, this.claim.token).catch(() => {});
-    await this.store.tidy(this.id, this.lease);
+    await this.store.tidy(this.id, this.lease, { published: true });
     return manifest;
   }
 
@@ -666,7 +669,7 @@ class LocalWriter implements ArtifactWriter {
       await this.lease.release();
       throw e;
     }
-    await this.store.tidy(this.id, this.lease, { removeIdle: options.published });
+    await this.store.tidy(this.id, this.lease, options);
   }
 
   async abandon(): Promise<void> {

@@ -197,7 +197,11 @@ export class LocalDirStore implements ArtifactStore {
     return join(this.root, '.staging', id);
   }
 
-  /** The folder a writer of this store writes its files to (extraction writes chunks there itself). */
+  /**
+   * The folder a writer of this store writes its files to (extraction writes chunks there itself).
+   * Whoever writes there directly must write each file under a temp name and rename it: a named
+   * file may already be hard-linked into another attempt's folder, so it is never changed in place.
+   */
   writerDir(writer: ArtifactWriter): string {
     if (!(writer instanceof LocalWriter) || writer.store !== this) throw new TypeError(`writer of ${writer.id} does not belong to store ${this.location}`);
     return writer.dir;

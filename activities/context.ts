@@ -27,6 +27,11 @@ export function activityProducer(): Producer | undefined {
   return { workflowId: i.workflowExecution?.workflowId, runId: i.workflowExecution?.runId, activity: i.activityType, attempt: i.attempt };
 }
 
+/** Aborted when the running activity is cancelled; undefined outside one. */
+export function activitySignal(): AbortSignal | undefined {
+  return currentContext()?.cancellationSignal;
+}
+
 /** Heartbeat details of the previous attempt (e.g. the extraction cursor), if any. */
 export function previousHeartbeat<T>(): T | undefined {
   return currentContext()?.info.heartbeatDetails as T | undefined;

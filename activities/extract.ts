@@ -27,8 +27,9 @@ export function extractSpec(input: ExtractInput) {
 }
 
 /**
- * Extraction writes its chunks straight into the artifact's staging folder; a retried attempt
- * (after a killed worker, a timeout) finds them there and continues from the first missing chunk.
+ * Extraction writes its chunks straight into its attempt's staging folder; a retried attempt
+ * (after a killed worker, a timeout) starts with the chunks the earlier attempt persisted carried
+ * into its own folder and continues from the first missing chunk.
  * Each persisted chunk is heartbeated as the cursor; cancellation is honoured between chunks.
  */
 export function extractActivity(store: ArtifactStore) {
@@ -46,7 +47,7 @@ export function extractActivity(store: ArtifactStore) {
           batchSize: input.batchSize,
           maxLength: input.maxLength,
           chunkTokens: input.chunkTokens,
-          outDir: local.stagingDir(writer.id),
+          outDir: local.writerDir(writer),
           tapCacheDir: join(store.cacheDir, 'tapped-models'),
           onChunk: (cursor: ChunkCursor) => {
             progress.report(cursor);

@@ -14,8 +14,8 @@ import { readArrowChunk, writeArrowChunk } from '../storage/arrow.ts';
 import { artifactId, codeVersionFor } from '../storage/artifactId.ts';
 import { hashSourcePath, registerSource, sourceSpec } from '../storage/sources.ts';
 import type { ArtifactStore } from '../storage/store.ts';
-import { activityProducer, runActivity } from './context.ts';
-import { awaitPublished, produce, sourcePath } from './storeAccess.ts';
+import { activityProducer, activitySignal, runActivity } from './context.ts';
+import { produce, sourcePath } from './storeAccess.ts';
 import type { ModelSources, Side, SourcesInput, TokenizeInput, TokenizeResult, ValidateResult } from './types.ts';
 
 export const TOKENS_FILE = 'tokens.arrow';
@@ -61,18 +61,15 @@ export function validateSweepActivity() {
     });
 }
 
-/** Registers one source, telling whether the store already had it. */
+/**
+ * Registers one source, telling whether the store already had it. The other model's prep
+ * registering the same file at once is no race: the store's lease makes one of them wait.
+ */
 async function register(store: ArtifactStore, path: string, kind: string): Promise<{ id: string; reused: boolean }> {
   const id = artifactId(sourceSpec(await hashSourcePath(path, store.cacheDir)));
   const reused = await store.has(id);
-  try {
-    const m = await registerSource(store, path, { kind, producer: activityProducer() });
-    return { id: m.id, reused };
-  } catch (e) {
-    // The other model's prep registering the same file won the race: its artifact is this one.
-    if (!isUserInputError(e) && (await awaitPublished(store, id))) return { id, reused: true };
-    throw e;
-  }
+  const m = await registerSource(store, path, { kind, producer: activityProducer(), signal: activitySignal() });
+  return { id: m.id, reused };
 }
 
 /** Corpus, model, tokenizer and the per-layer SAE folders of one side become source artifacts. */

@@ -20,13 +20,15 @@ export interface Producer {
   attempt?: number;
   host?: string;
   pid?: number;
+  /** The store attempt (lease holder and staging folder) that wrote the files. */
+  token?: string;
 }
 
-/** One `begin` of the artifact's staging area: several when a crashed attempt was resumed. */
+/** One lease holder's attempt at the artifact: several when a crashed or failed attempt was resumed. */
 export interface AttemptRecord {
   startedAt: string;
   producer: Producer;
-  /** Files already in staging when this attempt began (chunks carried over from earlier ones). */
+  /** Files carried over from the earlier attempt when this one began (the chunks it resumed from). */
   carriedFiles: number;
 }
 

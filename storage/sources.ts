@@ -84,6 +84,8 @@ export interface RegisterSourceOptions {
   /** What the file is (corpus, model, tokenizer, sae), shown by lineage. */
   kind?: string;
   producer?: Producer;
+  /** Cancels waiting while another process registers the same content. */
+  signal?: AbortSignal;
 }
 
 /** Registers a file or directory as a source artifact and returns its manifest. */
@@ -93,8 +95,9 @@ export async function registerSource(store: ArtifactStore, path: string, options
   const id = artifactId(spec);
   const existing = await store.manifest(id);
   if (existing) return existing;
-  const writer = await store.begin(id, { producer: options.producer });
-  return writer.commit({
+  const begun = await store.begin(id, { producer: options.producer, signal: options.signal });
+  if (begun.published) return begun.published;
+  return begun.writer.commit({
     ...spec,
     producer: options.producer,
     counts: { files: files.length, bytes: files.reduce((a, f) => a + f.size, 0) },

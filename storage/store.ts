@@ -1,28 +1,51 @@
 // The artifact store. `ArtifactStore` speaks in ids and file names only, so an S3-compatible
 // backend can implement it later; `LocalDirStore` is the default, a directory laid out as
-//   <root>/<id>/manifest.json + files      committed artifacts (immutable)
-//   <root>/.staging/<id>/                  work in progress; survives restarts so chunks resume
-//   <root>/.staging/<id>.commit-<token>/   a staging area claimed by one committing writer
-//   <root>/.cache/                         local bookkeeping (source-file hash cache)
+//   <root>/<id>/manifest.json + files        committed artifacts (immutable)
+//   <root>/.staging/<id>/lease-<n>.json      the lease electing the one attempt producing <id>
+//   <root>/.staging/<id>/<token>/            one attempt's files in progress (they survive
+//                                            restarts, and the next lease holder resumes from them)
+//   <root>/.staging/<id>/<token>.*           that attempt's record and file digests (attempt.ts)
+//   <root>/.cache/                           local bookkeeping (source-file hash cache)
+// See storage/README.md for the protocol: who may write, take over, publish and delete what.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fsyncDir, sha256Bytes, sha256File, writeFileAtomic, writeJsonAtomic } from './atomic.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fsyncDir, sha256Bytes, sha256File, writeFileAtomic } from './atomic.ts';
 import { artifactId, isArtifactId, normalizeJson, type ArtifactSpec, type JsonValue } from './artifactId.ts';
+import {
+  attemptState,
+  carryFiles,
+  closeAttempt,
+  createAttempt,
+  ledgerPath,
+  listAttempts,
+  newToken,
+  recordFile,
+  removeAttempt,
+  type AttemptInfo,
+  type FileRecord,
+  type StagedAttempt,
+  ATTEMPT_FORMAT,
+} from './attempt.ts';
+import { asStoreFull, formatBytes } from './diskFull.ts';
+import { isMissing, listFilesUnder, removeStrayTempFiles } from './dirFiles.ts';
+import { leaseAgeMs, leaseStatus, observeLease, tryAcquireLease, type Lease, type LeaseClaim, type ObservedLease } from './lease.ts';
 import {
   checkFileName,
   MANIFEST_FORMAT,
   MANIFEST_NAME,
   manifestProblem,
   parseManifest,
-  type AttemptRecord,
   type FileEntry,
   type Manifest,
   type Producer,
   type SourceInfo,
 } from './manifest.ts';
+import { thisOwner } from './owner.ts';
+import type { StagedArtifact } from './staging.ts';
 
 /** What the producing stage tells `commit` besides the files. */
 export interface CommitInfo extends ArtifactSpec {
@@ -35,12 +58,25 @@ export interface CommitInfo extends ArtifactSpec {
 
 export interface BeginOptions {
   producer?: Producer;
+  /** Stops waiting for another attempt's lease (e.g. the activity's cancellation signal). */
+  signal?: AbortSignal;
 }
 
-/** One writer's handle on an artifact being produced. File names are artifact-relative. */
+/** `begin` either makes this caller the one producer, or finds the artifact published meanwhile. */
+export type Begun = { writer: ArtifactWriter; published?: undefined } | { published: Manifest; writer?: undefined };
+
+/**
+ * One attempt's handle on an artifact being produced: it holds the artifact's lease, so no other
+ * attempt writes this artifact meanwhile. File names are artifact-relative. Every writer ends in
+ * exactly one of commit, abandon or release (produceArtifact does this).
+ */
 export interface ArtifactWriter {
   readonly id: string;
-  /** Files already present (from this or an earlier, crashed attempt): the resume point. */
+  /** This attempt, as `producer.token` names it in the manifest it publishes. */
+  readonly token: string;
+  /** Where this attempt's files are staged (for messages). */
+  readonly stagingLocation: string;
+  /** Files already present (carried over from an earlier attempt, or written since): the resume point. */
   listFiles(): Promise<string[]>;
   hasFile(name: string): Promise<boolean>;
   readFile(name: string): Promise<Uint8Array>;
@@ -53,13 +89,16 @@ export interface ArtifactWriter {
    */
   writeWithPath(name: string, produce: (tempPath: string) => Promise<void>): Promise<void>;
   /**
-   * Hashes every file, writes the manifest last, and publishes the artifact. When another writer
-   * published the same id first, this writer's staging is discarded and the existing manifest
-   * returned: both callers end up with the same complete artifact.
+   * Hashes every file, writes the manifest last, and publishes this attempt's files as the
+   * artifact, naming this attempt as producer. If another attempt published the id first, its
+   * manifest is returned and this attempt's staging dropped. On any failure nothing is deleted:
+   * the files stay staged for the next attempt and the lease is released.
    */
   commit(info: CommitInfo): Promise<Manifest>;
-  /** Drops the staging area, chunks included. */
+  /** Bad input: drops this attempt's files (never another attempt's) and releases the lease. */
   abandon(): Promise<void>;
+  /** Any other failure: keeps this attempt's files for the next attempt to resume from, releases the lease. */
+  release(): Promise<void>;
 }
 
 export interface FileDigest {
@@ -82,8 +121,13 @@ export interface ArtifactStore {
   digest(id: string, name: string): Promise<FileDigest | undefined>;
   /** Why an artifact's manifest is unusable, or undefined when it is fine or absent. */
   manifestProblem(id: string): Promise<string | undefined>;
-  begin(id: string, options?: BeginOptions): Promise<ArtifactWriter>;
-  abandon(id: string): Promise<void>;
+  /**
+   * Becomes the one producer of `id` (waiting, polling, while another live attempt holds the
+   * lease), or returns the artifact another attempt published.
+   */
+  begin(id: string, options?: BeginOptions): Promise<Begun>;
+  /** Leases and attempt folders not yet published or cleaned up (all, or those of `ids`). */
+  staging(ids?: readonly string[]): Promise<StagedArtifact[]>;
   /** A directory for local caches (e.g. source-file hashes), private to this machine. */
   readonly cacheDir: string;
 }
@@ -97,10 +141,6 @@ function checkId(id: string): void {
   if (!isArtifactId(id)) throw new TypeError(`bad artifact id '${id}'`);
 }
 
-function isMissing(e: unknown): boolean {
-  return (e as NodeJS.ErrnoException).code === 'ENOENT';
-}
-
 function isTargetOccupied(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM' || code === 'EISDIR';
@@ -110,69 +150,40 @@ export function defaultProducer(): Producer {
   return { host: hostname(), pid: process.pid };
 }
 
-async function listFilesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(sub: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(join(dir, sub), { withFileTypes: true });
-    } catch (e) {
-      if (isMissing(e)) return;
-      throw e;
-    }
-    for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue; // temp files and bookkeeping
-      const rel = sub ? `${sub}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) await walk(rel);
-      else if (entry.isFile() && rel !== MANIFEST_NAME) out.push(rel);
-    }
-  }
-  await walk('');
-  return out.sort();
-}
+/** A holder silent this long loses its lease (unless its pid is provably gone, which counts at once). */
+export const DEFAULT_LEASE_EXPIRY_MS = 300_000;
 
-/** Removes temp files that writers killed mid-write left behind, so they are not published. */
-async function removeStrayTempFiles(dir: string): Promise<void> {
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && /^\..*\.tmp-/.test(entry.name)) await rm(join(entry.parentPath, entry.name), { force: true });
-  }
-}
+/** The longest pause between two looks at a lease held by another attempt. */
+const DEFAULT_POLL_MS = 1000;
 
-const ATTEMPTS_FILE = '.attempts.json';
-
-const COMMIT_WAIT_MS = 120_000;
-
-/** A claim this old is abandoned even when its owner's liveness cannot be checked (other host). */
-const STALE_CLAIM_MS = 3_600_000;
-
-/** The host name as it appears in claim directory names (no path or separator characters). */
-function claimHost(): string {
-  return hostname().replace(/[^A-Za-z0-9.-]/g, '_') || 'host';
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+export interface LocalDirStoreOptions {
+  /**
+   * How long after its last refresh a lease held by a process that may be alive (another host,
+   * or a live pid here) can be taken over. Keep it above the longest stretch a worker's event
+   * loop is blocked (a forward-pass batch), e.g. a few activity heartbeat timeouts.
+   */
+  leaseExpiryMs?: number;
+  /** How often a holder refreshes its lease; default a tenth of the expiry. */
+  leaseRefreshMs?: number;
+  /** Longest pause between polls while waiting for another attempt. */
+  pollMs?: number;
 }
 
 export class LocalDirStore implements ArtifactStore {
   readonly root: string;
   readonly location: string;
   readonly cacheDir: string;
+  readonly leaseExpiryMs: number;
+  readonly leaseRefreshMs: number;
+  readonly pollMs: number;
 
-  /** How long a writer that lost the commit race waits for the winner to publish. */
-  readonly commitWaitMs: number;
-
-  constructor(root: string, options: { commitWaitMs?: number } = {}) {
-    this.commitWaitMs = options.commitWaitMs ?? COMMIT_WAIT_MS;
+  constructor(root: string, options: LocalDirStoreOptions = {}) {
     this.root = resolve(root);
     this.location = this.root;
     this.cacheDir = join(this.root, '.cache');
+    this.leaseExpiryMs = options.leaseExpiryMs ?? DEFAULT_LEASE_EXPIRY_MS;
+    this.leaseRefreshMs = options.leaseRefreshMs ?? Math.max(20, Math.floor(this.leaseExpiryMs / 10));
+    this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   }
 
   artifactDir(id: string): string {
@@ -180,9 +191,20 @@ export class LocalDirStore implements ArtifactStore {
     return join(this.root, id);
   }
 
+  /** The artifact's staging folder: its lease and every attempt folder. */
   stagingDir(id: string): string {
     checkId(id);
     return join(this.root, '.staging', id);
+  }
+
+  /**
+   * The folder a writer of this store writes its files to (extraction writes chunks there itself).
+   * Whoever writes there directly must write each file under a temp name and rename it: a named
+   * file may already be hard-linked into another attempt's folder, so it is never changed in place.
+   */
+  writerDir(writer: ArtifactWriter): string {
+    if (!(writer instanceof LocalWriter) || writer.store !== this) throw new TypeError(`writer of ${writer.id} does not belong to store ${this.location}`);
+    return writer.dir;
   }
 
   async manifest(id: string): Promise<Manifest | undefined> {
@@ -217,17 +239,22 @@ export class LocalDirStore implements ArtifactStore {
 
   /** Complete = a valid manifest whose files are all present at their recorded sizes. */
   async has(id: string): Promise<boolean> {
+    return (await this.published(id)) !== undefined;
+  }
+
+  /** The manifest of `id` when the artifact is complete. */
+  async published(id: string): Promise<Manifest | undefined> {
     const m = await this.manifest(id);
-    if (!m) return false;
+    if (!m) return undefined;
     for (const f of m.files) {
       try {
-        if ((await stat(join(this.artifactDir(id), f.name))).size !== f.size) return false;
+        if ((await stat(join(this.artifactDir(id), f.name))).size !== f.size) return undefined;
       } catch (e) {
-        if (isMissing(e)) return false;
+        if (isMissing(e)) return undefined;
         throw e;
       }
     }
-    return true;
+    return m;
   }
 
   async list(): Promise<string[]> {
@@ -263,99 +290,209 @@ export class LocalDirStore implements ArtifactStore {
     }
   }
 
-  async begin(id: string, options: BeginOptions = {}): Promise<ArtifactWriter> {
-    const dir = this.stagingDir(id);
-    if (!existsSync(dir)) await this.adoptStaleClaim(id);
-    await mkdir(dir, { recursive: true });
-    const attemptsPath = join(dir, ATTEMPTS_FILE);
-    const attempts = await readAttempts(attemptsPath);
-    attempts.push({
-      startedAt: new Date().toISOString(),
-      producer: { ...defaultProducer(), ...options.producer },
-      carriedFiles: (await listFilesUnder(dir)).length,
-    });
-    await writeJsonAtomic(attemptsPath, attempts);
-    return new LocalWriter(this, id, dir, await listFilesUnder(dir));
+  async begin(id: string, options: BeginOptions = {}): Promise<Begun> {
+    const owner = thisOwner();
+    const token = newToken(owner);
+    const claim: LeaseClaim = { token, owner, producer: { ...defaultProducer(), ...options.producer, token } };
+    const got = await this.awaitLease(id, claim, options.signal);
+    if ('published' in got) return { published: got.published };
+    try {
+      return { writer: await this.openAttempt(id, claim, got.lease, options.signal) };
+    } catch (e) {
+      await closeAttempt(this.stagingDir(id), token).catch(() => {});
+      await got.lease.release();
+      throw e;
+    }
   }
 
   /**
-   * A writer that died mid-commit leaves its claimed staging area behind, chunks and all. Take it
-   * back as the staging area when its owner is provably gone (same host, dead pid) or the claim is
-   * older than any commit could take.
+   * Polls until `id` is published (→ its manifest) or this claim holds its lease: when there is
+   * none, when the holder released it or is provably dead, or when its refresh is past expiry.
    */
-  private async adoptStaleClaim(id: string): Promise<void> {
-    const stagingRoot = join(this.root, '.staging');
-    let names: string[];
+  async awaitLease(id: string, claim: LeaseClaim, signal?: AbortSignal): Promise<{ lease: Lease } | { published: Manifest }> {
+    const dir = this.stagingDir(id);
+    const timing = { expiryMs: this.leaseExpiryMs, refreshMs: this.leaseRefreshMs };
+    // A lease file that cannot be parsed counts as held until it has looked so for a full expiry.
+    const unreadableSince = new Map<number, number>();
+    const takeable = (current: ObservedLease): boolean => {
+      const status = leaseStatus(current, this.leaseExpiryMs);
+      if (status !== 'unreadable') return status !== 'held';
+      const since = unreadableSince.get(current.generation) ?? Date.now();
+      unreadableSince.set(current.generation, since);
+      return Date.now() - since > this.leaseExpiryMs;
+    };
+    for (let pause = 20; ; pause = Math.min(pause * 2, this.pollMs)) {
+      signal?.throwIfAborted();
+      const before = await this.published(id);
+      if (before) return { published: before };
+      const r = await tryAcquireLease(dir, claim, timing, takeable);
+      if ('lease' in r) {
+        // Published between the look and the lease: nothing to do but tidy up.
+        const after = await this.published(id);
+        if (!after) return { lease: r.lease };
+        await this.tidy(id, r.lease, { published: true });
+        return { published: after };
+      }
+      await sleep(pause, undefined, { signal });
+    }
+  }
+
+  /**
+   * A new attempt folder, resuming from the earlier attempt that got furthest (most files): its
+   * files are checked and hard-linked in (attempt.ts), and its history is carried on.
+   */
+  private async openAttempt(id: string, claim: LeaseClaim, lease: Lease, signal?: AbortSignal): Promise<LocalWriter> {
+    const staging = this.stagingDir(id);
+    let from: StagedAttempt | undefined;
+    let most = -1;
+    for (const a of await listAttempts(staging)) {
+      const n = (await listFilesUnder(a.dir)).length;
+      const later = (a.info?.attempts.at(-1)?.startedAt ?? '') > (from?.info?.attempts.at(-1)?.startedAt ?? '');
+      if (n > most || (n === most && later)) [from, most] = [a, n];
+    }
+    const startedAt = new Date().toISOString();
+    const info: AttemptInfo = {
+      format: ATTEMPT_FORMAT,
+      token: claim.token,
+      owner: claim.owner,
+      attempts: [...(from?.info?.attempts ?? []), { startedAt, producer: claim.producer, carriedFiles: 0 }],
+    };
+    const dir = await createAttempt(staging, info);
+    const ledger = ledgerPath(staging, claim.token);
+    const carried = from && most > 0 ? await carryFiles(from, staging, dir, ledger) : { files: [], rejected: [] };
+    if (carried.files.length > 0) {
+      info.attempts[info.attempts.length - 1]!.carriedFiles = carried.files.length;
+      await createAttempt(staging, info);
+    }
+    return new LocalWriter(this, id, claim, dir, ledger, lease, info, carried.files, signal);
+  }
+
+  /**
+   * After `id` was published: removes the attempt folders nobody can still be writing (closed
+   * ones, those of dead processes; they are of no further use), then the artifact's staging
+   * folder once no attempt folder is left — while holding `lease`, or when nobody holds one
+   * (whoever takes a lease now finds the artifact published). After bad input (`published`
+   * false) only the staging folder goes, and only if no other attempt has a folder there and
+   * `lease` is still held, so no other attempt can be starting there. `lease` is released at the
+   * end. Best effort: a failed cleanup leaves folders `ufg verify` lists, and never fails the
+   * publish before it.
+   */
+  async tidy(id: string, lease: Lease, options: { published: boolean }): Promise<void> {
+    const staging = this.stagingDir(id);
     try {
-      names = await readdir(stagingRoot);
-    } catch (e) {
-      if (isMissing(e)) return;
-      throw e;
-    }
-    const prefix = `${id}.commit-`;
-    for (const name of names.filter((n) => n.startsWith(prefix)).sort()) {
-      const [host, pidText] = name.slice(prefix.length).split('~');
-      const path = join(stagingRoot, name);
-      let age: number;
-      try {
-        age = Date.now() - (await stat(path)).mtimeMs;
-      } catch {
-        continue;
+      let left = 0;
+      for (const a of await listAttempts(staging)) {
+        if (options.published && attemptState(a) !== 'possibly-live') await removeAttempt(staging, a.token);
+        else left++;
       }
-      const deadHere = host === claimHost() && !processAlive(Number(pidText));
-      if (!deadHere && age < STALE_CLAIM_MS) continue;
+      const mayRemove = (await lease.held()) || (options.published && !(await observeLease(staging)));
+      if (left === 0 && mayRemove) {
+        const trash = join(this.root, '.staging', `.trash-${lease.token}`);
+        await rename(staging, trash);
+        await rm(trash, { recursive: true, force: true });
+      }
+    } catch {
+      // see above: what is left is listed by `ufg verify`
+    } finally {
+      await lease.release().catch(() => {});
+    }
+  }
+
+  async staging(ids?: readonly string[]): Promise<StagedArtifact[]> {
+    let names: string[];
+    if (ids) names = [...ids];
+    else {
       try {
-        await rename(path, this.stagingDir(id));
-        await rm(join(this.stagingDir(id), MANIFEST_NAME), { force: true });
-        return;
-      } catch {
-        // another process adopted it first, or a staging area appeared meanwhile
+        names = (await readdir(join(this.root, '.staging'))).filter(isArtifactId).sort();
+      } catch (e) {
+        if (isMissing(e)) return [];
+        throw e;
       }
     }
-  }
-
-  async abandon(id: string): Promise<void> {
-    await rm(this.stagingDir(id), { recursive: true, force: true });
-  }
-
-  /** Polls until a concurrent writer publishes `id`; false after `timeoutMs`. */
-  async waitFor(id: string, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (let delay = 10; ; delay = Math.min(delay * 2, 500)) {
-      if (await this.has(id)) return true;
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, delay));
+    const out: StagedArtifact[] = [];
+    for (const id of names) {
+      const path = this.stagingDir(id);
+      if (!existsSync(path)) continue;
+      const lease = await observeLease(path);
+      const attempts = [];
+      for (const a of await listAttempts(path)) {
+        let bytes = 0;
+        const files = await listFilesUnder(a.dir);
+        for (const f of files) bytes += await stat(join(a.dir, f)).then((s) => s.size, () => 0);
+        const last = a.info?.attempts.at(-1);
+        attempts.push({
+          token: a.token,
+          path: a.dir,
+          state: attemptState(a),
+          ...(a.info ? { owner: a.info.owner } : {}),
+          ...(last ? { producer: last.producer, startedAt: last.startedAt } : {}),
+          files: files.length,
+          bytes,
+        });
+      }
+      const age = lease ? leaseAgeMs(lease) : undefined;
+      out.push({
+        id,
+        path,
+        published: await this.has(id),
+        ...(lease
+          ? {
+              lease: {
+                generation: lease.generation,
+                status: leaseStatus(lease, this.leaseExpiryMs),
+                ...(lease.record ? { holder: lease.record.owner, producer: lease.record.producer, refreshedAt: lease.record.refreshedAt } : {}),
+                ...(age !== undefined ? { ageMs: age } : {}),
+              },
+            }
+          : {}),
+        attempts,
+      });
     }
-  }
-}
-
-async function readAttempts(path: string): Promise<AttemptRecord[]> {
-  try {
-    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
-    return Array.isArray(parsed) ? (parsed as AttemptRecord[]) : [];
-  } catch (e) {
-    if (isMissing(e) || e instanceof SyntaxError) return [];
-    throw e;
+    return out;
   }
 }
 
 class LocalWriter implements ArtifactWriter {
-  /** Hashes computed while writing, reused at commit when the file is unchanged since. */
-  private readonly known = new Map<string, { size: number; mtimeMs: number; sha256: string }>();
+  /** What each file was when written or carried over, so commit re-hashes only what changed. */
+  private readonly known = new Map<string, FileRecord>();
 
   /**
-   * Every file this writer saw at begin or wrote since. If any is missing from the staging area it
-   * claims at commit, another writer took the area away (and its files with it) in between.
+   * Every file this attempt carried over or wrote. Commit refuses to publish if one is missing
+   * from the folder (removed by hand, or by someone mistaking the folder for abandoned).
    */
   private readonly own: Set<string>;
 
+  private ended = false;
+
   constructor(
-    private readonly store: LocalDirStore,
+    readonly store: LocalDirStore,
     readonly id: string,
-    private readonly dir: string,
-    carried: readonly string[],
+    private readonly claim: LeaseClaim,
+    readonly dir: string,
+    private readonly ledger: string,
+    private lease: Lease,
+    private readonly info: AttemptInfo,
+    carried: readonly FileRecord[],
+    private readonly signal: AbortSignal | undefined,
   ) {
-    this.own = new Set(carried);
+    for (const f of carried) this.known.set(f.name, f);
+    this.own = new Set(carried.map((f) => f.name));
+  }
+
+  get token(): string {
+    return this.claim.token;
+  }
+
+  get stagingLocation(): string {
+    return this.dir;
+  }
+
+  private get staging(): string {
+    return this.store.stagingDir(this.id);
+  }
+
+  private checkOpen(): void {
+    if (this.ended) throw new Error(`writer of ${this.id} was already committed, abandoned or released`);
   }
 
   listFiles(): Promise<string[]> {
@@ -374,11 +511,19 @@ class LocalWriter implements ArtifactWriter {
 
   async writeFile(name: string, data: Uint8Array | string): Promise<void> {
     checkFileName(name);
+    this.checkOpen();
     const path = join(this.dir, name);
-    await writeFileAtomic(path, data);
+    try {
+      await writeFileAtomic(path, data);
+    } catch (e) {
+      const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+      throw await asStoreFull(e, { location: this.store.location, doing: `writing ${name} of ${this.id}`, bytesNeeded: bytes, kept: this.dir });
+    }
     const s = await stat(path);
-    this.known.set(name, { size: s.size, mtimeMs: s.mtimeMs, sha256: sha256Bytes(data) });
+    const entry: FileRecord = { name, size: s.size, sha256: sha256Bytes(data), ino: s.ino, mtimeMs: s.mtimeMs };
+    this.known.set(name, entry);
     this.own.add(name);
+    await recordFile(this.ledger, entry);
   }
 
   writeJson(name: string, value: unknown): Promise<void> {
@@ -387,6 +532,7 @@ class LocalWriter implements ArtifactWriter {
 
   async writeWithPath(name: string, produce: (tempPath: string) => Promise<void>): Promise<void> {
     checkFileName(name);
+    this.checkOpen();
     const path = join(this.dir, name);
     const slash = name.lastIndexOf('/');
     const parent = slash < 0 ? this.dir : join(this.dir, name.slice(0, slash));
@@ -405,17 +551,17 @@ class LocalWriter implements ArtifactWriter {
       this.own.add(name);
     } catch (e) {
       await rm(tmp, { force: true });
-      throw e;
+      throw await asStoreFull(e, { location: this.store.location, doing: `writing ${name} of ${this.id}`, kept: this.dir });
     }
     await fsyncDir(parent);
   }
 
-  private async entryFor(dir: string, name: string): Promise<FileEntry> {
-    const path = join(dir, name);
+  private async entryFor(name: string): Promise<FileEntry> {
+    const path = join(this.dir, name);
     const s = await stat(path);
     const k = this.known.get(name);
-    const sha256 = k && k.size === s.size && k.mtimeMs === s.mtimeMs ? k.sha256 : await sha256File(path);
-    return { name, size: s.size, sha256 };
+    const same = k && k.size === s.size && k.ino === s.ino && k.mtimeMs === s.mtimeMs;
+    return { name, size: s.size, sha256: same ? k.sha256 : await sha256File(path) };
   }
 
   async commit(info: CommitInfo): Promise<Manifest> {
@@ -423,35 +569,45 @@ class LocalWriter implements ArtifactWriter {
     if (expected !== this.id) {
       throw new Error(`commit of ${this.id} with a spec whose id is ${expected}: stage, params or inputs changed`);
     }
-    const existing = await this.store.manifest(this.id);
-    if (existing && (await this.store.has(this.id))) {
-      await this.abandon();
-      return existing;
-    }
-
-    // Claim the staging area under a private name: of two writers committing at once, exactly
-    // one rename succeeds, and nobody else can add or remove files while it is being hashed.
-    const claimed = `${this.dir}.commit-${claimHost()}~${process.pid}~${randomBytes(6).toString('hex')}`;
-    const mustHave = [...new Set([...this.own, ...(await listFilesUnder(this.dir))])];
+    this.checkOpen();
     try {
-      await rename(this.dir, claimed);
+      const winner = (await this.store.published(this.id)) ?? (await this.holdLease());
+      if (winner) {
+        await this.drop({ published: true });
+        return winner;
+      }
+      return await this.publish(info);
     } catch (e) {
-      if (!isMissing(e)) throw e;
-      return this.awaitWinner();
+      await this.release();
+      throw e;
     }
-    const present = new Set(await listFilesUnder(claimed));
-    if (!mustHave.every((f) => present.has(f))) {
-      // Another writer claimed the area after some of our files landed in it; what we hold is a
-      // fresh, partial staging area. Let the winner publish.
-      await rm(claimed, { recursive: true, force: true });
-      return this.awaitWinner();
-    }
+  }
 
-    await removeStrayTempFiles(claimed);
-    const attempts = await readAttempts(join(claimed, ATTEMPTS_FILE));
+  /**
+   * Makes sure this attempt still holds the lease. One stalled past expiry (a frozen VM, a
+   * suspended process) finds it taken over; it then waits like any other attempt, and either the
+   * new holder publishes (→ that manifest) or the lease frees up again and this attempt takes it
+   * back to publish its own, complete files.
+   */
+  private async holdLease(): Promise<Manifest | undefined> {
+    if (await this.lease.held()) return undefined;
+    await this.lease.release();
+    const got = await this.store.awaitLease(this.id, this.claim, this.signal);
+    if ('published' in got) return got.published;
+    this.lease = got.lease;
+    return undefined;
+  }
+
+  private async publish(info: CommitInfo): Promise<Manifest> {
+    await removeStrayTempFiles(this.dir);
+    const present = await listFilesUnder(this.dir);
+    const missing = [...this.own].filter((f) => !present.includes(f));
+    if (missing.length > 0) {
+      throw new Error(`staging folder ${this.dir} of ${this.id} lost ${missing.length} file(s) this attempt wrote (${missing.slice(0, 3).join(', ')}); not publishing a partial artifact`);
+    }
     const files: FileEntry[] = [];
-    for (const name of [...present].sort()) files.push(await this.entryFor(claimed, name));
-    const last = attempts.at(-1);
+    for (const name of present) files.push(await this.entryFor(name));
+    const attempts = this.info.attempts;
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       id: this.id,
@@ -460,7 +616,7 @@ class LocalWriter implements ArtifactWriter {
       params: normalizeJson(info.params ?? null),
       inputs: [...info.inputs],
       files,
-      producer: { ...defaultProducer(), ...last?.producer, ...info.producer },
+      producer: { ...this.claim.producer, ...info.producer, token: this.claim.token },
       startedAt: attempts[0]?.startedAt ?? new Date().toISOString(),
       finishedAt: new Date().toISOString(),
       counts: { ...info.counts },
@@ -469,30 +625,70 @@ class LocalWriter implements ArtifactWriter {
       ...(info.source ? { source: info.source } : {}),
       ...(info.summary ? { summary: info.summary } : {}),
     };
-    await writeJsonAtomic(join(claimed, MANIFEST_NAME), manifest);
-    await rm(join(claimed, ATTEMPTS_FILE), { force: true });
-
+    const text = JSON.stringify(manifest, null, 2) + '\n';
+    const staged = files.reduce((a, f) => a + f.size, 0);
+    const full = (e: unknown) =>
+      asStoreFull(e, {
+        location: this.store.location,
+        doing: `publishing ${this.id} (manifest of ${files.length} files, ${formatBytes(staged)} already staged)`,
+        bytesNeeded: Buffer.byteLength(text),
+        kept: this.dir,
+      });
+    const manifestPath = join(this.dir, MANIFEST_NAME);
+    try {
+      await writeFileAtomic(manifestPath, text);
+    } catch (e) {
+      throw await full(e);
+    }
     const target = this.store.artifactDir(this.id);
     try {
-      await rename(claimed, target);
+      await rename(this.dir, target);
     } catch (e) {
-      await rm(claimed, { recursive: true, force: true });
-      if (!isTargetOccupied(e)) throw e;
-      const winner = await this.store.manifest(this.id);
-      if (winner) return winner;
-      throw new Error(`${target} exists but holds no valid manifest; run 'ufg verify' and remove it`);
+      // The folder stays staged as it was: only the manifest goes, so a retry re-derives it.
+      await rm(manifestPath, { force: true });
+      if (isTargetOccupied(e)) {
+        const winner = await this.store.published(this.id);
+        if (winner) {
+          await this.drop({ published: true });
+          return winner;
+        }
+        throw new Error(`${target} exists but holds no complete artifact; run 'ufg verify' and remove it (this attempt's files stay staged in ${this.dir})`);
+      }
+      throw await full(e);
     }
-    await fsyncDir(this.store.root);
+    this.ended = true;
+    await fsyncDir(this.store.root).catch(() => {}); // the rename is done; a failed sync must not undo "published"
+    // The folder itself is the artifact now; its bookkeeping and idle predecessors can go.
+    await removeAttempt(this.staging, this.claim.token).catch(() => {});
+    await this.store.tidy(this.id, this.lease, { published: true });
     return manifest;
   }
 
-  private async awaitWinner(): Promise<Manifest> {
-    if (await this.store.waitFor(this.id, this.store.commitWaitMs)) return (await this.store.manifest(this.id))!;
-    throw new Error(`another writer claimed ${this.id} for commit but did not publish it`);
+  /** This attempt's files are not needed (published by another, or bad input): delete them. */
+  private async drop(options: { published: boolean }): Promise<void> {
+    this.ended = true;
+    try {
+      await removeAttempt(this.staging, this.claim.token);
+    } catch (e) {
+      await this.lease.release();
+      throw e;
+    }
+    await this.store.tidy(this.id, this.lease, options);
   }
 
-  abandon(): Promise<void> {
-    return this.store.abandon(this.id);
+  async abandon(): Promise<void> {
+    if (this.ended) return;
+    await this.drop({ published: false });
+  }
+
+  async release(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    try {
+      await closeAttempt(this.staging, this.claim.token);
+    } finally {
+      await this.lease.release();
+    }
   }
 }
 
@@ -500,7 +696,11 @@ export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env, cwd = pro
   return env.UFG_HOME ? join(env.UFG_HOME, 'store') : join(cwd, '.ufg', 'store');
 }
 
-/** The store the CLI and workers use: `--store` when given, else the default root. */
-export function openStore(root?: string): ArtifactStore & { root: string } {
-  return new LocalDirStore(root ?? defaultStoreRoot());
+/**
+ * The store the CLI and workers use: `--store` when given, else the default root. The lease
+ * expiry can be set with UFG_LEASE_EXPIRY_SECONDS (all machines sharing a store should agree).
+ */
+export function openStore(root?: string, env: NodeJS.ProcessEnv = process.env): LocalDirStore {
+  const seconds = Number(env.UFG_LEASE_EXPIRY_SECONDS);
+  return new LocalDirStore(root ?? defaultStoreRoot(env), Number.isFinite(seconds) && seconds > 0 ? { leaseExpiryMs: seconds * 1000 } : {});
 }

@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File } from './atomic.ts';
+import { formatStaged, type StagedArtifact } from './staging.ts';
 import type { ArtifactStore } from './store.ts';
 
 export type VerifyProblemKind =
@@ -26,6 +27,12 @@ export interface VerifyReport {
   checkedFiles: number;
   checkedBytes: number;
   problems: VerifyProblem[];
+  /**
+   * Work in progress or left behind (leases, attempt folders). Listed, not counted as problems:
+   * the store never deletes what a running process may still use, so this is where a user sees
+   * what a crashed machine left.
+   */
+  staging: StagedArtifact[];
 }
 
 async function fileDigest(path: string): Promise<{ size: number; sha256: string } | undefined> {
@@ -47,7 +54,7 @@ export interface VerifyOptions {
 
 export async function verifyStore(store: ArtifactStore, options: VerifyOptions = {}): Promise<VerifyReport> {
   const ids = options.ids ?? (await store.list());
-  const report: VerifyReport = { checkedArtifacts: 0, checkedFiles: 0, checkedBytes: 0, problems: [] };
+  const report: VerifyReport = { checkedArtifacts: 0, checkedFiles: 0, checkedBytes: 0, problems: [], staging: await store.staging(options.ids) };
   for (const id of ids) {
     const before = report.problems.length;
     const problem = await store.manifestProblem(id);
@@ -102,6 +109,7 @@ export async function verifyStore(store: ArtifactStore, options: VerifyOptions =
 
 export function formatVerifyReport(report: VerifyReport): string {
   const lines = report.problems.map((p) => `${p.id}: ${p.kind}: ${p.detail}`);
+  lines.push(...report.staging.map(formatStaged));
   const mb = (report.checkedBytes / 1e6).toFixed(1);
   const broken = new Set(report.problems.map((p) => p.id)).size;
   lines.push(

@@ -35,19 +35,19 @@ async function buildChain() {
       await w.writeFile('tokens.bin', new Uint8Array([1, 2, 3]));
       return { counts: { tokens: 3 } };
     },
-    producer('tokenize', 1),
+    { producer: producer('tokenize', 1) },
   );
   const ext = await produceArtifact(
     store,
     { stage: 'extract', codeVersion: codeVersionFor('extract'), params: { layer: 2, preset: 'gpt-neox' }, inputs: [tok.manifest.id, model.id] },
     async (w) => void (await w.writeFile('acts.arrow', new Uint8Array(16))),
-    producer('extractLayer', 3),
+    { producer: producer('extractLayer', 3) },
   );
   const enc = await produceArtifact(
     store,
     { stage: 'sae', codeVersion: codeVersionFor('sae'), params: { mode: 'pre', layer: 2 }, inputs: [ext.manifest.id, sae.id, corpus.id] },
     async (w) => void (await w.writeFile('stats.json', '{}')),
-    producer('encodeSae', 1),
+    { producer: producer('encodeSae', 1) },
   );
   return { dir, store, corpus, tokenizer, model, sae, tok: tok.manifest, ext: ext.manifest, enc: enc.manifest };
 }

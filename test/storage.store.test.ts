@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +8,8 @@ import { artifactId, codeVersionFor } from '../storage/artifactId.ts';
 import { MANIFEST_NAME } from '../storage/manifest.ts';
 import { chunkFileName, persistedChunkCount, produceArtifact } from '../storage/produce.ts';
 import { registerSource } from '../storage/sources.ts';
-import { defaultStoreRoot, LocalDirStore } from '../storage/store.ts';
+import { modules, startChild } from './storeChild.ts';
+import { defaultStoreRoot, LocalDirStore, type ArtifactWriter } from '../storage/store.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ufg-store-'));
 const spec = (params: unknown = { layer: 2, batchSize: 4 }) => ({
@@ -21,23 +21,17 @@ const spec = (params: unknown = { layer: 2, batchSize: 4 }) => ({
 const chunk = (i: number) => new Uint8Array(1000 + i).fill(i + 1);
 
 /** Runs TypeScript in a fresh Node process (a real second worker / a real crash). */
-function runChild(code: string): Promise<{ status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
+async function runChild(code: string) {
+  const child = startChild(code);
+  return { pid: child.pid, ...(await child.done) };
 }
-const storeUrl = new URL('../storage/store.ts', import.meta.url).href;
+const storeUrl = modules.store;
 
 test('commit publishes files with size and sha256, manifest written last, staging removed', async () => {
   const store = new LocalDirStore(tmp());
   const s = spec();
   const id = artifactId(s);
-  const w = await store.begin(id, { producer: { workflowId: 'wf-1', runId: 'run-1', activity: 'extractLayer', attempt: 1 } });
+  const w = (await store.begin(id, { producer: { workflowId: 'wf-1', runId: 'run-1', activity: 'extractLayer', attempt: 1 } })).writer!;
   await w.writeFile('acts/chunk-000000.bin', chunk(0));
   await w.writeJson('meta.json', { rows: 3 });
   await w.writeWithPath('big.bin', async (p) => writeFileSync(p, chunk(7)));
@@ -56,6 +50,8 @@ test('commit publishes files with size and sha256, manifest written last, stagin
   assert.deepEqual(m.summary, { layer: 2 });
   assert.equal(m.producer.workflowId, 'wf-1');
   assert.equal(m.producer.attempt, 1);
+  assert.equal(m.producer.token, w.token, 'the committing attempt is named as producer');
+  assert.equal(m.producer.pid, process.pid);
   assert.equal(typeof m.producer.host, 'string');
   assert.ok(m.startedAt <= m.finishedAt);
   const meta = JSON.stringify({ rows: 3 }, null, 2) + '\n';
@@ -66,23 +62,23 @@ test('commit publishes files with size and sha256, manifest written last, stagin
   ]);
   assert.deepEqual(await store.readFile(id, 'big.bin'), new Uint8Array(chunk(7)));
   assert.equal(readFileSync(await store.localPath(id, 'meta.json'), 'utf8'), meta);
-  assert.deepEqual(readdirSync(join(store.root, '.staging')), [], 'no staging or claim dirs left');
+  assert.deepEqual(readdirSync(join(store.root, '.staging')), [], 'no lease, attempt folder or bookkeeping left');
   assert.deepEqual(readdirSync(store.artifactDir(id)).sort(), ['acts', 'big.bin', 'manifest.json', 'meta.json']);
 });
 
 test('commit refuses a spec whose id differs from the one begun', async () => {
   const store = new LocalDirStore(tmp());
-  const w = await store.begin(artifactId(spec()));
+  const w = (await store.begin(artifactId(spec()))).writer!;
   await assert.rejects(w.commit(spec({ layer: 3 })), /changed/);
 });
 
-test('a crash between chunk writes and commit leaves no artifact; staging survives and is resumed', async () => {
+test('a crash between chunk writes and commit leaves no artifact; its files survive and the next attempt resumes from them', async () => {
   const root = tmp();
   const id = artifactId(spec());
   const crash = await runChild(`
     const { LocalDirStore } = await import(${JSON.stringify(storeUrl)});
     const store = new LocalDirStore(${JSON.stringify(root)});
-    const w = await store.begin(${JSON.stringify(id)}, { producer: { workflowId: 'wf', attempt: 1 } });
+    const { writer: w } = await store.begin(${JSON.stringify(id)}, { producer: { workflowId: 'wf', attempt: 1 } });
     for (let i = 0; i < 2; i++) await w.writeFile('chunk-00000' + i + '.bin', new Uint8Array(1000 + i).fill(i + 1));
     process.kill(process.pid, 'SIGKILL');
   `);
@@ -90,11 +86,16 @@ test('a crash between chunk writes and commit leaves no artifact; staging surviv
   const store = new LocalDirStore(root);
   assert.equal(await store.has(id), false);
   assert.equal(await store.manifest(id), undefined);
+  const [crashed] = readdirSync(store.stagingDir(id), { withFileTypes: true }).filter((e) => e.isDirectory());
+  assert.ok(crashed, 'the killed attempt left its folder');
   // A write torn by the crash leaves only a hidden temp file, never a short chunk under its name.
-  writeFileSync(join(store.stagingDir(id), '.chunk-000002.bin.tmp-1-abc'), chunk(2).subarray(0, 10));
+  writeFileSync(join(store.stagingDir(id), crashed.name, '.chunk-000002.bin.tmp-1-abc'), chunk(2).subarray(0, 10));
   assert.deepEqual(await store.list(), []);
 
-  const w = await store.begin(id, { producer: { workflowId: 'wf', attempt: 2 } });
+  // The crashed holder's pid is gone, so its lease is taken over at once (the default expiry is minutes).
+  const t0 = Date.now();
+  const w = (await store.begin(id, { producer: { workflowId: 'wf', attempt: 2 } })).writer!;
+  assert.ok(Date.now() - t0 < 5000);
   assert.deepEqual(await w.listFiles(), ['chunk-000000.bin', 'chunk-000001.bin']);
   const from = await persistedChunkCount(w, 'chunk', '.bin');
   assert.equal(from, 2);
@@ -107,15 +108,17 @@ test('a crash between chunk writes and commit leaves no artifact; staging surviv
   assert.deepEqual(m.files.map((f) => f.sha256), [0, 1, 2].map((i) => sha256Bytes(chunk(i))));
   assert.equal(m.attempts?.length, 2);
   assert.deepEqual(m.attempts!.map((a) => [a.producer.attempt, a.carriedFiles]), [[1, 0], [2, 2]]);
+  assert.equal(m.attempts![0]!.producer.pid, crash.pid);
   assert.equal(m.producer.attempt, 2);
   assert.ok(m.startedAt === m.attempts![0]!.startedAt);
+  assert.equal(existsSync(store.stagingDir(id)), false, "the dead attempt's folder is cleaned up once published");
 });
 
 test('an artifact directory without a complete manifest does not exist', async () => {
   const store = new LocalDirStore(tmp());
   const s = spec();
   const id = artifactId(s);
-  const w = await store.begin(id);
+  const w = (await store.begin(id)).writer!;
   await w.writeFile('a.bin', chunk(0));
   await w.commit(s);
   const manifestPath = join(store.artifactDir(id), MANIFEST_NAME);
@@ -132,58 +135,35 @@ test('an artifact directory without a complete manifest does not exist', async (
   assert.equal(await store.manifestProblem(id), 'manifest.json is missing');
 });
 
-test('two writers committing the same id in one process both get the one artifact', async () => {
-  const store = new LocalDirStore(tmp());
-  const s = spec();
-  const id = artifactId(s);
-  const [a, b] = await Promise.all([store.begin(id), store.begin(id)]);
-  await Promise.all([a.writeFile('x.bin', chunk(0)), b.writeFile('x.bin', chunk(0))]);
-  const [ma, mb] = await Promise.all([a.commit(s), b.commit(s)]);
-  assert.deepEqual(ma.files, mb.files);
-  assert.equal(ma.finishedAt, mb.finishedAt, 'both return the manifest of the one published artifact');
-  assert.equal(await store.has(id), true);
+test('two producers of one id in one process: one computes, the other waits for its lease and reuses the artifact', async () => {
+  const store = new LocalDirStore(tmp(), { pollMs: 20 });
+  let runs = 0;
+  const work = async (w: ArtifactWriter) => {
+    runs++;
+    await w.writeFile('x.bin', chunk(0));
+    await new Promise((r) => setTimeout(r, 100)); // the other producer is waiting meanwhile
+    await w.writeFile('y.bin', chunk(1));
+  };
+  const [a, b] = await Promise.all([produceArtifact(store, spec(), work), produceArtifact(store, spec(), work)]);
+  assert.equal(runs, 1);
+  assert.deepEqual([a.reused, b.reused].sort(), [false, true]);
+  assert.deepEqual(a.manifest, b.manifest);
+  assert.equal(await store.has(a.manifest.id), true);
   assert.deepEqual(readdirSync(join(store.root, '.staging')), []);
 });
 
-test('two worker processes committing the same id at once: one artifact, both succeed', async () => {
-  const root = tmp();
-  const s = spec();
-  const id = artifactId(s);
-  const go = join(root, 'go');
-  const worker = (n: number) => `
-    const { existsSync } = await import('node:fs');
-    const { LocalDirStore } = await import(${JSON.stringify(storeUrl)});
-    const store = new LocalDirStore(${JSON.stringify(root)});
-    const w = await store.begin(${JSON.stringify(id)}, { producer: { workflowId: 'wf-${n}' } });
-    for (let i = 0; i < 4; i++) await w.writeFile('chunk-' + i + '.bin', new Uint8Array(50000 + i).fill(i));
-    while (!existsSync(${JSON.stringify(go)})) await new Promise((r) => setTimeout(r, 5));
-    const m = await w.commit(${JSON.stringify(s)});
-    process.stdout.write(JSON.stringify(m));
-  `;
-  const children = [runChild(worker(1)), runChild(worker(2))];
-  // Both children have their files staged well before this; then they race on commit.
-  await new Promise((r) => setTimeout(r, 1500));
-  writeFileSync(go, '');
-  const results = await Promise.all(children);
-  for (const r of results) assert.equal(r.status, 0, r.stderr);
-  const [m1, m2] = results.map((r) => JSON.parse(r.stdout));
-  assert.deepEqual(m1, m2);
-  const store = new LocalDirStore(root);
-  assert.equal(await store.has(id), true);
-  assert.deepEqual(await store.manifest(id), m1);
-  assert.equal(m1.files.length, 4);
-  assert.deepEqual(readdirSync(join(root, '.staging')), []);
-});
-
-test('abandon drops the staging area', async () => {
+test('abandon drops the attempt and its lease; the next attempt starts empty at once', async () => {
   const store = new LocalDirStore(tmp());
   const id = artifactId(spec());
-  const w = await store.begin(id);
+  const w = (await store.begin(id)).writer!;
   await w.writeFile('x.bin', chunk(0));
-  await store.abandon(id);
+  await w.abandon();
   assert.equal(existsSync(store.stagingDir(id)), false);
-  const again = await store.begin(id);
+  const t0 = Date.now();
+  const again = (await store.begin(id)).writer!;
+  assert.ok(Date.now() - t0 < 1000, 'no wait for the expiry of a released lease');
   assert.deepEqual(await again.listFiles(), []);
+  await again.abandon();
 });
 
 test('produceArtifact reuses a complete artifact without running the work again', async () => {
@@ -207,7 +187,7 @@ test('produceArtifact reuses a complete artifact without running the work again'
 
 test('file names that could escape the artifact or hide in it are refused', async () => {
   const store = new LocalDirStore(tmp());
-  const w = await store.begin(artifactId(spec()));
+  const w = (await store.begin(artifactId(spec()))).writer!;
   for (const bad of ['../x', '/etc/passwd', '.hidden', 'a/../b', 'manifest.json', 'a//b', '']) {
     await assert.rejects(w.writeFile(bad, 'x'), /bad artifact file name/, bad);
   }
@@ -257,44 +237,4 @@ test('source files: same content gives the same id, a change gives a new one, ha
 test('default store root: $UFG_HOME/store, else .ufg/store in the working directory', () => {
   assert.equal(defaultStoreRoot({ UFG_HOME: '/data/ufg' }, '/w'), '/data/ufg/store');
   assert.equal(defaultStoreRoot({}, '/w'), '/w/.ufg/store');
-});
-
-test('a writer whose earlier files were taken by another committer never publishes a partial artifact', async () => {
-  const store = new LocalDirStore(tmp(), { commitWaitMs: 200 });
-  const s = spec();
-  const id = artifactId(s);
-  const w = await store.begin(id);
-  await w.writeFile('chunk-000000.bin', chunk(0));
-  // Another worker claims the staging area for its commit (and, here, dies before publishing).
-  const { renameSync } = await import('node:fs');
-  renameSync(store.stagingDir(id), store.stagingDir(id) + '.commit-other');
-  await w.writeFile('chunk-000001.bin', chunk(1)); // lands in a fresh staging area
-  await assert.rejects(w.commit(s), /did not publish/);
-  assert.equal(await store.has(id), false);
-});
-
-test('chunks claimed by a committer that died are adopted by the next begin', async () => {
-  const store = new LocalDirStore(tmp());
-  const s = spec();
-  const id = artifactId(s);
-  const w = await store.begin(id);
-  await w.writeFile('chunk-000000.bin', chunk(0));
-  const { hostname } = await import('node:os');
-  const host = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
-  const { renameSync } = await import('node:fs');
-  // Same host, a pid that cannot exist: the committer is provably gone.
-  renameSync(store.stagingDir(id), `${store.stagingDir(id)}.commit-${host}~999999999~abcdef`);
-  // A live claim (this very process) is left alone.
-  const other = artifactId(spec({ other: true }));
-  const w2 = await store.begin(other);
-  await w2.writeFile('x.bin', chunk(1));
-  renameSync(store.stagingDir(other), `${store.stagingDir(other)}.commit-${host}~${process.pid}~abcdef`);
-
-  const resumed = await store.begin(id);
-  assert.deepEqual(await resumed.listFiles(), ['chunk-000000.bin']);
-  const m = await resumed.commit(s);
-  assert.equal(m.files.length, 1);
-  const fresh = await store.begin(other);
-  assert.deepEqual(await fresh.listFiles(), []);
-  assert.ok(existsSync(`${store.stagingDir(other)}.commit-${host}~${process.pid}~abcdef`));
 });

@@ -198,19 +198,28 @@ export function readManifestJson<T = Record<string, unknown>>(storeRoot: string,
   return JSON.parse(readFileSync(join(storeRoot, id, 'manifest.json'), 'utf8')) as T;
 }
 
-/** Staging folders of extractions in progress, with the number of chunks each has persisted. */
+/**
+ * Extractions in progress, with the number of chunks persisted: per artifact, the attempt folder
+ * (`.staging/<id>/<token>/`) that got furthest.
+ */
 export function extractionStaging(storeRoot: string): { id: string; chunks: number; done: boolean }[] {
   const staging = join(storeRoot, '.staging');
   if (!existsSync(staging)) return [];
   const out: { id: string; chunks: number; done: boolean }[] = [];
   for (const name of readdirSync(staging)) {
     if (!/^extract-[0-9a-f]+$/.test(name)) continue;
+    let best: { chunks: number; done: boolean } | undefined;
     try {
-      const files = readdirSync(join(staging, name));
-      out.push({ id: name, chunks: files.filter((f) => /^chunk-\d+\.arrow$/.test(f)).length, done: files.includes('index.json') });
+      for (const attempt of readdirSync(join(staging, name), { withFileTypes: true })) {
+        if (!attempt.isDirectory()) continue;
+        const files = readdirSync(join(staging, name, attempt.name));
+        const seen = { chunks: files.filter((f) => /^chunk-\d+\.arrow$/.test(f)).length, done: files.includes('index.json') };
+        if (!best || seen.chunks > best.chunks) best = seen;
+      }
     } catch {
-      // committed (renamed away) between the two reads
+      // committed (renamed away) between the reads
     }
+    if (best) out.push({ id: name, ...best });
   }
   return out;
 }

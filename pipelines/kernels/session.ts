@@ -5,20 +5,32 @@
 // on the calling thread (its backend only defers the start with setImmediate), so a long model
 // forward or pairing block would hold the event loop — no heartbeats, no Temporal polling, no
 // cancellation — for its whole duration. Every session is therefore owned by one of a small pool
-// of worker threads (computeThread.ts); `run` sends the feeds there (copied once, results moved
-// back without copying) and awaits the reply, leaving this thread free. Pool size × ONNX Runtime
-// intra-op threads = the cores (UFG_COMPUTE_THREADS, UFG_THREADS).
+// of worker threads (computeThread.ts). From the activity's thread, `run` sends the feeds there
+// (copied once, results moved back without copying) and awaits the reply; heavy stages instead
+// run whole inside a compute thread as a job (`runComputeJob`), where `cachedSession` gives local
+// sessions and nothing is copied between kernel calls. Pool size × ONNX Runtime intra-op threads
+// = the cores (UFG_COMPUTE_THREADS, UFG_THREADS).
 //
-// Cancellation: code that runs under `withAbortSignal(signal, …)` (every activity does) sees
-// each `run` reject with the signal's reason once the signal is aborted, so every ONNX call is a
+// Cancellation: code that runs under `withAbortSignal(signal, …)` (every activity, every job) sees
+// each `run` reject with the signal's reason once it is aborted, so every ONNX call is a
 // cancellation point without threading a signal through each loop.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { isMainThread, Worker, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { fromWire, toWire, type Reply, type Request } from './wire.ts';
+import { UserInputError } from '../errors.ts';
+import { fromWire, toWire, type Reply, type Request, type WireError } from './wire.ts';
 
 export type Device = 'cpu' | 'cuda';
+
+interface ComputeThreadData {
+  ufgComputeThread: true;
+  options: ort.InferenceSession.SessionOptions;
+}
+
+const threadData = !isMainThread && (workerData as Partial<ComputeThreadData> | null)?.ufgComputeThread ? (workerData as ComputeThreadData) : undefined;
+/** True inside a compute thread: sessions here are local. */
+export const IN_COMPUTE_THREAD = threadData !== undefined;
 
 const cores = availableParallelism();
 let device: Device = process.env.UFG_DEVICE === 'cuda' ? 'cuda' : 'cpu';
@@ -50,12 +62,14 @@ export function kernelLayout(): { device: Device; computeThreads: number; intraO
 }
 
 export function sessionOptions(): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-    intraOpNumThreads: intraOpThreads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  };
+  return (
+    threadData?.options ?? {
+      executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      intraOpNumThreads: intraOpThreads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    }
+  );
 }
 
 const abortScope = new AsyncLocalStorage<AbortSignal>();
@@ -63,6 +77,11 @@ const abortScope = new AsyncLocalStorage<AbortSignal>();
 /** Runs `fn` with `signal` as the cancellation of every session run it makes. */
 export function withAbortSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
   return abortScope.run(signal, fn);
+}
+
+/** The abort signal in effect (the activity's or the job's), if any. */
+export function currentAbortSignal(): AbortSignal | undefined {
+  return abortScope.getStore();
 }
 
 /** Throws the reason of the current abort signal, if it was aborted. */
@@ -78,41 +97,81 @@ export interface ComputeSession {
   run(feeds: Record<string, ort.Tensor>, fetches?: Fetches): Promise<Record<string, ort.Tensor>>;
 }
 
+const localCache = new Map<string, Promise<ComputeSession>>();
+
+/** A session owned by this thread (inside a compute thread, or the baseline of a benchmark). */
+export function localSession(key: string, build: () => Uint8Array): Promise<ComputeSession> {
+  let s = localCache.get(key);
+  if (!s) {
+    s = ort.InferenceSession.create(build(), sessionOptions()).then((session) => ({
+      run(feeds, fetches) {
+        throwIfAborted();
+        return (fetches ? session.run(feeds, fetches as ort.InferenceSession.FetchesType) : session.run(feeds)) as Promise<Record<string, ort.Tensor>>;
+      },
+    }));
+    localCache.set(key, s);
+    s.catch(() => localCache.delete(key));
+  }
+  return s;
+}
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function errorFrom(w: WireError): Error {
+  // The message already names the file, so the constructor adds nothing.
+  if (w.name === 'UserInputError') return new UserInputError(w.message, w.file);
+  const e = new Error(w.message);
+  e.name = w.name;
+  return e;
+}
 
 class ComputeThread {
   private readonly worker: Worker;
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { done: (r: Extract<Reply, { kind: 'done' }>) => void; fail: (e: Error) => void; progress?: (p: unknown) => void }>();
   /** Keys whose session the thread has (or is creating): their model bytes need not travel again. */
   readonly created = new Set<string>();
 
   constructor() {
-    this.worker = new Worker(new URL('./computeThreadBoot.mjs', import.meta.url));
+    const data: ComputeThreadData = { ufgComputeThread: true, options: sessionOptions() };
+    this.worker = new Worker(new URL('./computeThreadBoot.mjs', import.meta.url), { workerData: data });
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
+      if (reply.kind === 'progress') {
+        p.progress?.(reply.progress);
+        return;
+      }
       this.pending.delete(reply.id);
       if (this.pending.size === 0) this.worker.unref();
-      p.resolve(reply);
+      p.done(reply);
     });
     const failAll = (e: Error) => {
-      for (const p of this.pending.values()) p.reject(e);
+      for (const p of this.pending.values()) p.fail(e);
       this.pending.clear();
     };
     this.worker.on('error', (e) => failAll(e instanceof Error ? e : new Error(String(e))));
     this.worker.on('exit', (code) => failAll(new Error(`compute thread exited (code ${code})`)));
   }
 
-  request(req: DistributiveOmit<Request, 'id'>, transfer: ArrayBuffer[]): Promise<Reply> {
+  get load(): number {
+    return this.pending.size;
+  }
+
+  request(req: DistributiveOmit<Request, 'id'>, transfer: ArrayBuffer[], progress?: (p: unknown) => void): { id: number; reply: Promise<Extract<Reply, { kind: 'done' }>> } {
     const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    const reply = new Promise<Extract<Reply, { kind: 'done' }>>((done, fail) => {
+      this.pending.set(id, { done, fail, ...(progress ? { progress } : {}) });
       // Held while a reply is due, so the process does not exit under an awaited run.
       this.worker.ref();
       this.worker.postMessage({ ...req, id }, transfer);
     });
+    return { id, reply };
+  }
+
+  abort(id: number): void {
+    this.worker.postMessage({ op: 'abort', id } satisfies Request);
   }
 
   terminate(): Promise<number> {
@@ -122,11 +181,17 @@ class ComputeThread {
 
 let pool: ComputeThread[] = [];
 
-function threadFor(key: string): ComputeThread {
+function ensurePool(): ComputeThread[] {
   if (pool.length !== poolSize) pool = Array.from({ length: poolSize }, () => new ComputeThread());
+  return pool;
+}
+
+/** The thread that owns `key`'s session (stable, so a session is built once per process). */
+function threadFor(key: string): ComputeThread {
+  const threads = ensurePool();
   let h = 0;
   for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) >>> 0;
-  return pool[h % pool.length]!;
+  return threads[h % threads.length]!;
 }
 
 /** Stops the compute threads (their sessions go with them); the next run starts new ones. */
@@ -142,24 +207,23 @@ function remoteSession(key: string, build: () => Uint8Array): ComputeSession {
       throwIfAborted();
       const thread = threadFor(key);
       const transfer: ArrayBuffer[] = [];
-      const wireFeeds: Extract<Request, { op: 'run' }>['feeds'] = {};
-      for (const [name, t] of Object.entries(feeds)) wireFeeds[name] = toWire(t, transfer);
+      const wireFeeds = Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, toWire(t, transfer)]));
       const preallocated = fetches && !Array.isArray(fetches) ? (fetches as Record<string, ort.Tensor | null>) : undefined;
       const names = fetches ? (Array.isArray(fetches) ? [...fetches] : Object.keys(fetches)) : undefined;
       const first = !thread.created.has(key);
       // Copied, not transferred: a model read from disk may sit in a buffer the caller still owns.
       const model = first ? build() : undefined;
       thread.created.add(key);
-      let reply: Reply;
+      let reply: Extract<Reply, { kind: 'done' }>;
       try {
-        reply = await thread.request({ op: 'run', key, ...(model ? { model } : {}), options: sessionOptions(), feeds: wireFeeds, ...(names ? { fetches: names } : {}) }, transfer);
+        reply = await thread.request({ op: 'run', key, ...(model ? { model } : {}), feeds: wireFeeds, ...(names ? { fetches: names } : {}) }, transfer).reply;
       } catch (e) {
         if (first) thread.created.delete(key);
         throw e;
       }
       if (reply.error) {
         if (first) thread.created.delete(key);
-        throw new Error(reply.error.message);
+        throw errorFrom(reply.error);
       }
       const out: Record<string, ort.Tensor> = {};
       for (const [name, w] of Object.entries(reply.outputs ?? {})) {
@@ -174,16 +238,50 @@ function remoteSession(key: string, build: () => Uint8Array): ComputeSession {
   };
 }
 
-const cache = new Map<string, ComputeSession>();
+const remoteCache = new Map<string, ComputeSession>();
 
 /** The session for `key`, building the model with `build` the first time the key is seen. */
-export async function cachedSession(key: string, build: () => Uint8Array): Promise<ComputeSession> {
-  let s = cache.get(key);
+export function cachedSession(key: string, build: () => Uint8Array): Promise<ComputeSession> {
+  if (IN_COMPUTE_THREAD) return localSession(key, build);
+  let s = remoteCache.get(key);
   if (!s) {
     s = remoteSession(key, build);
-    cache.set(key, s);
+    remoteCache.set(key, s);
   }
-  return s;
+  return Promise.resolve(s);
+}
+
+export interface JobOptions {
+  /** Progress reports of the job, in order. */
+  onProgress?: (p: unknown) => void;
+}
+
+/**
+ * Runs export `fn` of `module` (a file URL) in a compute thread, where its kernel calls are local,
+ * and resolves with its result (typed arrays in it move without a copy). The current abort signal
+ * (the activity's) aborts the job; the promise settles only once the job has stopped. Inside a
+ * compute thread the function simply runs here.
+ */
+export async function runComputeJob<A, R>(module: URL, fn: string, args: A, opts: JobOptions = {}): Promise<R> {
+  throwIfAborted();
+  if (IN_COMPUTE_THREAD) {
+    const mod = (await import(module.href)) as Record<string, (a: A, ctx: { progress(p: unknown): void }) => Promise<R>>;
+    return mod[fn]!(args, { progress: (p) => opts.onProgress?.(p) });
+  }
+  const threads = ensurePool();
+  const thread = threads.reduce((best, t) => (t.load < best.load ? t : best), threads[0]!);
+  // Arguments are copied (structured clone), never moved: the caller may still use them.
+  const { id, reply } = thread.request({ op: 'job', module: module.href, fn, args }, [], opts.onProgress);
+  const signal = currentAbortSignal();
+  const onAbort = () => thread.abort(id);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const r = await reply;
+    if (r.error) throw signal?.aborted ? (signal.reason ?? errorFrom(r.error)) : errorFrom(r.error);
+    return r.result as R;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 export { ort };

@@ -1,0 +1,38 @@
+// Compute jobs: a pipeline function run whole inside a compute thread, with progress, results that
+// move without a copy, bad input that stays a UserInputError, and abort that stops the job.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isUserInputError } from '../pipelines/errors.ts';
+import { ort, runComputeJob, withAbortSignal } from '../pipelines/kernels/session.ts';
+
+const JOBS = new URL('./kernels.jobs.fixture.ts', import.meta.url);
+
+test('a job runs in a compute thread with local sessions, reports progress and returns typed arrays', async () => {
+  const seen: unknown[] = [];
+  const r = await runComputeJob<{ n: number; steps: number }, { inThread: boolean; sums: Float32Array }>(JOBS, 'sumJob', { n: 64, steps: 3 }, { onProgress: (p) => seen.push(p) });
+  assert.equal(r.inThread, true);
+  assert.ok(r.sums instanceof Float32Array);
+  assert.deepEqual(Array.from(r.sums), [64, 128, 192]);
+  assert.deepEqual(seen, [{ step: 1 }, { step: 2 }, { step: 3 }]);
+});
+
+test('a UserInputError inside a job arrives as a UserInputError naming its file', async () => {
+  await assert.rejects(runComputeJob(JOBS, 'badInputJob', { file: '/data/x.npz' }), (e: unknown) => {
+    assert.ok(isUserInputError(e), String(e));
+    assert.equal((e as Error).message, '/data/x.npz: no such array');
+    return true;
+  });
+});
+
+test('aborting the caller stops a running job at its next kernel call; the rejection is the caller\'s reason', async () => {
+  const controller = new AbortController();
+  const reason = new Error('activity cancelled');
+  const started = Date.now();
+  const run = withAbortSignal(controller.signal, () => runComputeJob<{ n: number; steps: number }, unknown>(JOBS, 'sumJob', { n: 256, steps: 1_000_000 }, { onProgress: () => controller.abort(reason) }));
+  await assert.rejects(run, (e: unknown) => e === reason);
+  assert.ok(Date.now() - started < 10_000);
+  // The thread is free again for the next request.
+  const after = await runComputeJob<{ n: number; steps: number }, { sums: Float32Array }>(JOBS, 'sumJob', { n: 2, steps: 1 });
+  assert.deepEqual(Array.from(after.sums), [2]);
+  assert.ok(ort.Tensor);
+});

@@ -1,11 +1,13 @@
 // Loading what the layer-pair activities work on, from artifact ids: an SAE over a layer's
 // stored residuals as a block-wise activation source (never tokens × features in memory), the
-// decoded token at every position, and the pairing artifact's files.
+// decoded token at every kept position (special positions are not extracted), and the pairing
+// artifact's files.
 import { INDEX_FILE } from '../pipelines/extract/layout.ts';
 import { activationRows, readTokenTable } from '../pipelines/extract/readActivations.ts';
 import { UserInputError } from '../pipelines/errors.ts';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
 import type { ActivationSource } from '../pipelines/pair/activationSource.ts';
+import { rowsFollow, type LabelRule } from '../pipelines/pair/labels.ts';
 import type { TopActivations } from '../pipelines/pair/streamingCorrelation.ts';
 import { loadSae, saeActivationSource, type EncodeMode, type Sae } from '../pipelines/sae/index.ts';
 import { loadTokenizer, tokenStrings } from '../pipelines/tokenize/loadTokenizer.ts';
@@ -35,29 +37,46 @@ async function loadSide(store: ArtifactStore, side: PairSide, mode: EncodeMode):
   return { sae, source: saeActivationSource(sae, rows, mode), decoder: { data: sae.wDec, rows: sae.numFeatures, cols: sae.dIn }, extractDir };
 }
 
-/** Decoded token strings of every extracted row; both sides must hold the same tokens. */
-async function decodedTokens(store: ArtifactStore, a: PairSide, dirA: string, dirB: string): Promise<string[]> {
+/**
+ * Decoded token strings of every extracted row, and which rows continue each other. Both sides
+ * must hold the same kept tokens (special positions are left out of both).
+ */
+async function decodedTokens(store: ArtifactStore, input: LayerPairInput, dirA: string, dirB: string): Promise<{ tokens: string[]; follows: Uint8Array }> {
   const ta = await readTokenTable(dirA);
+  const tokenizer = await loadTokenizer(await sourcePath(store, input.a.tokenizerId));
   if (dirB !== dirA) {
     const tb = await readTokenTable(dirB);
-    const same = ta.tokenIds.length === tb.tokenIds.length && ta.tokenIds.every((v, i) => v === tb.tokenIds[i] && ta.docIds[i] === tb.docIds[i]);
-    if (!same) throw new UserInputError(`the two extractions hold different tokens (${ta.tokenIds.length} vs ${tb.tokenIds.length}); both models must read the same tokenized corpus`, dirB);
+    const n = Math.min(ta.tokenIds.length, tb.tokenIds.length);
+    let t = 0;
+    while (t < n && ta.tokenIds[t] === tb.tokenIds[t] && ta.docIds[t] === tb.docIds[t]) t++;
+    if (t < n || ta.tokenIds.length !== tb.tokenIds.length) {
+      const tokB = await loadTokenizer(await sourcePath(store, input.b.tokenizerId));
+      const where = (tt: { docIds: Int32Array; positions: Int32Array }, i: number) => (i < tt.docIds.length ? `document ${tt.docIds[i]}, position ${tt.positions[i]}` : 'the end');
+      const what =
+        t < n
+          ? `${where(ta, t)} in A holds token ${ta.tokenIds[t]} ${JSON.stringify(tokenizer.tokenString(ta.tokenIds[t]!))}, ${where(tb, t)} in B token ${tb.tokenIds[t]} ${JSON.stringify(tokB.tokenString(tb.tokenIds[t]!))}`
+          : `A keeps ${ta.tokenIds.length} tokens, B ${tb.tokenIds.length}; they part at ${t < ta.tokenIds.length ? `${where(ta, t)} of A` : `${where(tb, t)} of B`}`;
+      throw new UserInputError(
+        `the two extractions hold different kept tokens (${tokenizer.path} for ${input.a.model}, ${tokB.path} for ${input.b.model}): ${what}; both models must read the same tokenized corpus`,
+        dirB,
+      );
+    }
   }
-  const tokenizer = await loadTokenizer(await sourcePath(store, a.tokenizerId));
-  return tokenStrings(tokenizer, ta.tokenIds);
+  return { tokens: tokenStrings(tokenizer, ta.tokenIds), follows: rowsFollow(ta.docIds, ta.positions) };
 }
 
-/** Both sides of a layer pair as activation sources, and the token at every position. */
-export async function loadLayerPair(store: ArtifactStore, input: LayerPairInput): Promise<{ a: SideData; b: SideData; tokens: string[] }> {
+/** Both sides of a layer pair as activation sources, the token at every position, and which positions continue each other. */
+export async function loadLayerPair(store: ArtifactStore, input: LayerPairInput): Promise<{ a: SideData; b: SideData; tokens: string[]; follows: Uint8Array }> {
   const a = await loadSide(store, input.a, input.pairing.encode);
   const b = await loadSide(store, input.b, input.pairing.encode);
-  return { a, b, tokens: await decodedTokens(store, input.a, a.extractDir, b.extractDir) };
+  return { a, b, ...(await decodedTokens(store, input, a.extractDir, b.extractDir)) };
 }
 
 export interface StoredPairing {
   /** How pairs were made (absent in pairings written before one-to-one methods: greedy). */
   method?: import('../pipelines/config.ts').PairingMethod;
-  counts: import('../pipelines/pair/filters.ts').FilterCounts;
+  /** After every filter stage, and the features without a label on each side. */
+  counts: import('../pipelines/pair/filters.ts').FilterCounts & import('../pipelines/pair/pairLayer.ts').LabelCounts;
   meanCorr: number;
   meanCorrFiltered: number;
   meanPearson: number;
@@ -88,10 +107,25 @@ export function readPairing(store: ArtifactStore, pairId: string): Promise<Store
   return readJsonArtifact<StoredPairing>(store, pairId, PAIRING_FILE);
 }
 
-export async function readTop(store: ArtifactStore, pairId: string): Promise<{ a: TopActivations; b: TopActivations }> {
-  const j = await readJsonArtifact<{ k: number; a: number[]; b: number[] }>(store, pairId, TOP_FILE);
-  const top = (positions: number[]): TopActivations => ({ k: j.k, positions: Int32Array.from(positions), values: new Float32Array(positions.length) });
-  return { a: top(j.a), b: top(j.b) };
+/** What TOP_FILE holds: each feature's top activations (positions and values) and the label rule they serve. */
+export interface StoredTop {
+  k: number;
+  rule: LabelRule;
+  a: number[];
+  b: number[];
+  valuesA: number[];
+  valuesB: number[];
+}
+
+export function storedTop(top: { a: TopActivations; b: TopActivations }, rule: LabelRule): StoredTop {
+  return { k: top.a.k, rule, a: Array.from(top.a.positions), b: Array.from(top.b.positions), valuesA: Array.from(top.a.values), valuesB: Array.from(top.b.values) };
+}
+
+/** The pairing's top activations of both sides and its label rule: labels downstream are made exactly as the keyword filter's were. */
+export async function readTop(store: ArtifactStore, pairId: string): Promise<{ a: TopActivations; b: TopActivations; rule: LabelRule }> {
+  const j = await readJsonArtifact<StoredTop>(store, pairId, TOP_FILE);
+  const top = (positions: number[], values: number[]): TopActivations => ({ k: j.k, positions: Int32Array.from(positions), values: Float32Array.from(values) });
+  return { a: top(j.a, j.valuesA), b: top(j.b, j.valuesB), rule: j.rule };
 }
 
 export function rowsOf(m: Mat, rows: readonly number[]): Mat {

@@ -388,7 +388,7 @@ describe('bad input fails the sweep at once, with the message, without retries',
     const [modelId, tokenizerId, corpusId] = await Promise.all([sourceId(config.models.a.model), sourceId(config.models.a.tokenizer), sourceId(config.corpus.path)]);
     const tokensId = artifactId(tokenizeSpec({ corpusId, tokenizerId, corpus: config.corpus }));
     const m = config.models.a;
-    const extractId = artifactId(extractSpec({ modelId, tokenizerId, tokensId, layers: m.layers, preset: m.preset, batchSize: config.corpus.batchSize, maxLength: config.corpus.maxLength, chunkTokens: config.chunkTokens }));
+    const extractId = artifactId(extractSpec({ modelId, tokenizerId, tokensId, layers: m.layers, preset: m.preset, batchSize: config.corpus.batchSize, maxLength: config.corpus.maxLength, chunkTokens: config.chunkTokens, keepSpecialPositions: config.corpus.keepSpecialPositions }));
     assert.ok(await env.store.has(extractId), 'the stage before it completed (so the ids below are the right ones)');
     for (const layer of m.layers) {
       const saeId = await sourceId(dirname((await locateSae(m.sae, layer)).file));

@@ -11,6 +11,7 @@ import { rowsFollow, type LabelRule } from '../pipelines/pair/labels.ts';
 import type { TopActivations } from '../pipelines/pair/streamingCorrelation.ts';
 import { loadSae, saeActivationSource, type EncodeMode, type Sae } from '../pipelines/sae/index.ts';
 import { loadTokenizer, tokenStrings } from '../pipelines/tokenize/loadTokenizer.ts';
+import { assertSameTokenTables } from '../pipelines/tokenize/sameTokenization.ts';
 import { readParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { artifactFolder, readJsonArtifact, sourcePath } from './storeAccess.ts';
@@ -46,21 +47,8 @@ async function decodedTokens(store: ArtifactStore, input: LayerPairInput, dirA: 
   const tokenizer = await loadTokenizer(await sourcePath(store, input.a.tokenizerId));
   if (dirB !== dirA) {
     const tb = await readTokenTable(dirB);
-    const n = Math.min(ta.tokenIds.length, tb.tokenIds.length);
-    let t = 0;
-    while (t < n && ta.tokenIds[t] === tb.tokenIds[t] && ta.docIds[t] === tb.docIds[t]) t++;
-    if (t < n || ta.tokenIds.length !== tb.tokenIds.length) {
-      const tokB = await loadTokenizer(await sourcePath(store, input.b.tokenizerId));
-      const where = (tt: { docIds: Int32Array; positions: Int32Array }, i: number) => (i < tt.docIds.length ? `document ${tt.docIds[i]}, position ${tt.positions[i]}` : 'the end');
-      const what =
-        t < n
-          ? `${where(ta, t)} in A holds token ${ta.tokenIds[t]} ${JSON.stringify(tokenizer.tokenString(ta.tokenIds[t]!))}, ${where(tb, t)} in B token ${tb.tokenIds[t]} ${JSON.stringify(tokB.tokenString(tb.tokenIds[t]!))}`
-          : `A keeps ${ta.tokenIds.length} tokens, B ${tb.tokenIds.length}; they part at ${t < ta.tokenIds.length ? `${where(ta, t)} of A` : `${where(tb, t)} of B`}`;
-      throw new UserInputError(
-        `the two extractions hold different kept tokens (${tokenizer.path} for ${input.a.model}, ${tokB.path} for ${input.b.model}): ${what}; both models must read the same tokenized corpus`,
-        dirB,
-      );
-    }
+    const tokB = input.b.tokenizerId === input.a.tokenizerId ? tokenizer : await loadTokenizer(await sourcePath(store, input.b.tokenizerId));
+    assertSameTokenTables({ model: input.a.model, tokenizer, table: ta }, { model: input.b.model, tokenizer: tokB, table: tb }, dirB);
   }
   return { tokens: tokenStrings(tokenizer, ta.tokenIds), follows: rowsFollow(ta.docIds, ta.positions) };
 }

@@ -49,3 +49,37 @@ export function assertSameTokenization(a: LoadedTokenizer, b: LoadedTokenizer, d
     );
   }
 }
+
+/** One side's extracted rows: token id, document and position of every kept position. */
+export interface KeptTokenTable {
+  tokenIds: Int32Array;
+  docIds: Int32Array;
+  positions: Int32Array;
+}
+
+export interface TokenTableSide {
+  /** Model name, for the message. */
+  model: string;
+  tokenizer: LoadedTokenizer;
+  table: KeptTokenTable;
+}
+
+/**
+ * The rows two extractions are paired on must hold the same token of the same document, row by
+ * row (positions may differ: one model may read a BOS the other does not). Throws UserInputError
+ * naming both tokenizer files, the document and the positions of the first difference.
+ */
+export function assertSameTokenTables(a: TokenTableSide, b: TokenTableSide, file?: string): void {
+  const ta = a.table, tb = b.table;
+  const n = Math.min(ta.tokenIds.length, tb.tokenIds.length);
+  let t = 0;
+  while (t < n && ta.tokenIds[t] === tb.tokenIds[t] && ta.docIds[t] === tb.docIds[t]) t++;
+  if (t === n && ta.tokenIds.length === tb.tokenIds.length) return;
+  const where = (s: TokenTableSide) => (t < s.table.docIds.length ? `document ${s.table.docIds[t]}, position ${s.table.positions[t]}` : 'past its last row');
+  const token = (s: TokenTableSide) => (t < s.table.tokenIds.length ? ` token ${s.table.tokenIds[t]} ${JSON.stringify(s.tokenizer.tokenString(s.table.tokenIds[t]!))}` : '');
+  throw new UserInputError(
+    `the two extractions hold different kept tokens (${ta.tokenIds.length} vs ${tb.tokenIds.length} rows): row ${t} is ${where(a)}${token(a)} for ${a.model} (${a.tokenizer.path}) ` +
+      `but ${where(b)}${token(b)} for ${b.model} (${b.tokenizer.path}); both models must read the same tokenized corpus`,
+    file,
+  );
+}

@@ -14,6 +14,10 @@ import { matrixSource } from '../pipelines/pair/activationSource.ts';
 import { pairAndFilterLayer } from '../pipelines/pair/pairLayer.ts';
 import { loadTokenizer, tokenStrings, type LoadedTokenizer } from '../pipelines/tokenize/loadTokenizer.ts';
 import { assertSameTokenTables } from '../pipelines/tokenize/sameTokenization.ts';
+import { extractActivity, extractSpec } from '../activities/extract.ts';
+import { readTokenizedDocs, tokenizeActivity } from '../activities/prepare.ts';
+import { registerSource } from '../storage/sources.ts';
+import { openStore } from '../storage/store.ts';
 import { buildTinyModel } from './fixtures/tinyModel.ts';
 
 const LLAMA_TOKENIZER = new URL('./fixtures/real/tokenizers/llama/tokenizer.json', import.meta.url).pathname;
@@ -142,4 +146,33 @@ test('special positions: chunk plans stay resumable, and two token tables are co
       return true;
     },
   );
+});
+
+test('activities: tokenize keeps BOS in the tokens artifact, extract leaves it out and counts it in its manifest; the switches are in the artifact ids', async () => {
+  const store = openStore(join(dir, 'store'));
+  const corpusPath = join(dir, 'corpus.txt');
+  await writeFile(corpusPath, DOCS.filter((d) => d !== '').join('\n') + '\n');
+  const [corpusId, modelId, tokenizerId] = await Promise.all(
+    [[corpusPath, 'corpus'], [model, 'model'], [LLAMA_TOKENIZER, 'tokenizer']].map(async ([p, kind]) => (await registerSource(store, p!, { kind })).id),
+  );
+  const corpus = { path: corpusPath, textField: 'text', numSamples: 0, maxLength: MAX_LENGTH, batchSize: 2, keepSpecialPositions: false };
+  const tokens = await tokenizeActivity(store)({ corpusId: corpusId!, tokenizerId: tokenizerId!, corpus });
+  const docs = await readTokenizedDocs(store, tokens.id);
+  assert.ok(docs.every((d) => d.ids[0] === BOS), 'the tokens artifact holds what the model reads');
+  const noBosTokens = await tokenizeActivity(store)({ corpusId: corpusId!, tokenizerId: tokenizerId!, corpus, addSpecialTokens: false });
+  assert.notEqual(noBosTokens.id, tokens.id);
+  assert.ok((await readTokenizedDocs(store, noBosTokens.id)).every((d) => d.ids[0] !== BOS));
+
+  const input = { modelId: modelId!, tokenizerId: tokenizerId!, tokensId: tokens.id, layers: [2], preset: 'llama' as const, batchSize: 2, maxLength: MAX_LENGTH, chunkTokens: 12, keepSpecialPositions: false };
+  const ex = await extractActivity(store)(input);
+  assert.equal(ex.specialPositions, 7, 'six BOS (one per document) and the typed <s>');
+  const manifest = (await store.manifest(ex.id))!;
+  assert.equal(manifest.counts.specialPositions, 7);
+  assert.equal(manifest.counts.tokens, ex.numTokens);
+  assert.equal(ex.numTokens + ex.specialPositions, docs.reduce((n, d) => n + d.ids.length, 0));
+  assert.deepEqual(extractSpec(input).params.specialPositions, 'exclude');
+  const kept = await extractActivity(store)({ ...input, keepSpecialPositions: true });
+  assert.notEqual(kept.id, ex.id);
+  assert.equal(kept.specialPositions, 0);
+  assert.equal(kept.numTokens, ex.numTokens + ex.specialPositions);
 });

@@ -92,8 +92,9 @@ function inContextDecoder(dec: unknown): unknown {
   return dec;
 }
 
-/** The tokenizer.json with a decoder that renders one token as it reads inside a text. */
+/** The tokenizer.json with a decoder that renders one token as it reads inside a text (`json` itself when its decoder already does). */
 export function forTokenStrings<T extends Json>(json: T): T {
   if (!('decoder' in json)) return json;
-  return { ...json, decoder: inContextDecoder(json.decoder) };
+  const decoder = inContextDecoder(json.decoder);
+  return JSON.stringify(decoder) === JSON.stringify(json.decoder) ? json : { ...json, decoder };
 }

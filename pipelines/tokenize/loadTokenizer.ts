@@ -77,7 +77,9 @@ export async function loadTokenizer(path: string, opts: TokenizerOptions = {}): 
     throw new UserInputError('not a Hugging Face tokenizer.json (no "model" section)', path);
   }
   const tok = construct(forJsEncoding(json, path), path);
-  const strings = construct(forTokenStrings(json), path);
+  const stringsJson = forTokenStrings(json);
+  // A second tokenizer only where token strings need another decoder (SentencePiece layouts).
+  let strings: Tokenizer | undefined = stringsJson === json ? tok : undefined;
   const vocab = tok.get_vocab(true);
   let vocabSize = 0;
   for (const id of vocab.values()) vocabSize = Math.max(vocabSize, id + 1);
@@ -120,6 +122,7 @@ export async function loadTokenizer(path: string, opts: TokenizerOptions = {}): 
     tokenString(id) {
       const cached = stringCache.get(id);
       if (cached !== undefined) return cached;
+      strings ??= construct(stringsJson, path);
       const s: string = strings.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
       stringCache.set(id, s);
       return s;

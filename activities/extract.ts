@@ -18,10 +18,11 @@ export const FIT_FILE = 'fit.json';
 
 export function extractSpec(input: ExtractInput) {
   const { layers, preset, pattern, batchSize, maxLength, chunkTokens } = input;
+  const specialPositions = input.keepSpecialPositions ? 'keep' : 'exclude';
   return {
     stage: 'extract',
     codeVersion: codeVersionFor('extract'),
-    params: { layers, ...(pattern !== undefined ? { pattern } : { preset }), batchSize, maxLength, chunkTokens },
+    params: { layers, ...(pattern !== undefined ? { pattern } : { preset }), batchSize, maxLength, chunkTokens, specialPositions },
     inputs: [input.modelId, input.tokenizerId, input.tokensId],
   };
 }
@@ -47,6 +48,7 @@ export function extractActivity(store: ArtifactStore) {
           batchSize: input.batchSize,
           maxLength: input.maxLength,
           chunkTokens: input.chunkTokens,
+          keepSpecialPositions: input.keepSpecialPositions,
           outDir: local.writerDir(writer),
           tapCacheDir: join(store.cacheDir, 'tapped-models'),
           onChunk: (cursor: ChunkCursor) => {
@@ -57,7 +59,13 @@ export function extractActivity(store: ArtifactStore) {
         const widths: Record<string, number> = {};
         for (const l of result.index.layers) widths[String(l.layer)] = l.width;
         return {
-          counts: { tokens: result.index.numTokens, docs: result.index.numDocs, chunks: result.index.chunks.length, computedChunks: result.computedChunks },
+          counts: {
+            tokens: result.index.numTokens,
+            specialPositions: result.index.numSpecialPositions,
+            docs: result.index.numDocs,
+            chunks: result.index.chunks.length,
+            computedChunks: result.computedChunks,
+          },
           ...(result.resumedChunks > 0 ? { resumedFromChunk: result.resumedChunks } : {}),
           summary: { widths, layers: input.layers },
         };
@@ -67,6 +75,7 @@ export function extractActivity(store: ArtifactStore) {
         id: manifest.id,
         reused,
         numTokens: manifest.counts.tokens ?? 0,
+        specialPositions: manifest.counts.specialPositions ?? 0,
         numChunks: manifest.counts.chunks ?? 0,
         resumedFromChunk: manifest.resumedFromChunk ?? 0,
         widths: summary.widths ?? {},

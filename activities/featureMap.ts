@@ -67,9 +67,9 @@ function metricSet(svcca: ScoreWithNull | { skipped: string }, rsa: ScoreWithNul
   return out;
 }
 
-/** A feature's label: its distinct top activating words, joined with ", ". */
-function labelsOf(words: string[][]): string[] {
-  return words.map((w) => [...new Set(w.filter((x) => x !== ''))].join(', '));
+/** A feature's label on the page: its distinct label words joined with ", "; "" for a feature without a label. */
+function labelsOf(words: (string[] | null)[]): string[] {
+  return words.map((w) => (w === null ? '' : [...new Set(w.filter((x) => x !== ''))].join(', ')));
 }
 
 export function featureMapActivity(store: ArtifactStore) {
@@ -77,12 +77,12 @@ export function featureMapActivity(store: ArtifactStore) {
     runActivity(async () => {
       const spec = featureMapSpec(input, ids);
       const { manifest, reused } = await produce(store, spec, async (writer) => {
-        const { a, b, tokens } = await loadLayerPair(store, input);
+        const { a, b, tokens, follows } = await loadLayerPair(store, input);
         const top = await readTop(store, ids.pairId);
         const kept = await readKeptPairs(store, ids.pairId);
         const scores = await readScores(store, ids.scoresId);
         const subspaces = await readSubspaces(store, ids.subspacesId);
-        const side = (s: typeof input.a, d: typeof a, words: string[][]) => ({
+        const side = (s: typeof input.a, d: typeof a, words: (string[] | null)[]) => ({
           model: s.model,
           layer: s.layer,
           sae: `${d.sae.source.layout}, ${d.sae.numFeatures} features`,
@@ -96,8 +96,8 @@ export function featureMapActivity(store: ArtifactStore) {
           if (Object.keys(m).length > 0) groups[c.category] = m;
         }
         const data = await buildFeatureMap({
-          sideA: side(input.a, a, topWordLabels(top.a, tokens)),
-          sideB: side(input.b, b, topWordLabels(top.b, tokens)),
+          sideA: side(input.a, a, topWordLabels(top.a, tokens, top.rule, follows)),
+          sideB: side(input.b, b, topWordLabels(top.b, tokens, top.rule, follows)),
           method: input.pairing.method,
           pairs: kept.a.map((fa, i) => ({ a: fa, b: kept.b[i]!, correlation: kept.correlation[i]! })),
           categories: spec.params.categories,

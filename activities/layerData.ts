@@ -1,14 +1,17 @@
 // Loading what the layer-pair activities work on, from artifact ids: an SAE over a layer's
 // stored residuals as a block-wise activation source (never tokens × features in memory), the
-// decoded token at every position, and the pairing artifact's files.
+// decoded token at every kept position (special positions are not extracted), and the pairing
+// artifact's files.
 import { INDEX_FILE } from '../pipelines/extract/layout.ts';
 import { activationRows, readTokenTable } from '../pipelines/extract/readActivations.ts';
 import { UserInputError } from '../pipelines/errors.ts';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
 import type { ActivationSource } from '../pipelines/pair/activationSource.ts';
+import { rowsFollow, type LabelRule } from '../pipelines/pair/labels.ts';
 import type { TopActivations } from '../pipelines/pair/streamingCorrelation.ts';
 import { loadSae, saeActivationSource, type EncodeMode, type Sae } from '../pipelines/sae/index.ts';
 import { loadTokenizer, tokenStrings } from '../pipelines/tokenize/loadTokenizer.ts';
+import { assertSameTokenTables } from '../pipelines/tokenize/sameTokenization.ts';
 import { readParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { artifactFolder, readJsonArtifact, sourcePath } from './storeAccess.ts';
@@ -35,29 +38,33 @@ async function loadSide(store: ArtifactStore, side: PairSide, mode: EncodeMode):
   return { sae, source: saeActivationSource(sae, rows, mode), decoder: { data: sae.wDec, rows: sae.numFeatures, cols: sae.dIn }, extractDir };
 }
 
-/** Decoded token strings of every extracted row; both sides must hold the same tokens. */
-async function decodedTokens(store: ArtifactStore, a: PairSide, dirA: string, dirB: string): Promise<string[]> {
+/**
+ * Decoded token strings of every extracted row, and which rows continue each other. Both sides
+ * must hold the same kept tokens (special positions are left out of both).
+ */
+async function decodedTokens(store: ArtifactStore, input: LayerPairInput, dirA: string, dirB: string): Promise<{ tokens: string[]; follows: Uint8Array }> {
   const ta = await readTokenTable(dirA);
+  const tokenizer = await loadTokenizer(await sourcePath(store, input.a.tokenizerId));
   if (dirB !== dirA) {
     const tb = await readTokenTable(dirB);
-    const same = ta.tokenIds.length === tb.tokenIds.length && ta.tokenIds.every((v, i) => v === tb.tokenIds[i] && ta.docIds[i] === tb.docIds[i]);
-    if (!same) throw new UserInputError(`the two extractions hold different tokens (${ta.tokenIds.length} vs ${tb.tokenIds.length}); both models must read the same tokenized corpus`, dirB);
+    const tokB = input.b.tokenizerId === input.a.tokenizerId ? tokenizer : await loadTokenizer(await sourcePath(store, input.b.tokenizerId));
+    assertSameTokenTables({ model: input.a.model, tokenizer, table: ta }, { model: input.b.model, tokenizer: tokB, table: tb }, dirB);
   }
-  const tokenizer = await loadTokenizer(await sourcePath(store, a.tokenizerId));
-  return tokenStrings(tokenizer, ta.tokenIds);
+  return { tokens: tokenStrings(tokenizer, ta.tokenIds), follows: rowsFollow(ta.docIds, ta.positions) };
 }
 
-/** Both sides of a layer pair as activation sources, and the token at every position. */
-export async function loadLayerPair(store: ArtifactStore, input: LayerPairInput): Promise<{ a: SideData; b: SideData; tokens: string[] }> {
+/** Both sides of a layer pair as activation sources, the token at every position, and which positions continue each other. */
+export async function loadLayerPair(store: ArtifactStore, input: LayerPairInput): Promise<{ a: SideData; b: SideData; tokens: string[]; follows: Uint8Array }> {
   const a = await loadSide(store, input.a, input.pairing.encode);
   const b = await loadSide(store, input.b, input.pairing.encode);
-  return { a, b, tokens: await decodedTokens(store, input.a, a.extractDir, b.extractDir) };
+  return { a, b, ...(await decodedTokens(store, input, a.extractDir, b.extractDir)) };
 }
 
 export interface StoredPairing {
   /** How pairs were made (absent in pairings written before one-to-one methods: greedy). */
   method?: import('../pipelines/config.ts').PairingMethod;
-  counts: import('../pipelines/pair/filters.ts').FilterCounts;
+  /** After every filter stage, and the features without a label on each side. */
+  counts: import('../pipelines/pair/filters.ts').FilterCounts & import('../pipelines/pair/pairLayer.ts').LabelCounts;
   meanCorr: number;
   meanCorrFiltered: number;
   meanPearson: number;
@@ -88,10 +95,25 @@ export function readPairing(store: ArtifactStore, pairId: string): Promise<Store
   return readJsonArtifact<StoredPairing>(store, pairId, PAIRING_FILE);
 }
 
-export async function readTop(store: ArtifactStore, pairId: string): Promise<{ a: TopActivations; b: TopActivations }> {
-  const j = await readJsonArtifact<{ k: number; a: number[]; b: number[] }>(store, pairId, TOP_FILE);
-  const top = (positions: number[]): TopActivations => ({ k: j.k, positions: Int32Array.from(positions), values: new Float32Array(positions.length) });
-  return { a: top(j.a), b: top(j.b) };
+/** What TOP_FILE holds: each feature's top activations (positions and values) and the label rule they serve. */
+export interface StoredTop {
+  k: number;
+  rule: LabelRule;
+  a: number[];
+  b: number[];
+  valuesA: number[];
+  valuesB: number[];
+}
+
+export function storedTop(top: { a: TopActivations; b: TopActivations }, rule: LabelRule): StoredTop {
+  return { k: top.a.k, rule, a: Array.from(top.a.positions), b: Array.from(top.b.positions), valuesA: Array.from(top.a.values), valuesB: Array.from(top.b.values) };
+}
+
+/** The pairing's top activations of both sides and its label rule: labels downstream are made exactly as the keyword filter's were. */
+export async function readTop(store: ArtifactStore, pairId: string): Promise<{ a: TopActivations; b: TopActivations; rule: LabelRule }> {
+  const j = await readJsonArtifact<StoredTop>(store, pairId, TOP_FILE);
+  const top = (positions: number[], values: number[]): TopActivations => ({ k: j.k, positions: Int32Array.from(positions), values: Float32Array.from(values) });
+  return { a: top(j.a, j.valuesA), b: top(j.b, j.valuesB), rule: j.rule };
 }
 
 export function rowsOf(m: Mat, rows: readonly number[]): Mat {

@@ -2,14 +2,15 @@
 // tokens (block-wise, SAE activations recomputed from residuals), pair many-A-to-one-B, run the
 // filter chain. With `pairing.method` hungarian / ot, the pairs come instead from a one-to-one
 // assignment on a pool of the most active features (pipelines/pair/oneToOneLayer.ts), filtered the same way.
-// Stores the kept pairs (Parquet), the counts and means, and each feature's top activating
-// positions (for labels and subspaces, so no later stage needs another pass).
+// Stores the kept pairs (Parquet), the counts (filter stages, features without a label) and means,
+// and each feature's top activations with the label rule (labels for subspaces and maps are made
+// from them exactly as the keyword filter's were, with no further pass).
 import { pairAndFilterLayer } from '../pipelines/pair/pairLayer.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import { writeParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
-import { loadLayerPair, PAIRING_FILE, PAIRS_FILE, TOP_FILE, type StoredPairing } from './layerData.ts';
+import { loadLayerPair, PAIRING_FILE, PAIRS_FILE, storedTop, TOP_FILE, type StoredPairing } from './layerData.ts';
 import { oneToOneLayerPairs } from '../pipelines/pair/oneToOneLayer.ts';
 import { produce } from './storeAccess.ts';
 import type { LayerPairInput, PairResult } from './types.ts';
@@ -33,6 +34,7 @@ export function pairSpec(input: LayerPairInput) {
       method: input.pairing.method,
       ...methodParams(input.pairing),
       minCorrelation: input.pairing.minCorrelation,
+      minActivations: input.pairing.minActivations,
     },
     inputs: [input.a.extractId, input.b.extractId, input.a.saeId, input.b.saeId, input.a.tokenizerId],
   };
@@ -43,7 +45,7 @@ export function pairActivity(store: ArtifactStore) {
     runActivity(async () => {
       const { manifest, reused } = await produce(store, pairSpec(input), async (writer) => {
         const { a, b, tokens } = await loadLayerPair(store, input);
-        const r = await pairAndFilterLayer(a.source, b.source, tokens, { mode: input.compat, minCorrelation: input.pairing.minCorrelation });
+        const r = await pairAndFilterLayer(a.source, b.source, tokens, { mode: input.compat, minCorrelation: input.pairing.minCorrelation, minActivations: input.pairing.minActivations });
         const { method } = input.pairing;
         const kept =
           method === 'greedy'
@@ -58,7 +60,7 @@ export function pairActivity(store: ArtifactStore) {
         );
         const stored: StoredPairing = {
           method,
-          counts: kept.counts,
+          counts: { ...kept.counts, ...r.labelCounts },
           meanCorr: kept.meanCorr,
           meanCorrFiltered: kept.meanCorrFiltered,
           meanPearson: kept.meanPearson,
@@ -78,9 +80,9 @@ export function pairActivity(store: ArtifactStore) {
             : {}),
         };
         await writer.writeJson(PAIRING_FILE, nanToNull(stored));
-        await writer.writeJson(TOP_FILE, { k: r.pairing.topA!.k, a: Array.from(r.pairing.topA!.positions), b: Array.from(r.pairing.topB!.positions) });
+        await writer.writeJson(TOP_FILE, storedTop({ a: r.pairing.topA!, b: r.pairing.topB! }, r.labelRule));
         return {
-          counts: { ...kept.counts, tokens: r.pairing.numTokens },
+          counts: { ...kept.counts, ...r.labelCounts, tokens: r.pairing.numTokens },
           summary: { layerA: input.a.layer, layerB: input.b.layer, method, meanCorrFiltered: finiteOrNull(kept.meanCorrFiltered) },
         };
       });
@@ -88,7 +90,15 @@ export function pairActivity(store: ArtifactStore) {
       return {
         id: manifest.id,
         reused,
-        counts: { total: c.total ?? 0, uniqueA: c.uniqueA ?? 0, afterKeywords: c.afterKeywords ?? 0, afterOneToOne: c.afterOneToOne ?? 0, afterLowCorrelation: c.afterLowCorrelation ?? 0 },
+        counts: {
+          total: c.total ?? 0,
+          uniqueA: c.uniqueA ?? 0,
+          afterKeywords: c.afterKeywords ?? 0,
+          afterOneToOne: c.afterOneToOne ?? 0,
+          afterLowCorrelation: c.afterLowCorrelation ?? 0,
+          unlabelledA: c.unlabelledA ?? 0,
+          unlabelledB: c.unlabelledB ?? 0,
+        },
         meanCorrFiltered: (manifest.summary as { meanCorrFiltered?: number | null } | undefined)?.meanCorrFiltered ?? null,
         numPairs: c.afterLowCorrelation ?? 0,
       };

@@ -8,7 +8,7 @@ import { UserInputError, isUserInputError } from '../pipelines/errors.ts';
 import { formatPlan, onField, planModelSaes, planSweep, planWarnings } from '../pipelines/sweepPlan.ts';
 import { readCategoriesFile } from '../pipelines/subspace/categories.ts';
 import { tokenizeDocs, type TokenizedDoc } from '../pipelines/tokenize/batches.ts';
-import { loadTokenizer } from '../pipelines/tokenize/loadTokenizer.ts';
+import { loadTokenizer, type TokenizerOptions } from '../pipelines/tokenize/loadTokenizer.ts';
 import { assertSameTokenization } from '../pipelines/tokenize/sameTokenization.ts';
 import { readArrowChunk, writeArrowChunk } from '../storage/arrow.ts';
 import { artifactId, codeVersionFor } from '../storage/artifactId.ts';
@@ -38,13 +38,18 @@ export function validateSweepActivity() {
         onField(file, 'corpus.path', e);
       }
       const tok = async (side: Side) => {
+        let t;
         try {
-          return await loadTokenizer(config.models[side].tokenizer);
+          t = await loadTokenizer(config.models[side].tokenizer, tokenizerOptions(config.models[side].addSpecialTokens));
         } catch (e) {
           onField(file, `models.${side}.tokenizer`, e);
         }
+        if (t.numAddedTokens >= config.corpus.maxLength) {
+          throw new UserInputError(`corpus.maxLength: ${config.corpus.maxLength} leaves no room for text: ${t.path} adds ${t.numAddedTokens} special token(s) to every document`, file);
+        }
+        return t;
       };
-      assertSameTokenization(await tok('a'), await tok('b'), docs);
+      assertSameTokenization(await tok('a'), await tok('b'), docs, { maxLength: config.corpus.maxLength, keepSpecialPositions: config.corpus.keepSpecialPositions });
       if (config.categories !== undefined) {
         try {
           readCategoriesFile(config.categories);
@@ -99,16 +104,21 @@ export function registerSourcesActivity(store: ArtifactStore) {
 
 export function tokenizeSpec(input: TokenizeInput) {
   const { maxLength, numSamples, textField } = input.corpus;
-  return { stage: 'tokenize', codeVersion: codeVersionFor('tokenize'), params: { maxLength, numSamples, textField }, inputs: [input.corpusId, input.tokenizerId] };
+  // null: the tokenizer's own default (a function of the tokenizer file, itself an input).
+  const addSpecialTokens = input.addSpecialTokens ?? null;
+  return { stage: 'tokenize', codeVersion: codeVersionFor('tokenize'), params: { maxLength, numSamples, textField, addSpecialTokens }, inputs: [input.corpusId, input.tokenizerId] };
 }
 
-/** The corpus tokenized once (per tokenizer): doc id, token id and position of every token. */
+/**
+ * The corpus tokenized once (per tokenizer) as the model reads it, special tokens (BOS …)
+ * included: doc id, token id and position of every token.
+ */
 export function tokenizeActivity(store: ArtifactStore) {
   return (input: TokenizeInput): Promise<TokenizeResult> =>
     runActivity(async () => {
       const { manifest, reused } = await produce(store, tokenizeSpec(input), async (writer) => {
         const corpus = await readCorpus(await sourcePath(store, input.corpusId), { textField: input.corpus.textField, numSamples: input.corpus.numSamples });
-        const tokenizer = await loadTokenizer(await sourcePath(store, input.tokenizerId));
+        const tokenizer = await loadTokenizer(await sourcePath(store, input.tokenizerId), tokenizerOptions(input.addSpecialTokens));
         const docs = tokenizeDocs(tokenizer, corpus.docs, input.corpus.maxLength);
         const n = docs.reduce((s, d) => s + d.ids.length, 0);
         if (n === 0) throw new UserInputError('corpus is empty: no document yields any token', corpus.path);
@@ -128,10 +138,17 @@ export function tokenizeActivity(store: ArtifactStore) {
             { name: 'position', kind: 'int32', data: position },
           ]),
         );
-        return { counts: { docs: corpus.docs.length, tokenizedDocs: docs.length, tokens: n } };
+        let special = 0;
+        for (let i = 0; i < n; i++) if (tokenizer.specialIds.has(tokenId[i]!)) special++;
+        return { counts: { docs: corpus.docs.length, tokenizedDocs: docs.length, tokens: n, specialTokens: special } };
       });
       return { id: manifest.id, reused, numDocs: manifest.counts.docs ?? 0, numTokens: manifest.counts.tokens ?? 0 };
     });
+}
+
+/** loadTokenizer's options for a model's `addSpecialTokens` (absent: the tokenizer's default). */
+export function tokenizerOptions(addSpecialTokens: boolean | undefined): TokenizerOptions {
+  return addSpecialTokens === undefined ? {} : { addSpecialTokens };
 }
 
 /** The tokenized documents of a tokenize artifact, in corpus order. */

@@ -87,8 +87,8 @@ async function cellOf(store: ArtifactStore, p: LayerPairOutcome, metrics: SweepM
     const r = sweepScore(cat.rsa, p.subspacesId);
     return { name: cat.category, n: cat.pairsA.length, ...(s ? { svcca: s } : {}), ...(r ? { rsa: r } : {}) };
   });
-  const stages = countStages(pairing);
-  const counts = [c.total, c.uniqueA, c.afterKeywords, c.afterOneToOne, c.afterLowCorrelation];
+  const stages = [...countStages(pairing), 'A features without a label', 'B features without a label'];
+  const counts = [c.total, c.uniqueA, c.afterKeywords, c.afterOneToOne, c.afterLowCorrelation, c.unlabelledA, c.unlabelledB];
   return {
     layerA: p.layerA,
     layerB: p.layerB,

@@ -1,6 +1,7 @@
 // The sweep's results table (cpu queue): one row per (layer A, layer B, subspace, metric) with
-// observed, null mean, null sd, p, the pair counts after every filter stage, and the id of the
-// artifact that holds the row's scores (`ufg lineage results.parquet#<row>` walks from there).
+// observed, null mean, null sd, p, the pair counts after every filter stage, the features without
+// a label per side, and the id of the artifact that holds the row's scores
+// (`ufg lineage results.parquet#<row>` walks from there).
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
 import { measureFor } from '../pipelines/similarity/pairedScorer.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
@@ -60,6 +61,8 @@ interface Row {
   nPairs: number;
   meanCorr: number | null;
   counts: [number, number, number, number, number];
+  /** Features without a label on side A and B (counted once per layer pair, repeated on its rows). */
+  unlabelled: [number, number];
   artifactId: string;
 }
 
@@ -76,16 +79,17 @@ export function resultsActivity(store: ArtifactStore) {
           const pairing = await readPairing(store, p.pairId);
           const c = pairing.counts;
           const counts: Row['counts'] = [c.total, c.uniqueA, c.afterKeywords, c.afterOneToOne, c.afterLowCorrelation];
+          const unlabelled: Row['unlabelled'] = [c.unlabelledA, c.unlabelledB];
           const scores = await readScores(store, p.scoresId);
           for (const s of scores.scores) {
             const base = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
-            rows.push({ ...base, score: s, nPairs: scores.n, meanCorr: pairing.meanCorrFiltered, counts, artifactId: p.scoresId });
+            rows.push({ ...base, score: s, nPairs: scores.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.scoresId });
           }
           // Semantic subspaces carry the paper's two scores.
           for (const cat of await readSubspaces(store, p.subspacesId)) {
             for (const metric of ['svcca', 'rsa'] as const) {
               const measure = measureFor(metric, input.compat);
-              rows.push({ layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, artifactId: p.subspacesId });
+              rows.push({ layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, unlabelled, artifactId: p.subspacesId });
             }
           }
         }
@@ -118,6 +122,8 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'sae_dead_b', type: 'DOUBLE', data: rows.map((r) => num(fits.b.get(r.layerB)?.deadFraction)) },
           { name: 'sae_hookpoint_a', type: 'STRING', data: rows.map((r) => input.saes.a.hookpoints[String(r.layerA)] ?? 'unknown') },
           { name: 'sae_hookpoint_b', type: 'STRING', data: rows.map((r) => input.saes.b.hookpoints[String(r.layerB)] ?? 'unknown') },
+          { name: 'count_unlabelled_a', type: 'INT32', data: rows.map((r) => r.unlabelled[0]) },
+          { name: 'count_unlabelled_b', type: 'INT32', data: rows.map((r) => r.unlabelled[1]) },
           { name: 'artifact_id', type: 'STRING', data: rows.map((r) => r.artifactId) },
         ];
         await writer.writeWithPath(RESULTS_FILE, (tmp) => writeParquetTable(tmp, columns, { ufg_model_a: input.modelA, ufg_model_b: input.modelB, ufg_compat: input.compat, ufg_pairing_method: input.pairingMethod }));

@@ -1,5 +1,6 @@
 // Semantic subspaces of one layer pair (cpu queue): per category, features whose whole-word
-// labels hit a keyword, paired one-to-one among themselves, SVCCA and RSA with nulls.
+// labels (made by the pairing's label rule from its stored top activations) hit a keyword,
+// paired one-to-one among themselves, SVCCA and RSA with nulls.
 import type { PairedScorer } from '../pipelines/pair/pairedScores.ts';
 import { analyseSubspaces, MIN_PAIRS, type CategoryAnalysis } from '../pipelines/subspace/analyseSubspaces.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
@@ -36,18 +37,20 @@ export function subspacesActivity(store: ArtifactStore, scorer: () => Promise<Pa
     runActivity(async () => {
       const spec = subspacesSpec(input, pairId);
       const { manifest, reused } = await produce(store, spec, async (writer) => {
-        const { a, b, tokens } = await loadLayerPair(store, input);
+        const { a, b, tokens, follows } = await loadLayerPair(store, input);
         const top = await readTop(store, pairId);
         const result = await analyseSubspaces({
           a: a.source,
           b: b.source,
           tokens,
+          follows,
           decoderA: a.decoder,
           decoderB: b.decoder,
           scorer: await scorer(),
           categories: spec.params.categories,
           topA: top.a,
           topB: top.b,
+          labelRule: top.rule,
           mode: input.compat,
           permutations: input.similarity.permutations,
           seed: input.similarity.seed,

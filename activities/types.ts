@@ -3,6 +3,7 @@
 // Type-only module, so workflows can import it without pulling Node APIs into their bundle.
 import type { SweepConfig, SweepCorpusConfig, SweepModelConfig } from '../pipelines/config.ts';
 import type { FilterCounts } from '../pipelines/pair/filters.ts';
+import type { LabelCounts } from '../pipelines/pair/pairLayer.ts';
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
 import type { SaeConvention } from '../pipelines/sae/layerSaes.ts';
 
@@ -51,6 +52,8 @@ export interface TokenizeInput {
   corpusId: string;
   tokenizerId: string;
   corpus: SweepCorpusConfig;
+  /** models.<side>.addSpecialTokens; absent = the tokenizer's post-processor (Hugging Face's default). */
+  addSpecialTokens?: boolean;
 }
 
 export interface TokenizeResult extends ArtifactRef {
@@ -68,10 +71,15 @@ export interface ExtractInput {
   batchSize: number;
   maxLength: number;
   chunkTokens: number;
+  /** corpus.keepSpecialPositions: write special-token positions too (default: fed to the model, not written). */
+  keepSpecialPositions: boolean;
 }
 
 export interface ExtractResult extends ArtifactRef {
+  /** Rows written (kept positions). */
   numTokens: number;
+  /** Real positions left out because they hold special tokens. */
+  specialPositions: number;
   numChunks: number;
   /** Chunks found persisted by an earlier attempt (0 on a fresh run). */
   resumedFromChunk: number;
@@ -130,7 +138,7 @@ export interface LayerPairInput {
 }
 
 export interface PairResult extends ArtifactRef {
-  counts: FilterCounts;
+  counts: FilterCounts & LabelCounts;
   /** Mean correlation of the kept pairs (null without any). */
   meanCorrFiltered: number | null;
   numPairs: number;

@@ -12,6 +12,7 @@ import { PRESET_NAMES, type PresetName } from './model/presets.ts';
 import type { EncodeMode } from './sae/types.ts';
 import type { ScoreMode } from './pair/pairedScores.ts';
 import { DEFAULT_POOL_SIZE } from './pair/oneToOne.ts';
+import { DEFAULT_MIN_ACTIVATIONS, MAX_MIN_ACTIVATIONS } from './pair/labels.ts';
 import { MEASURE_NAMES } from './similarity/registry.ts';
 import type { MeasureName } from './similarity/types.ts';
 
@@ -36,6 +37,11 @@ export interface SweepModelConfig {
   /** Residual-stream naming preset; ignored when `pattern` is given. */
   preset: PresetName;
   pattern?: string;
+  /**
+   * Whether documents get the special tokens of the tokenizer's post-processor (Hugging Face's
+   * `add_special_tokens`; Llama/Gemma: BOS). Absent = the tokenizer's default, as Hugging Face.
+   */
+  addSpecialTokens?: boolean;
 }
 
 export interface SweepCorpusConfig {
@@ -44,8 +50,14 @@ export interface SweepCorpusConfig {
   textField: string;
   /** First N non-empty documents; 0 = all. */
   numSamples: number;
+  /** Ids per document, special tokens included (as Hugging Face's truncation=True, max_length). */
   maxLength: number;
   batchSize: number;
+  /**
+   * Keep positions holding special tokens (BOS, EOS, pad, specials in the text) in pairing,
+   * statistics and labels. Default false: the models see them, but they are not extracted.
+   */
+  keepSpecialPositions: boolean;
 }
 
 /** greedy: best A per B feature (the paper); hungarian / ot: one-to-one on a pool of the most active features. */
@@ -76,6 +88,11 @@ export interface SweepConfig {
     /** ot: entropic regularisation of Sinkhorn, in correlation units. */
     epsilon: number;
     minCorrelation: number;
+    /**
+     * Fewest positions (activation > 0) a feature must fire at to have a label (`described`; the
+     * reference rule labels every feature by its top-5 positions, zeros included).
+     */
+    minActivations: number;
   };
   similarity: {
     permutations: number;
@@ -116,6 +133,8 @@ const DEFAULTS = {
   poolSize: DEFAULT_POOL_SIZE,
   epsilon: 0.05,
   minCorrelation: 0.1,
+  minActivations: DEFAULT_MIN_ACTIVATIONS,
+  keepSpecialPositions: false,
   permutations: 1000,
   seed: 0,
   chunkTokens: 4096,
@@ -182,8 +201,13 @@ class Fields {
   }
 
   boolean(key: string, fallback: boolean): boolean {
+    const v = this.optionalBoolean(key);
+    return v ?? fallback;
+  }
+
+  optionalBoolean(key: string): boolean | undefined {
     const v = this.raw(key);
-    if (v === undefined) return fallback;
+    if (v === undefined) return undefined;
     if (typeof v !== 'boolean') throw fail(this.file, this.at(key), `must be true or false, got ${JSON.stringify(v)}`);
     return v;
   }
@@ -286,6 +310,8 @@ function parseModel(f: Fields, baseDir: string): SweepModelConfig {
     if (!pattern.includes('{layer}')) throw fail(f.file, f.at('pattern'), `must contain {layer}, got ${JSON.stringify(pattern)}`);
     out.pattern = pattern;
   }
+  const addSpecialTokens = f.optionalBoolean('addSpecialTokens');
+  if (addSpecialTokens !== undefined) out.addSpecialTokens = addSpecialTokens;
   f.done();
   return out;
 }
@@ -315,6 +341,7 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     numSamples: c.int('numSamples', DEFAULTS.numSamples, 0),
     maxLength: c.int('maxLength', DEFAULTS.maxLength, 1, 1 << 20),
     batchSize: c.int('batchSize', DEFAULTS.batchSize, 1, 1 << 16),
+    keepSpecialPositions: c.boolean('keepSpecialPositions', DEFAULTS.keepSpecialPositions),
   };
   c.done();
 
@@ -331,6 +358,7 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     poolSize: p.int('poolSize', DEFAULTS.poolSize, 2, 100_000),
     epsilon: p.number('epsilon', DEFAULTS.epsilon, 1e-6, 100),
     minCorrelation: p.number('minCorrelation', DEFAULTS.minCorrelation, -1, 1),
+    minActivations: p.int('minActivations', DEFAULTS.minActivations, 1, MAX_MIN_ACTIVATIONS),
   };
   p.done();
 

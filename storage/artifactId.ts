@@ -24,14 +24,14 @@ const packageVersion: string = (
  */
 export const STAGE_VERSIONS: Readonly<Record<string, number>> = {
   source: 1,
-  tokenize: 1,
-  extract: 1,
+  tokenize: 2,
+  extract: 2,
   sae: 2,
-  pair: 1,
+  pair: 2,
   similarity: 1,
-  subspace: 1,
+  subspace: 2,
   report: 1,
-  umap: 1,
+  umap: 2,
 };
 
 /** The package version alone; per-stage versions come from codeVersionFor. */

@@ -36,7 +36,9 @@ test('a minimal config gets defaults, sorted layers and paths resolved against t
   assert.deepEqual(c.models.a.layers, [0, 1, 2]);
   assert.equal(c.models.a.preset, 'gpt-neox');
   assert.equal(c.compat, 'described');
-  assert.deepEqual(c.pairing, { encode: 'pre', method: 'greedy', poolSize: 3000, epsilon: 0.05, minCorrelation: 0.1 });
+  assert.deepEqual(c.pairing, { encode: 'pre', method: 'greedy', poolSize: 3000, epsilon: 0.05, minCorrelation: 0.1, minActivations: 5 });
+  assert.equal(c.corpus.keepSpecialPositions, false, 'special positions are excluded by default');
+  assert.equal('addSpecialTokens' in c.models.a, false, 'absent: the tokenizer decides, as Hugging Face');
   assert.deepEqual(c.similarity, { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka', 'knn', 'procrustes'] });
   assert.equal(c.outDir, '/work/sweeps/ufg-out');
   assert.deepEqual(c.orchestration, { concurrency: 4, pairsPerRun: 200, heartbeatTimeoutSeconds: 30 });
@@ -67,6 +69,9 @@ test('every error names the file and the JSON path of the bad field', () => {
     [(j) => (j.pairing = { method: 'ot', pool: 10 }), /pairing\.pool: unknown field \(known here: .*poolSize/],
     [(j) => (j.orchestration = { concurrency: 0 }), /orchestration\.concurrency: must be an integer in 1\.\.1000, got 0/],
     [(j) => (j.compat = 'original'), /compat: must be one of "described", "reference"/],
+    [(j) => (j.models.a.addSpecialTokens = 'yes'), /^\/work\/sweeps\/sweep\.json: models\.a\.addSpecialTokens: must be true or false, got "yes"$/],
+    [(j) => (j.corpus.keepSpecialPositions = 1), /corpus\.keepSpecialPositions: must be true or false, got 1/],
+    [(j) => (j.pairing = { minActivations: 0 }), /pairing\.minActivations: must be an integer in 1\.\.100, got 0/],
     [(j) => delete j.models, /^\/work\/sweeps\/sweep\.json: models: is required$/],
     [(j) => (j.models = []), /models: must be a JSON object/],
   ];
@@ -83,7 +88,7 @@ test('metrics and one-to-one pairing are read, normalised to registry order, and
   j.pairing = { method: 'hungarian', poolSize: 500 };
   j.similarity = { metrics: ['procrustes', 'rsa', 'mean-corr', 'svcca'] };
   const c = parseSweepConfig(j, FILE);
-  assert.deepEqual(c.pairing, { encode: 'pre', method: 'hungarian', poolSize: 500, epsilon: 0.05, minCorrelation: 0.1 });
+  assert.deepEqual(c.pairing, { encode: 'pre', method: 'hungarian', poolSize: 500, epsilon: 0.05, minCorrelation: 0.1, minActivations: 5 });
   assert.deepEqual(c.similarity.metrics, ['svcca', 'rsa', 'procrustes', 'mean-corr']);
   const reordered = minimal();
   reordered.pairing = { method: 'hungarian', poolSize: 500 };
@@ -144,5 +149,23 @@ test('sae: a path, or an explicit map naming one SAE per listed layer; allowShar
     const j = minimal() as Record<string, any>;
     change(j);
     assert.match(errorOf(j), pattern);
+  }
+});
+
+test('special-token and label fields are read and part of the sweep id', () => {
+  const j = minimal() as Record<string, any>;
+  j.models.a.addSpecialTokens = false;
+  j.corpus.keepSpecialPositions = true;
+  j.pairing = { minActivations: 3 };
+  const c = parseSweepConfig(j, FILE);
+  assert.equal(c.models.a.addSpecialTokens, false);
+  assert.equal(c.models.b.addSpecialTokens, undefined);
+  assert.equal(c.corpus.keepSpecialPositions, true);
+  assert.equal(c.pairing.minActivations, 3);
+  const base = sweepIdOf(parseSweepConfig(minimal(), FILE));
+  for (const change of [(x: any) => (x.models.a.addSpecialTokens = true), (x: any) => (x.corpus.keepSpecialPositions = true), (x: any) => (x.pairing = { minActivations: 2 })]) {
+    const other = minimal() as Record<string, any>;
+    change(other);
+    assert.notEqual(sweepIdOf(parseSweepConfig(other, FILE)), base);
   }
 });

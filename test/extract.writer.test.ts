@@ -11,6 +11,7 @@ import { ChunkWriter } from '../pipelines/extract/chunkWriter.ts';
 import { allFinite, gatherValid } from '../pipelines/extract/forward.ts';
 import { seededRandom } from '../pipelines/random.ts';
 import { makeBatches } from '../pipelines/tokenize/batches.ts';
+import { planChunks } from '../pipelines/extract/layout.ts';
 import { decodeArrowChunk, encodeArrowChunk, encodeArrowChunkParts, type ArrowColumn } from '../storage/arrow.ts';
 
 const made: string[] = [];
@@ -124,4 +125,25 @@ test('gatherValid: copies only real positions; NaN in padding is ignored, in a r
     () => gatherValid(values, width, batch!, dest, 0, 't', 'm.onnx'),
     (e: unknown) => isUserInputError(e) && /m\.onnx: non-finite activation \(Infinity\) in t at document 7, position 1/.test((e as Error).message),
   );
+});
+
+test('gatherValid with special tokens excluded: only written positions, in order; NaN at a left-out BOS is ignored, after it named by its true position', () => {
+  // Token 1 is "BOS": excluded at position 0 of both rows (and typed inside row 0 at position 2).
+  const [batch] = makeBatches([{ docId: 3, ids: Int32Array.of(1, 5, 1, 6) }, { docId: 4, ids: Int32Array.of(1, 7) }], 2, 0, new Set([1]));
+  assert.equal(batch!.numTokens, 3);
+  assert.equal(batch!.numSpecial, 3);
+  assert.deepEqual(Array.from(batch!.written), [0, 1, 0, 1, 0, 1, 0, 0]);
+  const width = 1;
+  const values = Float32Array.of(NaN, 1, NaN, 3, NaN, 11, NaN, NaN); // [2, 4, 1]
+  const dest = new Float32Array(3);
+  gatherValid(values, width, batch!, dest, 0, 't', 'm.onnx');
+  assert.deepEqual(Array.from(dest), [1, 3, 11]);
+  values[3] = NaN;
+  assert.throws(() => gatherValid(values, width, batch!, dest, 0, 't', 'm.onnx'), /at document 3, position 3/);
+});
+
+test('planChunks: trailing batches without a written token join the last chunk (no empty chunk file)', () => {
+  const chunks = planChunks([5, 0, 0], 5);
+  assert.deepEqual(chunks.map((c) => [c.firstBatch, c.numBatches, c.numTokens]), [[0, 3, 5]]);
+  assert.deepEqual(planChunks([3, 0, 4], 5).map((c) => [c.firstBatch, c.numBatches, c.numTokens]), [[0, 3, 7]]);
 });

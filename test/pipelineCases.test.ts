@@ -39,6 +39,14 @@ test('the built-in non-concept token list is the reference list', () => {
 });
 
 for (const c of file.cases) {
+  test(`${c.name}: the described label rule gives the reference rule's tokens on these features`, async () => {
+    const [d, r] = await Promise.all(
+      (['described', 'reference'] as const).map((mode) => pairAndFilterLayer(matrixSource(toMat(c.A)), matrixSource(toMat(c.B)), c.tokens, { mode, tokenChunk: 256 })),
+    );
+    assert.deepEqual(d!.topTokensA, r!.topTokensA);
+    assert.deepEqual(d!.topTokensB, r!.topTokensB);
+  });
+
   for (const mode of ['reference', 'described'] as FilterMode[]) {
     test(`${c.name} (${mode}): counts after every stage, kept pairs and means`, async () => {
       const e = c[mode];
@@ -55,6 +63,9 @@ for (const c of file.cases) {
       assert.deepEqual(r.pairsB, e.pairs_b);
       assert.ok(Math.abs(r.meanCorr - e.mean_actv_corr) < 1e-6, `mean ${r.meanCorr} vs ${e.mean_actv_corr}`);
       assert.ok(Math.abs(r.meanCorrFiltered - e.mean_actv_corr_filt) < 1e-6, `filtered mean ${r.meanCorrFiltered} vs ${e.mean_actv_corr_filt}`);
+      // These features fire often enough that labels from firing positions are the top-5 tokens
+      // over all positions: no feature goes unlabelled (docs/design.md, reference data).
+      assert.deepEqual(r.labelCounts, { unlabelledA: 0, unlabelledB: 0 });
       // The textbook means differ from the original's by about (T-1)/T.
       const T = c.tokens.length;
       assert.ok(Math.abs(r.meanPearson * (T - 1) / T - r.meanCorr) < 1e-6);

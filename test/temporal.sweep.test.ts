@@ -175,6 +175,8 @@ describe('demo sweep', () => {
       assert.equal(col('measure', i), col('metric', i), 'compat described: each metric is its own measure');
       assert.equal(col('larger_is_more_similar', i), col('metric', i) !== 'procrustes', `${what}: only Procrustes is a distance`);
       assert.ok((col('count_all_b', i) as number) >= (col('count_after_low_correlation', i) as number));
+      for (const side of ['a', 'b']) assert.ok(Number.isInteger(col(`count_unlabelled_${side}`, i)) && (col(`count_unlabelled_${side}`, i) as number) >= 0, `${what}: count_unlabelled_${side}`);
+      assert.ok((col('count_unlabelled_b', i) as number) <= (col('count_all_b', i) as number) - (col('count_after_keywords', i) as number), `${what}: an unlabelled B feature's pair fails the keyword stage`);
     }
     // The planted fixtures share their features: RSA and CKA of the kept pairs stand far above
     // their nulls, and the Procrustes distance far below its null (p counts nulls at or below).
@@ -436,7 +438,7 @@ describe('bad input fails the sweep at once, with the message, without retries',
     const [modelId, tokenizerId, corpusId] = await Promise.all([sourceId(config.models.a.model), sourceId(config.models.a.tokenizer), sourceId(config.corpus.path)]);
     const tokensId = artifactId(tokenizeSpec({ corpusId, tokenizerId, corpus: config.corpus }));
     const m = config.models.a;
-    const extractId = artifactId(extractSpec({ modelId, tokenizerId, tokensId, layers: m.layers, preset: m.preset, batchSize: config.corpus.batchSize, maxLength: config.corpus.maxLength, chunkTokens: config.chunkTokens }));
+    const extractId = artifactId(extractSpec({ modelId, tokenizerId, tokensId, layers: m.layers, preset: m.preset, batchSize: config.corpus.batchSize, maxLength: config.corpus.maxLength, chunkTokens: config.chunkTokens, keepSpecialPositions: config.corpus.keepSpecialPositions }));
     assert.ok(await env.store.has(extractId), 'the stage before it completed (so the ids below are the right ones)');
     for (const { layer, file } of await resolveLayerSaes({ sae: m.sae, layers: m.layers }, 'trained-tensor')) {
       const saeId = await sourceId(dirname(file));

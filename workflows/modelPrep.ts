@@ -1,6 +1,7 @@
-// One model's side of a sweep: register its files as sources, tokenize the corpus once, extract
-// every requested layer in one chunked pass (resumable, heartbeating its cursor), then SAE
-// feature statistics per layer.
+// One model's side of a sweep: register its files as sources, tokenize the corpus once (special
+// tokens as models.<side>.addSpecialTokens says), extract every requested layer in one chunked
+// pass (resumable, heartbeating its cursor; special positions left out unless
+// corpus.keepSpecialPositions), then SAE feature statistics per layer.
 import { setHandler } from '@temporalio/workflow';
 import type { ModelSources, Side, StoredFit } from '../activities/types.ts';
 import type { SweepConfig } from '../pipelines/config.ts';
@@ -55,7 +56,12 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
   progress.stagesDone++;
 
   progress.stage = 'tokenize';
-  const tokens = await cpu.tokenize({ corpusId: sources.corpus, tokenizerId: sources.tokenizer, corpus: input.corpus });
+  const tokens = await cpu.tokenize({
+    corpusId: sources.corpus,
+    tokenizerId: sources.tokenizer,
+    corpus: input.corpus,
+    ...(input.model.addSpecialTokens !== undefined ? { addSpecialTokens: input.model.addSpecialTokens } : {}),
+  });
   tally(tokens.reused);
 
   progress.stage = 'extract';
@@ -69,6 +75,7 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
     batchSize: input.corpus.batchSize,
     maxLength: input.corpus.maxLength,
     chunkTokens: input.chunkTokens,
+    keepSpecialPositions: input.corpus.keepSpecialPositions,
   });
   tally(extract.reused);
 

@@ -1,6 +1,9 @@
 // Residual-stream activations of a corpus, for the requested layers, written as Arrow chunks
-// (layout.ts). One forward pass per batch yields every layer. Padding positions are never
-// written. Resumable: chunk boundaries are a pure function of the tokenised corpus and the
+// (layout.ts). One forward pass per batch yields every layer. The model sees each document as
+// its tokenizer encodes it (BOS included where the tokenizer adds one), but padding positions are
+// never written, and special-token positions (BOS, EOS, pad, specials typed in the text) are not
+// either unless `keepSpecialPositions`: they take no part in pairing, statistics or labels, as
+// in SAELens. Resumable: chunk boundaries are a pure function of the tokenised corpus and the
 // parameters, so a restart skips every chunk file already on disk (each is written atomically)
 // and recomputes from the first missing one, reproducing the same numbers.
 import { createHash } from 'node:crypto';
@@ -18,8 +21,8 @@ import { tapModel } from '../model/tap.ts';
 import { makeBatches, tokenizeDocs, type Batch, type TokenizedDoc } from '../tokenize/batches.ts';
 import { loadTokenizer } from '../tokenize/loadTokenizer.ts';
 import { ChunkWriter } from './chunkWriter.ts';
-import { batchFeeds, gatherValid, outputValues } from './forward.ts';
-import { ACTIVATIONS_FORMAT, INDEX_FILE, layerColumn, PLAN_FILE, planChunks, type ActivationIndex, type ChunkPlan, type LayerEntry } from './layout.ts';
+import { batchFeeds, forEachWrittenRun, gatherValid, outputValues } from './forward.ts';
+import { ACTIVATIONS_FORMAT, INDEX_FILE, layerColumn, PLAN_FILE, planChunks, type ActivationIndex, type ChunkPlan, type LayerEntry, type SpecialPositions } from './layout.ts';
 
 type Session = Awaited<ReturnType<typeof cachedSession>>;
 
@@ -28,6 +31,10 @@ export interface ExtractOptions {
   model: string;
   /** The model's tokenizer.json. */
   tokenizerJson: string;
+  /** Tokenizing `docs`: add the post-processor's special tokens (default: true, as Hugging Face). */
+  addSpecialTokens?: boolean;
+  /** Also write the positions of special tokens (default: they are fed to the model, not written). */
+  keepSpecialPositions?: boolean;
   /** Corpus documents (tokenised here), or `tokens` already tokenised with the same tokenizer. */
   docs?: readonly string[];
   tokens?: readonly TokenizedDoc[];
@@ -74,14 +81,17 @@ export async function extractActivations(opts: ExtractOptions): Promise<ExtractR
   }
   if (opts.device) configureKernels({ device: opts.device });
 
-  const tokenizer = await loadTokenizer(opts.tokenizerJson);
+  const tokenizer = await loadTokenizer(opts.tokenizerJson, opts.addSpecialTokens !== undefined ? { addSpecialTokens: opts.addSpecialTokens } : {});
   const tokens = opts.tokens ?? tokenizeDocs(tokenizer, opts.docs ?? [], maxLength);
   const numDocs = opts.docs?.length ?? new Set(tokens.map((t) => t.docId)).size;
   if (tokens.length === 0) throw new UserInputError('corpus is empty: no document yields any token');
   if (new Set(opts.layers).size !== opts.layers.length) throw new UserInputError(`layers listed twice: ${opts.layers.join(', ')}`);
-  const batches = makeBatches(tokens, batchSize, tokenizer.padId);
+  const specialPositions: SpecialPositions = opts.keepSpecialPositions ? 'keep' : 'exclude';
+  const batches = makeBatches(tokens, batchSize, tokenizer.padId, specialPositions === 'keep' ? new Set() : tokenizer.specialIds);
   const chunks = planChunks(batches.map((b) => b.numTokens), chunkTokens);
   const totalTokens = batches.reduce((n, b) => n + b.numTokens, 0);
+  const numSpecialPositions = batches.reduce((n, b) => n + b.numSpecial, 0);
+  if (totalTokens === 0) throw new UserInputError(`corpus has no token to extract: all ${numSpecialPositions} positions hold special tokens`, opts.tokenizerJson);
 
   const model = await loadOnnxModel(opts.model);
   const taps = resolveTaps(model.proto.graph!, { preset: opts.preset, pattern: opts.pattern }, opts.layers, opts.model);
@@ -96,6 +106,7 @@ export async function extractActivations(opts: ExtractOptions): Promise<ExtractR
       batchSize,
       maxLength,
       chunkTokens,
+      specialPositions,
       tokens: tokensDigest(tokens),
     }),
   );
@@ -154,6 +165,8 @@ export async function extractActivations(opts: ExtractOptions): Promise<ExtractR
       layers,
       numDocs,
       numTokens: totalTokens,
+      specialPositions,
+      numSpecialPositions,
       batchSize,
       maxLength,
       chunkTokens,
@@ -210,6 +223,7 @@ async function computeChunk(
   let row = 0;
   for (let b = plan.firstBatch; b < plan.firstBatch + plan.numBatches; b++) {
     const batch = batches[b]!;
+    if (batch.numTokens === 0 && widths.size === tensors.length) continue; // nothing to write
     const out = await session.run(batchFeeds(batch, inputs, modelPath), tensors);
     for (const name of tensors) {
       const { data, width } = outputValues(out[name]!, name, modelPath);
@@ -217,15 +231,15 @@ async function computeChunk(
       gatherValid(data, width, batch, buffers.activations(name, width), row, name, modelPath);
     }
     const ids = lowWords(batch.inputIds);
-    for (let r = 0; r < batch.rows; r++) {
+    forEachWrittenRun(batch, (r, p0, p1) => {
       const doc = batch.docIds[r]!;
-      for (let p = 0, at = r * batch.seqLen; p < batch.lengths[r]!; p++, at++) {
+      for (let p = p0, at = r * batch.seqLen + p0; p < p1; p++, at++) {
         tokenId[row] = ids ? ids[2 * at]! : Number(batch.inputIds[at]);
         docId[row] = doc;
         position[row] = p;
         row++;
       }
-    }
+    });
   }
   const columns: ArrowColumn[] = [
     { name: 'token_id', kind: 'int32', data: tokenId.subarray(0, n) },

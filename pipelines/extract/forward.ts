@@ -1,7 +1,8 @@
-// One forward pass of a tapped model over a batch, and the gathering of the real (non-padding)
-// positions of every tapped tensor. Exported models can want more inputs than the two ufg's
-// batches carry; they are synthesised here: position_ids (0..seq-1, matching right padding),
-// empty past_key_values (a "with-past" export run without a cache), zero token_type_ids.
+// One forward pass of a tapped model over a batch, and the gathering of the written positions
+// (not padding, not an excluded special token) of every tapped tensor. Exported models can want
+// more inputs than the two ufg's batches carry; they are synthesised here: position_ids
+// (0..seq-1, matching right padding), empty past_key_values (a "with-past" export run without a
+// cache), zero token_type_ids.
 import type { ort as OrtNs } from '../kernels/session.ts';
 import { ort } from '../kernels/session.ts';
 import { UserInputError } from '../errors.ts';
@@ -49,30 +50,45 @@ export function outputValues(t: OrtNs.Tensor, tensorName: string, modelPath: str
 }
 
 /**
- * Copies the real positions of `values` ([rows, seqLen, width]) into `dest` starting at row
- * `destRow`, and refuses NaN/Inf: a model producing them is broken for this corpus.
+ * Copies the written positions of `values` ([rows, seqLen, width]; see Batch.written: real and
+ * not an excluded special token) into `dest` starting at row `destRow`, in row order, and
+ * refuses NaN/Inf among them: a model producing them is broken for this corpus.
  */
 export function gatherValid(values: Float32Array, width: number, batch: Batch, dest: Float32Array, destRow: number, tensorName: string, modelPath: string): void {
   const start = destRow * width;
   let at = start;
-  for (let r = 0; r < batch.rows; r++) {
-    const n = batch.lengths[r]! * width;
-    const from = r * batch.seqLen * width;
-    dest.set(values.subarray(from, from + n), at);
-    at += n;
-  }
+  forEachWrittenRun(batch, (r, p0, p1) => {
+    const from = (r * batch.seqLen + p0) * width;
+    dest.set(values.subarray(from, from + (p1 - p0) * width), at);
+    at += (p1 - p0) * width;
+  });
   if (allFinite(dest, start, at)) return;
   // Rare path: find the first offending value for the message.
   at = start;
-  for (let r = 0; r < batch.rows; r++) {
-    for (let i = 0; i < batch.lengths[r]! * width; i++, at++) {
+  forEachWrittenRun(batch, (r, p0, p1) => {
+    for (let i = 0; i < (p1 - p0) * width; i++, at++) {
       const v = dest[at]!;
       if (!Number.isFinite(v)) {
         throw new UserInputError(
-          `non-finite activation (${v}) in ${tensorName} at document ${batch.docIds[r]}, position ${Math.floor(i / width)}; the model produces NaN/Inf on this corpus`,
+          `non-finite activation (${v}) in ${tensorName} at document ${batch.docIds[r]}, position ${p0 + Math.floor(i / width)}; the model produces NaN/Inf on this corpus`,
           modelPath,
         );
       }
+    }
+  });
+}
+
+/** Calls `run(row, p0, p1)` for every maximal run [p0, p1) of written positions, in row order. */
+export function forEachWrittenRun(batch: Batch, run: (row: number, p0: number, p1: number) => void): void {
+  for (let r = 0; r < batch.rows; r++) {
+    const base = r * batch.seqLen;
+    const n = batch.lengths[r]!;
+    let p = 0;
+    while (p < n) {
+      while (p < n && batch.written[base + p] === 0) p++;
+      const p0 = p;
+      while (p < n && batch.written[base + p] === 1) p++;
+      if (p > p0) run(r, p0, p);
     }
   }
 }

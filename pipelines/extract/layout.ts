@@ -3,10 +3,13 @@
 //   chunk-000000.arrow …  Arrow IPC files, each written atomically; ONE FILE PER CHUNK holding all
 //                         layers: int32 columns token_id, doc_id, position and one
 //                         fixed-size-list<float32>[d] column `layer_<i>` per requested layer
-//                         (one forward pass yields every layer, so they are written together)
+//                         (one forward pass yields every layer, so they are written together);
+//                         one row per written position (not padding, not an excluded special
+//                         token such as BOS), `position` its place in the document as the model saw it
 //   index.json            written last: the complete chunk list; its presence = extraction done
-// Chunks are runs of whole batches closed once they hold ≥ chunkTokens tokens, so boundaries
-// depend only on the tokenised corpus and (batchSize, maxLength, chunkTokens).
+// Chunks are runs of whole batches closed once they hold ≥ chunkTokens written tokens, so
+// boundaries depend only on the tokenised corpus, the excluded special ids and (batchSize,
+// maxLength, chunkTokens).
 
 export const ACTIVATIONS_FORMAT = 'ufg-activations/1';
 export const PLAN_FILE = 'plan.json';
@@ -47,13 +50,20 @@ export interface ActivationIndex {
   pattern: string | null;
   layers: LayerEntry[];
   numDocs: number;
+  /** Rows written (positions that are neither padding nor excluded special tokens). */
   numTokens: number;
+  /** `exclude`: positions holding a special token (BOS, EOS, pad …) were fed to the model but not written. */
+  specialPositions: SpecialPositions;
+  /** Real positions not written because they hold a special token (0 under `keep`). */
+  numSpecialPositions: number;
   batchSize: number;
   maxLength: number;
   chunkTokens: number;
   fingerprint: string;
   chunks: ChunkPlan[];
 }
+
+export type SpecialPositions = 'exclude' | 'keep';
 
 export function planChunks(batchTokens: readonly number[], chunkTokens: number): ChunkPlan[] {
   const chunks: ChunkPlan[] = [];
@@ -69,5 +79,11 @@ export function planChunks(batchTokens: readonly number[], chunkTokens: number):
       tokens = 0;
     }
   });
+  // Trailing batches without a written token (all special) join the chunk before them.
+  const last = chunks.at(-1);
+  if (last && last.numTokens === 0 && chunks.length > 1) {
+    chunks.pop();
+    chunks.at(-1)!.numBatches += last.numBatches;
+  }
   return chunks;
 }

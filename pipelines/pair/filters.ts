@@ -13,9 +13,9 @@ export interface PairFilterInput {
   /** For each B feature, its best A feature, and the correlation used for ranking and thresholds. */
   aForEachB: ArrayLike<number>;
   corrForEachB: ArrayLike<number>;
-  /** Per feature, the decoded tokens at its top activating positions. */
-  topTokensA: readonly (readonly string[])[];
-  topTokensB: readonly (readonly string[])[];
+  /** Per feature, the decoded tokens of its label (labels.ts), or null: no label, so its pairs fail the keyword stage. */
+  topTokensA: readonly (readonly string[] | null)[];
+  topTokensB: readonly (readonly string[] | null)[];
   mode: FilterMode;
   nonconceptTokens?: readonly string[];
   minCorrelation?: number;
@@ -38,8 +38,9 @@ export interface FilteredPairs {
   counts: FilterCounts;
 }
 
-/** Is the pair free of non-concept top tokens, and do the two features share a top token? */
-export function passesKeywordFilter(topA: readonly string[], topB: readonly string[], nonconcept: ReadonlySet<string>): boolean {
+/** Do both features have a label, free of non-concept tokens, and do the two labels share a token? */
+export function passesKeywordFilter(topA: readonly string[] | null, topB: readonly string[] | null, nonconcept: ReadonlySet<string>): boolean {
+  if (topA === null || topB === null) return false;
   if (topA.some((t) => nonconcept.has(t)) || topB.some((t) => nonconcept.has(t))) return false;
   const inA = new Set(topA);
   return topB.some((t) => inA.has(t));
@@ -57,7 +58,7 @@ export function filterPairs(input: PairFilterInput): FilteredPairs {
   const corrOf = (b: number) => input.corrForEachB[b]!;
   const topA = (a: number) => {
     const t = input.topTokensA[a];
-    if (!t) throw new Error(`filterPairs: no top tokens for A feature ${a}`);
+    if (t === undefined) throw new Error(`filterPairs: no top tokens for A feature ${a}`);
     return t;
   };
 

@@ -1,17 +1,17 @@
-// One layer pair, activations to kept feature pairs: streaming correlation (with top-5 tokens per
-// feature gathered in the same pass), many-A-to-one-B pairing, then the filter chain with a
-// count after every stage, in `described` or `reference` mode.
+// One layer pair, activations to kept feature pairs: streaming correlation (with each feature's
+// top activations, for its label, gathered in the same pass), many-A-to-one-B pairing, then the
+// filter chain with a count after every stage, in `described` or `reference` mode.
 import type { ActivationSource } from './activationSource.ts';
 import { filterPairs, type FilterCounts, type FilterMode } from './filters.ts';
-import { topTokenLabels } from './labels.ts';
+import { countUnlabelled, DEFAULT_MIN_ACTIVATIONS, labelRule, topKForLabels, topTokenLabels, type LabelRule } from './labels.ts';
 import { correlateFeatures, type CorrelationPairing } from './streamingCorrelation.ts';
-
-export const TOP_TOKENS_PER_FEATURE = 5;
 
 export interface LayerPairingOptions {
   mode?: FilterMode;
   nonconceptTokens?: readonly string[];
   minCorrelation?: number;
+  /** `described`: fewest firing positions for a label (default 5); see labels.ts. */
+  minActivations?: number;
   memoryBudgetBytes?: number;
   tokenChunk?: number;
 }
@@ -31,10 +31,19 @@ export interface LayerPairing {
   meanCorrFiltered: number;
   meanPearson: number;
   meanPearsonFiltered: number;
-  /** Decoded tokens at each feature's top-5 activations. */
-  topTokensA: string[][];
-  topTokensB: string[][];
+  /** How labels were made, and each feature's label tokens (null: no label). */
+  labelRule: LabelRule;
+  topTokensA: (string[] | null)[];
+  topTokensB: (string[] | null)[];
+  /** Features without a label (described: firing at fewer than minActivations positions). */
+  labelCounts: LabelCounts;
+  /** Holds topA/topB: each feature's topKForLabels(labelRule) highest activations. */
   pairing: CorrelationPairing;
+}
+
+export interface LabelCounts {
+  unlabelledA: number;
+  unlabelledB: number;
 }
 
 const REFERENCE_STD_EPS = 1e-8;
@@ -59,14 +68,15 @@ export async function pairAndFilterLayer(
 ): Promise<LayerPairing> {
   const mode = opts.mode ?? 'described';
   if (tokens.length !== a.numTokens) throw new Error(`${tokens.length} decoded tokens for ${a.numTokens} activation rows`);
+  const rule = labelRule(mode, opts.minActivations ?? DEFAULT_MIN_ACTIVATIONS);
   const pairing = await correlateFeatures(a, b, {
     kind: mode === 'reference' ? 'reference' : 'pearson',
-    topK: TOP_TOKENS_PER_FEATURE,
+    topK: topKForLabels(rule),
     ...(opts.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: opts.memoryBudgetBytes } : {}),
     ...(opts.tokenChunk !== undefined ? { tokenChunk: opts.tokenChunk } : {}),
   });
-  const topTokensA = topTokenLabels(pairing.topA!, tokens);
-  const topTokensB = topTokenLabels(pairing.topB!, tokens);
+  const topTokensA = topTokenLabels(pairing.topA!, tokens, rule);
+  const topTokensB = topTokenLabels(pairing.topB!, tokens, rule);
   const filtered = filterPairs({
     aForEachB: pairing.aForEachB,
     corrForEachB: pairing.corrForEachB,
@@ -95,8 +105,10 @@ export async function pairAndFilterLayer(
     meanCorrFiltered: mean(filtered.pairsB.map(asReference)),
     meanPearson: mean(allB.map(asPearson)),
     meanPearsonFiltered: mean(filtered.pairsB.map(asPearson)),
+    labelRule: rule,
     topTokensA,
     topTokensB,
+    labelCounts: { unlabelledA: countUnlabelled(topTokensA), unlabelledB: countUnlabelled(topTokensB) },
     pairing,
   };
 }

@@ -1,5 +1,6 @@
 // Each feature's k highest activations and their token positions, streamed over token chunks
-// and feature blocks (a running ONNX TopK per block), for labels when no pairing pass ran.
+// and feature blocks (a running ONNX TopK per block), for labels (labels.ts: k = topKForLabels)
+// when no pairing pass ran.
 import { emptyTopK, mergeTopK } from '../kernels/correlationKernels.ts';
 import type { ActivationSource } from './activationSource.ts';
 import { DEFAULT_MEMORY_BUDGET, DEFAULT_TOKEN_CHUNK } from './blockPlan.ts';

@@ -4,8 +4,7 @@
 // metric are reported with the reason instead of a score.
 import type { Mat } from '../kernels/gemm.ts';
 import type { ActivationSource } from '../pair/activationSource.ts';
-import { topWordLabels } from '../pair/labels.ts';
-import { TOP_TOKENS_PER_FEATURE } from '../pair/pairLayer.ts';
+import { labelRule, topKForLabels, topWordLabels, type LabelRule } from '../pair/labels.ts';
 import type { PairedMetric, PairedScorer, ScoreMode, ScoreWithNull } from '../pair/pairedScores.ts';
 import { pairedScorer } from '../similarity/pairedScorer.ts';
 import type { CorrelationKind, TopActivations } from '../pair/streamingCorrelation.ts';
@@ -21,17 +20,21 @@ export interface SubspaceAnalysisInput {
   b: ActivationSource;
   /** Decoded token at every position (the rows of a and b). */
   tokens: readonly string[];
+  /** Which rows continue each other within a document (labels.ts rowsFollow); default: all consecutive rows. */
+  follows?: ArrayLike<number>;
   /** Decoder rows, one per feature (FA × dA, FB × dB). */
   decoderA: Mat;
   decoderB: Mat;
   /** SVCCA / RSA against a permutation null; default: the similarity stage's pairedScorer. */
   scorer?: PairedScorer;
   categories?: Categories;
-  /** Top activations from an earlier pass over the same sources, to skip another one. */
+  /** Top activations from an earlier pass over the same sources (topKForLabels(labelRule) each), to skip another one. */
   topA?: TopActivations;
   topB?: TopActivations;
-  /** `reference`: the original's SVCCA and correlation; `described` (default): textbook. */
+  /** `reference`: the original's SVCCA, correlation and labels; `described` (default): textbook. */
   mode?: ScoreMode;
+  /** How labels are made (default: labels.ts's rule for `mode`); a feature without a label joins no category. */
+  labelRule?: LabelRule;
   permutations?: number;
   seed?: number;
   minPairs?: Partial<Record<PairedMetric, number>>;
@@ -68,8 +71,9 @@ export async function analyseSubspaces(input: SubspaceAnalysisInput): Promise<Ca
     svcca: input.minPairs?.svcca ?? MIN_PAIRS.svcca,
     rsa: input.minPairs?.rsa ?? MIN_PAIRS.rsa,
   };
-  const labelsA = topWordLabels(input.topA ?? (await topActivations(a, TOP_TOKENS_PER_FEATURE)), tokens);
-  const labelsB = topWordLabels(input.topB ?? (await topActivations(b, TOP_TOKENS_PER_FEATURE)), tokens);
+  const rule = input.labelRule ?? labelRule(mode);
+  const labelsA = topWordLabels(input.topA ?? (await topActivations(a, topKForLabels(rule))), tokens, rule, input.follows);
+  const labelsB = topWordLabels(input.topB ?? (await topActivations(b, topKForLabels(rule))), tokens, rule, input.follows);
 
   const results: CategoryAnalysis[] = [];
   for (const [category, keywords] of Object.entries(categories)) {

@@ -49,12 +49,12 @@ export function readCategoriesFile(path: string): Categories {
   return validateCategories(parsed, path);
 }
 
-/** Features whose labels include one of the category's keywords (case-insensitive), ascending. */
-export function featuresInCategory(labels: readonly (readonly string[])[], keywords: readonly string[]): number[] {
+/** Features whose labels include one of the category's keywords (case-insensitive), ascending; a feature without a label (null) is in none. */
+export function featuresInCategory(labels: readonly (readonly string[] | null)[], keywords: readonly string[]): number[] {
   const kw = new Set(keywords.map((k) => k.toLowerCase()));
   const out: number[] = [];
   labels.forEach((words, f) => {
-    if (words.some((w) => kw.has(w.toLowerCase()))) out.push(f);
+    if (words !== null && words.some((w) => kw.has(w.toLowerCase()))) out.push(f);
   });
   return out;
 }

@@ -11,7 +11,7 @@ import { loadSae, saeActivationSource, type EncodeMode, type Sae } from '../pipe
 import { loadTokenizer, tokenStrings } from '../pipelines/tokenize/loadTokenizer.ts';
 import { readParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
-import { artifactFolder, readJsonArtifact, sourcePath } from './storeAccess.ts';
+import { artifactFolder, readJsonArtifact, sourceAt } from './storeAccess.ts';
 import type { LayerPairInput, PairSide } from './types.ts';
 
 export const PAIRS_FILE = 'pairs.parquet';
@@ -28,7 +28,7 @@ export interface SideData {
 async function loadSide(store: ArtifactStore, side: PairSide, mode: EncodeMode): Promise<SideData> {
   const extractDir = await artifactFolder(store, side.extractId, INDEX_FILE);
   const rows = await activationRows(extractDir, side.layer);
-  const sae = await loadSae(await sourcePath(store, side.saeId));
+  const sae = await loadSae(await sourceAt(store, side.saeId, side.saePath));
   if (sae.dIn !== rows.width) {
     throw new UserInputError(`SAE d_in=${sae.dIn} (${sae.source.file}) does not match the residual width ${rows.width} of ${side.model} layer ${side.layer}`);
   }
@@ -43,7 +43,7 @@ async function decodedTokens(store: ArtifactStore, a: PairSide, dirA: string, di
     const same = ta.tokenIds.length === tb.tokenIds.length && ta.tokenIds.every((v, i) => v === tb.tokenIds[i] && ta.docIds[i] === tb.docIds[i]);
     if (!same) throw new UserInputError(`the two extractions hold different tokens (${ta.tokenIds.length} vs ${tb.tokenIds.length}); both models must read the same tokenized corpus`, dirB);
   }
-  const tokenizer = await loadTokenizer(await sourcePath(store, a.tokenizerId));
+  const tokenizer = await loadTokenizer(await sourceAt(store, a.tokenizerId, a.tokenizerPath));
   return tokenStrings(tokenizer, ta.tokenIds);
 }
 

@@ -1,11 +1,14 @@
 // One model's side of a sweep: register its files as sources, tokenize the corpus once, extract
 // every requested layer in one chunked pass (resumable, heartbeating its cursor), then SAE
-// feature statistics per layer.
+// feature statistics per layer. Every stage reads a source from the path the config names,
+// checked against the registered content.
+//
+// Changing this file under running sweeps: see docs/temporal.md → "Changing a workflow".
 import { setHandler } from '@temporalio/workflow';
 import type { ModelSources, Side, StoredFit } from '../activities/types.ts';
 import type { SweepConfig } from '../pipelines/config.ts';
 import type { SaeConvention } from '../pipelines/sae/layerSaes.ts';
-import { cpuActivities, gpuActivities } from './options.ts';
+import { sweepActivities } from './options.ts';
 import { stageProgressQuery, type StageProgress } from './progress.ts';
 
 export interface ModelPrepInput {
@@ -39,8 +42,7 @@ export interface ModelPrepOutcome {
 }
 
 export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPrepOutcome> {
-  const cpu = cpuActivities(input.heartbeatTimeoutSeconds);
-  const gpu = gpuActivities(input.heartbeatTimeoutSeconds);
+  const act = sweepActivities(input.heartbeatTimeoutSeconds);
   const progress: StageProgress = { stage: 'sources', stagesDone: 0, stagesTotal: 3 + input.model.layers.length, reused: 0, produced: 0 };
   setHandler(stageProgressQuery, () => progress);
   const tally = (reused: boolean) => {
@@ -49,19 +51,21 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
     progress.stagesDone++;
   };
 
-  const sources = await cpu.registerSources({ side: input.side, corpus: input.corpus, model: input.model, convention: input.convention, configFile: input.configFile });
+  const sources = await act.registerSources({ side: input.side, corpus: input.corpus, model: input.model, convention: input.convention, configFile: input.configFile });
   progress.reused += sources.reused;
   progress.produced += sources.registered;
   progress.stagesDone++;
 
   progress.stage = 'tokenize';
-  const tokens = await cpu.tokenize({ corpusId: sources.corpus, tokenizerId: sources.tokenizer, corpus: input.corpus });
+  const tokens = await act.tokenize({ corpusId: sources.corpus, tokenizerId: sources.tokenizer, tokenizerPath: input.model.tokenizer, corpus: input.corpus });
   tally(tokens.reused);
 
   progress.stage = 'extract';
-  const extract = await gpu.extract({
+  const extract = await act.extract({
     modelId: sources.model,
+    modelPath: input.model.model,
     tokenizerId: sources.tokenizer,
+    tokenizerPath: input.model.tokenizer,
     tokensId: tokens.id,
     layers: input.model.layers,
     preset: input.model.preset,
@@ -75,10 +79,12 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
   progress.stage = 'featureStats';
   const stats = await Promise.all(
     input.model.layers.map(async (layer) => {
-      const r = await gpu.featureStats({
+      const r = await act.featureStats({
         extractId: extract.id,
         saeId: sources.saeByLayer[String(layer)]!,
+        saePath: sources.saePathByLayer[String(layer)]!,
         modelId: sources.model,
+        modelPath: input.model.model,
         model: input.model.name,
         layer,
         mode: input.encode,

@@ -17,12 +17,15 @@ interface Recording extends RecordedHistory {
   events: { eventType?: string; [attributes: string]: unknown }[];
 }
 
-function recordings(): Recording[] {
+/** Every recording under test/histories, at any depth (kept recordings of older workflow versions included). */
+function recordings(dir = HISTORIES_DIR, prefix = ''): Recording[] {
   const out: Recording[] = [];
-  for (const scenario of readdirSync(HISTORIES_DIR, { withFileTypes: true }).filter((d) => d.isDirectory())) {
-    for (const name of readdirSync(join(HISTORIES_DIR, scenario.name)).filter((n) => n.endsWith('.json')).sort()) {
-      const r = JSON.parse(readFileSync(join(HISTORIES_DIR, scenario.name, name), 'utf8')) as RecordedHistory;
-      out.push({ ...r, file: `${scenario.name}/${name}`, events: (r.history.events ?? []) as Recording['events'] });
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((x, y) => x.name.localeCompare(y.name))) {
+    const file = `${prefix}${entry.name}`;
+    if (entry.isDirectory()) out.push(...recordings(join(dir, entry.name), `${file}/`));
+    else if (entry.name.endsWith('.json')) {
+      const r = JSON.parse(readFileSync(join(dir, entry.name), 'utf8')) as RecordedHistory;
+      out.push({ ...r, file, events: (r.history.events ?? []) as Recording['events'] });
     }
   }
   return out;

@@ -67,18 +67,21 @@ const KIND_OF: Record<keyof Activities, Kind> = {
 
 export type SweepActivities = ActivityInterfaceFor<Activities>;
 
-/** Proxies of every activity, each with its kind's queue, timeouts and the retry policy above. */
+/** The options an activity is scheduled with: its kind's queue and timeouts, the retry policy above. */
+export function activityOptions(name: keyof Activities, heartbeatSeconds: number): ActivityOptions {
+  const k = KINDS[KIND_OF[name]];
+  return {
+    taskQueue: k.taskQueue,
+    startToCloseTimeout: k.startToCloseTimeout,
+    scheduleToCloseTimeout: k.scheduleToCloseTimeout,
+    heartbeatTimeout: `${Math.max(k.minHeartbeatSeconds, heartbeatSeconds)}s`,
+    retry: RETRY,
+  };
+}
+
+/** Proxies of every activity, each scheduled with activityOptions. */
 export function sweepActivities(heartbeatSeconds: number): SweepActivities {
-  const proxy = (k: KindOptions) =>
-    proxyActivities<Activities>({
-      taskQueue: k.taskQueue,
-      startToCloseTimeout: k.startToCloseTimeout,
-      scheduleToCloseTimeout: k.scheduleToCloseTimeout,
-      heartbeatTimeout: `${Math.max(k.minHeartbeatSeconds, heartbeatSeconds)}s`,
-      retry: RETRY,
-    });
-  const byKind = { setup: proxy(KINDS.setup), model: proxy(KINDS.model), analysis: proxy(KINDS.analysis), publish: proxy(KINDS.publish) };
   const out: Partial<Record<keyof Activities, unknown>> = {};
-  for (const [name, kind] of Object.entries(KIND_OF) as [keyof Activities, Kind][]) out[name] = byKind[kind][name];
+  for (const name of Object.keys(KIND_OF) as (keyof Activities)[]) out[name] = proxyActivities<Activities>(activityOptions(name, heartbeatSeconds))[name];
   return out as SweepActivities;
 }

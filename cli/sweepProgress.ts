@@ -23,7 +23,8 @@ export function progressPrinter(stream: ProgressStream = process.stderr): { onPr
         stream.write(news.join('\n') + '\n');
       }
       const pairsDone = p.pairs.filter((x) => x.status === 'done').length;
-      const next = `sweep ${p.stage} (pairs ${pairsDone}/${p.pairs.length})`;
+      const pairsFailed = p.pairs.filter((x) => x.status === 'failed').length;
+      const next = `sweep ${p.stage} (pairs ${pairsDone}/${p.pairs.length}${pairsFailed > 0 ? `, ${pairsFailed} failed` : ''})`;
       if (!bar || next !== label || bar.total !== p.stagesTotal) {
         bar?.finish();
         label = next;

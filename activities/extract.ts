@@ -6,23 +6,29 @@ import { extractActivations, readActivationChunks, readActivationIndex, type Chu
 import { INDEX_FILE } from '../pipelines/extract/layout.ts';
 import { assertSaeMatchesWidth, FeatureStatsAccumulator, loadSae, writeFeatureStatsTable } from '../pipelines/sae/index.ts';
 import { fitWarning, SaeFitAccumulator, type SaeFit } from '../pipelines/sae/fit.ts';
+import { currentDevice, type Device } from '../pipelines/kernels/session.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { readTokenizedDocs } from './prepare.ts';
-import { artifactFolder, localStore, manifestOf, produce, readJsonArtifact, sourcePath } from './storeAccess.ts';
+import { artifactFolder, localStore, produce, readJsonArtifact, sourceAt } from './storeAccess.ts';
 import type { ExtractInput, ExtractResult, FeatureStatsInput, FeatureStatsResult, StoredFit } from './types.ts';
 
 export const STATS_FILE = 'stats.parquet';
 export const FIT_FILE = 'fit.json';
 
-export function extractSpec(input: ExtractInput) {
+/**
+ * The extraction's identity, including the device this worker runs ONNX Runtime on: CUDA kernels
+ * do not reproduce the CPU's floats, so a GPU and a CPU extraction are different artifacts (and a
+ * retry on a worker with the other device starts its own, rather than mixing chunks of both).
+ */
+export function extractSpec(input: Omit<ExtractInput, 'modelPath' | 'tokenizerPath'>, device: Device = currentDevice()) {
   const { layers, preset, pattern, batchSize, maxLength, chunkTokens } = input;
   const specialPositions = input.keepSpecialPositions ? 'keep' : 'exclude';
   return {
     stage: 'extract',
     codeVersion: codeVersionFor('extract'),
-    params: { layers, ...(pattern !== undefined ? { pattern } : { preset }), batchSize, maxLength, chunkTokens, specialPositions },
+    params: { layers, ...(pattern !== undefined ? { pattern } : { preset }), batchSize, maxLength, chunkTokens, specialPositions, device },
     inputs: [input.modelId, input.tokenizerId, input.tokensId],
   };
 }
@@ -37,10 +43,12 @@ export function extractActivity(store: ArtifactStore) {
   return (input: ExtractInput): Promise<ExtractResult> =>
     runActivity(async (progress) => {
       const local = localStore(store);
-      const { manifest, reused } = await produce(store, extractSpec(input), async (writer) => {
+      const device = currentDevice();
+      const { manifest, reused } = await produce(store, extractSpec(input, device), async (writer) => {
         const result = await extractActivations({
-          model: await sourcePath(store, input.modelId),
-          tokenizerJson: await sourcePath(store, input.tokenizerId),
+          device,
+          model: await sourceAt(store, input.modelId, input.modelPath),
+          tokenizerJson: await sourceAt(store, input.tokenizerId, input.tokenizerPath),
           tokens: await readTokenizedDocs(store, input.tokensId),
           layers: input.layers,
           preset: input.preset,
@@ -100,8 +108,8 @@ export function featureStatsActivity(store: ArtifactStore) {
         const index = await readActivationIndex(dir);
         const entry = index.layers.find((l) => l.layer === input.layer);
         if (!entry) throw new UserInputError(`layer ${input.layer} was not extracted`, dir);
-        const sae = await loadSae(await sourcePath(store, input.saeId));
-        assertSaeMatchesWidth(sae, entry.width, (await manifestOf(store, input.modelId)).source?.path ?? input.modelId);
+        const sae = await loadSae(await sourceAt(store, input.saeId, input.saePath));
+        assertSaeMatchesWidth(sae, entry.width, input.modelPath);
         const acc = new FeatureStatsAccumulator(sae, { mode: input.mode });
         const fitAcc = new SaeFitAccumulator(sae);
         let chunk = 0;
@@ -122,7 +130,7 @@ export function featureStatsActivity(store: ArtifactStore) {
       });
       const s = (manifest.summary ?? {}) as { dIn?: number; numFeatures?: number; fit?: StoredFit };
       const fit = s.fit ?? { numTokens: 0, fvu: null, l0: null, deadFraction: null };
-      const warning = fitWarning(fromStored(fit), `${input.model} layer ${input.layer} (SAE ${await sourcePath(store, input.saeId)})`);
+      const warning = fitWarning(fromStored(fit), `${input.model} layer ${input.layer} (SAE ${input.saePath})`);
       if (warning && input.strict) throw new UserInputError(`${warning} (strict)`);
       return { id: manifest.id, reused, numFeatures: s.numFeatures ?? 0, dIn: s.dIn ?? 0, fit, ...(warning ? { warning } : {}) };
     });

@@ -5,6 +5,7 @@ import { pairedScorer } from '../pipelines/similarity/index.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { extractActivity, featureStatsActivity } from './extract.ts';
 import { featureMapActivity } from './featureMap.ts';
+import { finishedPairsActivity } from './finishedPairs.ts';
 import { pairActivity } from './pair.ts';
 import { registerSourcesActivity, tokenizeActivity, validateSweepActivity } from './prepare.ts';
 import { reportActivity } from './report.ts';
@@ -26,6 +27,7 @@ export function createActivities(opts: ActivityOptions) {
     validateSweep: validateSweepActivity(),
     registerSources: registerSourcesActivity(store),
     tokenize: tokenizeActivity(store),
+    findFinishedPairs: finishedPairsActivity(store),
     extract: extractActivity(store),
     featureStats: featureStatsActivity(store),
     pairLayer: pairActivity(store),

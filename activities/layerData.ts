@@ -14,7 +14,7 @@ import { loadTokenizer, tokenStrings } from '../pipelines/tokenize/loadTokenizer
 import { assertSameTokenTables } from '../pipelines/tokenize/sameTokenization.ts';
 import { readParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
-import { artifactFolder, readJsonArtifact, sourcePath } from './storeAccess.ts';
+import { artifactFolder, readJsonArtifact, sourceAt } from './storeAccess.ts';
 import type { LayerPairInput, PairSide } from './types.ts';
 
 export const PAIRS_FILE = 'pairs.parquet';
@@ -31,7 +31,7 @@ export interface SideData {
 async function loadSide(store: ArtifactStore, side: PairSide, mode: EncodeMode): Promise<SideData> {
   const extractDir = await artifactFolder(store, side.extractId, INDEX_FILE);
   const rows = await activationRows(extractDir, side.layer);
-  const sae = await loadSae(await sourcePath(store, side.saeId));
+  const sae = await loadSae(await sourceAt(store, side.saeId, side.saePath));
   if (sae.dIn !== rows.width) {
     throw new UserInputError(`SAE d_in=${sae.dIn} (${sae.source.file}) does not match the residual width ${rows.width} of ${side.model} layer ${side.layer}`);
   }
@@ -44,10 +44,10 @@ async function loadSide(store: ArtifactStore, side: PairSide, mode: EncodeMode):
  */
 async function decodedTokens(store: ArtifactStore, input: LayerPairInput, dirA: string, dirB: string): Promise<{ tokens: string[]; follows: Uint8Array }> {
   const ta = await readTokenTable(dirA);
-  const tokenizer = await loadTokenizer(await sourcePath(store, input.a.tokenizerId));
+  const tokenizer = await loadTokenizer(await sourceAt(store, input.a.tokenizerId, input.a.tokenizerPath));
   if (dirB !== dirA) {
     const tb = await readTokenTable(dirB);
-    const tokB = input.b.tokenizerId === input.a.tokenizerId ? tokenizer : await loadTokenizer(await sourcePath(store, input.b.tokenizerId));
+    const tokB = input.b.tokenizerId === input.a.tokenizerId ? tokenizer : await loadTokenizer(await sourceAt(store, input.b.tokenizerId, input.b.tokenizerPath));
     assertSameTokenTables({ model: input.a.model, tokenizer, table: ta }, { model: input.b.model, tokenizer: tokB, table: tb }, dirB);
   }
   return { tokens: tokenStrings(tokenizer, ta.tokenIds), follows: rowsFollow(ta.docIds, ta.positions) };

@@ -15,7 +15,7 @@ import { artifactId, codeVersionFor } from '../storage/artifactId.ts';
 import { hashSourcePath, registerSource, sourceSpec } from '../storage/sources.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { activityProducer, activitySignal, runActivity } from './context.ts';
-import { produce, sourcePath } from './storeAccess.ts';
+import { produce, sourceAt } from './storeAccess.ts';
 import type { ModelSources, Side, SourcesInput, TokenizeInput, TokenizeResult, ValidateResult } from './types.ts';
 
 export const TOKENS_FILE = 'tokens.arrow';
@@ -91,18 +91,21 @@ export function registerSourcesActivity(store: ArtifactStore) {
       const model = await reg(input.model.model, 'model');
       const tokenizer = await reg(input.model.tokenizer, 'tokenizer');
       const saeByLayer: Record<string, string> = {};
+      const saePathByLayer: Record<string, string> = {};
       const saeHookpoints: Record<string, string> = {};
       for (const s of await planModelSaes(input.side, input.model, input.convention, input.configFile)) {
         // The folder holding the layer's weights (with its cfg.json), not the whole release.
-        saeByLayer[String(s.layer)] = await reg(dirname(s.file), 'sae');
+        const folder = dirname(s.file);
+        saeByLayer[String(s.layer)] = await reg(folder, 'sae');
+        saePathByLayer[String(s.layer)] = folder;
         saeHookpoints[String(s.layer)] = s.hookpoint ? `${s.hookpoint.name} → hidden_states[${s.hookpoint.trainedOn}]` : 'unknown';
       }
       const reused = done.filter((d) => d.reused).length;
-      return { corpus, model, tokenizer, saeByLayer, saeHookpoints, reused, registered: done.length - reused };
+      return { corpus, model, tokenizer, saeByLayer, saePathByLayer, saeHookpoints, reused, registered: done.length - reused };
     });
 }
 
-export function tokenizeSpec(input: TokenizeInput) {
+export function tokenizeSpec(input: Pick<TokenizeInput, 'corpusId' | 'tokenizerId' | 'corpus' | 'addSpecialTokens'>) {
   const { maxLength, numSamples, textField } = input.corpus;
   // null: the tokenizer's own default (a function of the tokenizer file, itself an input).
   const addSpecialTokens = input.addSpecialTokens ?? null;
@@ -117,8 +120,8 @@ export function tokenizeActivity(store: ArtifactStore) {
   return (input: TokenizeInput): Promise<TokenizeResult> =>
     runActivity(async () => {
       const { manifest, reused } = await produce(store, tokenizeSpec(input), async (writer) => {
-        const corpus = await readCorpus(await sourcePath(store, input.corpusId), { textField: input.corpus.textField, numSamples: input.corpus.numSamples });
-        const tokenizer = await loadTokenizer(await sourcePath(store, input.tokenizerId), tokenizerOptions(input.addSpecialTokens));
+        const corpus = await readCorpus(await sourceAt(store, input.corpusId, input.corpus.path), { textField: input.corpus.textField, numSamples: input.corpus.numSamples });
+        const tokenizer = await loadTokenizer(await sourceAt(store, input.tokenizerId, input.tokenizerPath), tokenizerOptions(input.addSpecialTokens));
         const docs = tokenizeDocs(tokenizer, corpus.docs, input.corpus.maxLength);
         const n = docs.reduce((s, d) => s + d.ids.length, 0);
         if (n === 0) throw new UserInputError('corpus is empty: no document yields any token', corpus.path);

@@ -47,6 +47,8 @@ export function reportSpec(input: ReportInput) {
       cells: pairs.map((p) => [p.layerA, p.layerB]),
       hookpoints: { a: input.saes.a.hookpoints, b: input.saes.b.hookpoints },
       warnings: input.warnings,
+      // A partial sweep's report shows its failed cells, so it is another artifact than the full one.
+      ...(input.failed && input.failed.length > 0 ? { failed: input.failed.map((f) => [f.layerA, f.layerB, f.error]) } : {}),
     },
     inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId]), ...statsIds(input)],
   };
@@ -137,11 +139,12 @@ export function reportActivity(store: ArtifactStore) {
           layersB: input.layersB,
           metrics,
           cells,
+          ...(input.failed && input.failed.length > 0 ? { failed: input.failed } : {}),
           ...(input.warnings.length > 0 ? { warnings: input.warnings } : {}),
         };
         await writer.writeJson(REPORT_JSON, data);
         await writer.writeFile(REPORT_HTML, renderSweepReportHtml(data));
-        return { counts: { cells: cells.length, layerPairs: input.pairs.length } };
+        return { counts: { cells: cells.length, layerPairs: input.pairs.length, failedPairs: input.failed?.length ?? 0 } };
       });
       // Publishing is idempotent (atomic overwrite), so it runs on reuse too: a resumed sweep or a
       // new outDir gets the files.

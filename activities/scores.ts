@@ -14,7 +14,7 @@ import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { readKeptPairs, rowsOf } from './layerData.ts';
-import { produce, readJsonArtifact, sourcePath } from './storeAccess.ts';
+import { produce, readJsonArtifact, sourceAt } from './storeAccess.ts';
 import type { LayerPairInput, ScoresResult } from './types.ts';
 
 export const SCORES_FILE = 'scores.json';
@@ -88,8 +88,8 @@ export function scoresActivity(store: ArtifactStore) {
     runActivity(async (progress) => {
       const { manifest, reused } = await produce(store, scoresSpec(input, pairId), async (writer) => {
         const pairs = await readKeptPairs(store, pairId);
-        const saeA = await loadSae(await sourcePath(store, input.a.saeId));
-        const saeB = await loadSae(await sourcePath(store, input.b.saeId));
+        const saeA = await loadSae(await sourceAt(store, input.a.saeId, input.a.saePath));
+        const saeB = await loadSae(await sourceAt(store, input.b.saeId, input.b.saePath));
         const x = rowsOf({ data: saeA.wDec, rows: saeA.numFeatures, cols: saeA.dIn }, pairs.a);
         const y = rowsOf({ data: saeB.wDec, rows: saeB.numFeatures, cols: saeB.dIn }, pairs.b);
         const out: StoredScores = { n: pairs.a.length, widthA: x.cols, widthB: y.cols, scores: [] };

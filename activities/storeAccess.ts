@@ -1,10 +1,11 @@
 // Store access shared by the activities: produce an artifact (reuse if complete, else compute in
-// staging and commit, with the activity as producer), and find the files behind ids.
+// staging and commit, with the activity as producer), find the files behind ids, and check that a
+// source file still holds the content it was registered with before a stage reads it.
 import { dirname } from 'node:path';
 import { UserInputError } from '../pipelines/errors.ts';
-import type { ArtifactSpec } from '../storage/artifactId.ts';
-import type { Manifest } from '../storage/manifest.ts';
+import { artifactId, type ArtifactSpec } from '../storage/artifactId.ts';
 import { produceArtifact, type ProducedInfo, type ProduceResult } from '../storage/produce.ts';
+import { hashSourcePath, sourceChanges, sourceSpec } from '../storage/sources.ts';
 import { LocalDirStore, type ArtifactStore, type ArtifactWriter } from '../storage/store.ts';
 import { activityProducer, activitySignal } from './context.ts';
 
@@ -22,17 +23,23 @@ export function produce(
   return produceArtifact(store, spec, work, { producer: activityProducer(), signal: activitySignal() });
 }
 
-export async function manifestOf(store: ArtifactStore, id: string): Promise<Manifest> {
-  const m = await store.manifest(id);
-  if (!m) throw new Error(`artifact ${id} is missing from store ${store.location} (was the store cleared mid-sweep?)`);
-  return m;
-}
-
-/** The file or folder a source artifact was registered from. */
-export async function sourcePath(store: ArtifactStore, id: string): Promise<string> {
-  const m = await manifestOf(store, id);
-  if (!m.source) throw new Error(`artifact ${id} is not a source`);
-  return m.source.path;
+/**
+ * The file or folder a stage reads for source artifact `id`: `path`, as the sweep's current config
+ * names it (not the path the same content was first registered from, which may be another
+ * sweep's, moved or deleted since), after checking that it still holds the registered content —
+ * file names, sizes and sha256, through the hash cache keyed by path, size and mtime. A file
+ * changed since the sweep registered it is bad input (non-retryable), named in one line: its
+ * artifacts so far were computed from the old content.
+ */
+export async function sourceAt(store: ArtifactStore, id: string, path: string): Promise<string> {
+  const now = await hashSourcePath(path, store.cacheDir);
+  if (artifactId(sourceSpec(now)) === id) return path;
+  const registered = (await store.manifest(id))?.source?.files;
+  const what = registered ? sourceChanges(registered, now).join('; ') : 'its content differs';
+  throw new UserInputError(
+    `changed since this sweep registered it as ${id} (${what}); restore it, or run \`ufg sweep resume <sweep id>\` to register the new content and recompute what depends on it`,
+    path,
+  );
 }
 
 /** Directory-shaped stages (extraction) need the artifact's folder on local disk. */

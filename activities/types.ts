@@ -41,6 +41,8 @@ export interface ModelSources {
   tokenizer: string;
   /** Per requested layer, the SAE folder registered as a source. */
   saeByLayer: Record<string, string>;
+  /** Per requested layer, that folder's path as the config names it (where later stages read it). */
+  saePathByLayer: Record<string, string>;
   /** Per requested layer, the hookpoint its SAE was trained on (`layers.0 → hidden_states[1]`, or `unknown`). */
   saeHookpoints: Record<string, string>;
   /** How many of these source artifacts already existed. */
@@ -48,9 +50,16 @@ export interface ModelSources {
   registered: number;
 }
 
+/*
+ * A source is read from the path the current config gives (`…Path`, or `corpus.path`), checked
+ * against the content its id was registered with (activities/storeAccess.ts sourceAt): never from
+ * the path recorded when the content was first registered, which may be another sweep's.
+ */
+
 export interface TokenizeInput {
   corpusId: string;
   tokenizerId: string;
+  tokenizerPath: string;
   corpus: SweepCorpusConfig;
   /** models.<side>.addSpecialTokens; absent = the tokenizer's post-processor (Hugging Face's default). */
   addSpecialTokens?: boolean;
@@ -63,7 +72,9 @@ export interface TokenizeResult extends ArtifactRef {
 
 export interface ExtractInput {
   modelId: string;
+  modelPath: string;
   tokenizerId: string;
+  tokenizerPath: string;
   tokensId: string;
   layers: number[];
   preset: SweepModelConfig['preset'];
@@ -89,7 +100,10 @@ export interface ExtractResult extends ArtifactRef {
 export interface FeatureStatsInput {
   extractId: string;
   saeId: string;
+  saePath: string;
   modelId: string;
+  /** The model file (error messages). */
+  modelPath: string;
   /** The model's display name (warnings). */
   model: string;
   layer: number;
@@ -120,8 +134,10 @@ export interface PairSide {
   layer: number;
   extractId: string;
   saeId: string;
+  saePath: string;
   statsId: string;
   tokenizerId: string;
+  tokenizerPath: string;
 }
 
 export interface LayerPairInput {
@@ -171,6 +187,12 @@ export interface LayerPairOutcome {
   produced: number;
 }
 
+/** A layer pair an earlier run of the sweep finished, and the input it would run with now. */
+export interface FinishedPairCandidate {
+  input: LayerPairInput;
+  outcome: LayerPairOutcome;
+}
+
 /** One model's SAEs as the results need them: each layer's feature-stats artifact (its fit) and hookpoint. */
 export interface SideSaes {
   statsByLayer: Record<string, string>;
@@ -196,8 +218,17 @@ export interface ResultsTableResult extends ArtifactRef {
   rows: number;
 }
 
+/** A layer pair that did not finish, and why (one line: the activity and its error). */
+export interface FailedLayerPair {
+  layerA: number;
+  layerB: number;
+  error: string;
+}
+
 export interface ReportInput extends ResultsInput {
   title?: string;
+  /** Layer pairs that failed: drawn as failed cells, with the error. */
+  failed?: FailedLayerPair[];
   resultsId: string;
   outDir: string;
 }

@@ -1,7 +1,8 @@
 // Client side of sweeps: start (or attach to) a sweep, follow its progress, resume, cancel.
 // The workflow id is derived from the config (sweepIdOf), so starting the same sweep twice
-// attaches to the running one, and resuming a failed or terminated sweep starts a new run of the
-// same id that finds every finished artifact by its content address.
+// attaches to the running one. Resuming a partial, failed or terminated sweep starts a new run of
+// the same id that takes over the layer pairs the last run finished and runs only the rest; every
+// other finished artifact is found by its content address.
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
@@ -13,6 +14,7 @@ import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { sweepIdOf, type SweepConfig } from '../pipelines/config.ts';
 import { UserInputError } from '../pipelines/errors.ts';
 import { CPU_QUEUE, sweepProgressQuery, sweepWorkflow, type SweepInput, type SweepOutcome, type SweepProgress } from '../workflows/index.ts';
+import type { LayerPairOutcome } from '../activities/types.ts';
 
 export interface StartSweepOptions {
   /** Workflow task queue (default `cpu`, where `ufg worker` runs workflows). */
@@ -32,12 +34,12 @@ function handleOf(client: Client, id: string): SweepHandle {
   return client.workflow.getHandle<typeof sweepWorkflow>(id);
 }
 
-async function startRun(client: Client, config: SweepConfig, workflowId: string, opts: StartSweepOptions): Promise<StartedSweep> {
+async function startRun(client: Client, input: SweepInput, workflowId: string, opts: StartSweepOptions): Promise<StartedSweep> {
   try {
     const handle = await client.workflow.start(sweepWorkflow, {
       workflowId,
       taskQueue: opts.taskQueue ?? CPU_QUEUE,
-      args: [{ config } satisfies SweepInput],
+      args: [input],
       // A running sweep with this id is never replaced (FAIL → we attach below); a closed one
       // (completed, failed, terminated) may be run again under the same id.
       workflowIdConflictPolicy: 'FAIL',
@@ -51,7 +53,7 @@ async function startRun(client: Client, config: SweepConfig, workflowId: string,
 }
 
 export function startSweep(client: Client, config: SweepConfig, opts: StartSweepOptions = {}): Promise<StartedSweep> {
-  return startRun(client, config, sweepIdOf(config), opts);
+  return startRun(client, { config }, sweepIdOf(config), opts);
 }
 
 export type SweepRunStatus = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'CONTINUED_AS_NEW' | 'TIMED_OUT' | 'UNKNOWN' | 'UNSPECIFIED' | 'PAUSED';
@@ -137,23 +139,53 @@ export async function sweepStatus(client: Client, id: string): Promise<SweepStat
   return out;
 }
 
-/** The config the latest run of `id` was started with (from its history's first event). */
-export async function configOfSweep(client: Client, id: string): Promise<SweepConfig> {
+/** The input the latest run of `id` was started with (from its history's first event). */
+async function inputOfLatestRun(client: Client, id: string): Promise<SweepInput> {
   const history = await handleOf(client, id).fetchHistory();
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   if (!payload) throw new UserInputError(`sweep ${id}: its history holds no start input; start it again with --config`);
-  return defaultPayloadConverter.fromPayload<SweepInput>(payload).config;
+  return defaultPayloadConverter.fromPayload<SweepInput>(payload);
+}
+
+/** The config the latest run of `id` was started with. */
+export async function configOfSweep(client: Client, id: string): Promise<SweepConfig> {
+  return (await inputOfLatestRun(client, id)).config;
 }
 
 /**
- * A new run of a failed, cancelled or terminated sweep under the same id, from its config. All
- * finished artifacts are found by content address, so only missing work runs; the outcome's
- * `reused` says how much was reused. A sweep still running is attached to instead.
+ * The layer pairs the latest run of `id` knew finished: a completed run's outcome (a partial sweep
+ * lists its finished pairs there), else what its start input carried from earlier runs.
  */
-export async function resumeSweep(client: Client, id: string, opts: StartSweepOptions & { config?: SweepConfig } = {}): Promise<StartedSweep> {
-  const config = opts.config ?? (await configOfSweep(client, id));
+async function finishedPairsOf(client: Client, id: string, status: string): Promise<LayerPairOutcome[]> {
+  if (status === 'COMPLETED') return (await handleOf(client, id).result()).pairs ?? [];
+  const input = await inputOfLatestRun(client, id);
+  return input.carried?.done ?? input.resumeFrom ?? [];
+}
+
+export interface ResumedSweep extends StartedSweep {
+  /** Finished layer pairs handed to the new run (it takes over those still current). */
+  handedOver: number;
+}
+
+/**
+ * A new run of a partial, failed, cancelled or terminated sweep under the same id, from its
+ * config. The layer pairs the last run finished are handed over and taken over where their
+ * artifacts are still current; the rest (failed and never-run pairs) run, and every other
+ * finished artifact is found by content address. A sweep still running is attached to instead.
+ */
+export async function resumeSweep(client: Client, id: string, opts: StartSweepOptions & { config?: SweepConfig } = {}): Promise<ResumedSweep> {
   if (opts.config && sweepIdOf(opts.config) !== id) throw new UserInputError(`the given config is sweep ${sweepIdOf(opts.config)}, not ${id}`);
-  return startRun(client, config, id, opts);
+  let status: string;
+  try {
+    status = (await handleOf(client, id).describe()).status.name;
+  } catch (e) {
+    throw new UserInputError(`no sweep ${id} on this Temporal server (${(e as Error).message})`);
+  }
+  if (status === 'RUNNING') return { workflowId: id, attached: true, handedOver: 0 };
+  const config = opts.config ?? (await configOfSweep(client, id));
+  const finished = await finishedPairsOf(client, id, status);
+  const started = await startRun(client, { config, ...(finished.length > 0 ? { resumeFrom: finished } : {}) }, id, opts);
+  return { ...started, handedOver: finished.length };
 }
 
 export async function cancelSweep(client: Client, id: string): Promise<void> {

@@ -23,7 +23,8 @@ export function progressPrinter(stream: ProgressStream = process.stderr): { onPr
         stream.write(news.join('\n') + '\n');
       }
       const pairsDone = p.pairs.filter((x) => x.status === 'done').length;
-      const next = `sweep ${p.stage} (pairs ${pairsDone}/${p.pairs.length})`;
+      const pairsFailed = p.pairs.filter((x) => x.status === 'failed').length;
+      const next = `sweep ${p.stage} (pairs ${pairsDone}/${p.pairs.length}${pairsFailed > 0 ? `, ${pairsFailed} failed` : ''})`;
       if (!bar || next !== label || bar.total !== p.stagesTotal) {
         bar?.finish();
         label = next;
@@ -35,12 +36,20 @@ export function progressPrinter(stream: ProgressStream = process.stderr): { onPr
   };
 }
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** The outcome for the terminal; a partial sweep ends with its failed pairs and how to retry them. */
 export function describeOutcome(o: SweepOutcome): string {
+  const failed = o.failed ?? [];
+  const pairs = failed.length > 0 ? `${o.layerPairs} of ${plural(o.layerPairs + failed.length, 'layer pair')} (${failed.length} failed)` : plural(o.layerPairs, 'layer pair');
   return [
     ...o.warnings.map((w) => `warning: ${w}`),
-    `sweep ${o.sweepId} done: ${o.layerPairs} layer pair${o.layerPairs === 1 ? "" : "s"}, artifacts: ${o.reused} reused, ${o.produced} computed`,
+    `sweep ${o.sweepId} ${failed.length > 0 ? 'partial' : 'done'}: ${pairs}, artifacts: ${o.reused} reused, ${o.produced} computed`,
+    ...(o.carriedOver > 0 ? [`  resumed: ${plural(o.carriedOver, 'finished layer pair')} taken over from the earlier run, ${o.ran} run`] : []),
     `  results: ${o.resultsPath}  (artifact ${o.resultsId}; \`ufg lineage ${o.resultsPath}#0\`)`,
     `  report:  ${o.reportPath}`,
     ...o.mapPaths.map((m) => `  map:     ${m}`),
+    ...failed.map((f) => `  failed:  A${f.layerA} ↔ B${f.layerB} (${f.workflowId}): ${f.error}`),
+    ...(failed.length > 0 ? [`  fix what the errors name, then \`ufg sweep resume ${o.sweepId}\` runs only the failed layer pairs`] : []),
   ].join('\n');
 }

@@ -59,8 +59,12 @@ export async function hashSourcePath(path: string, cacheDir: string): Promise<Fi
   let s;
   try {
     s = await stat(path);
-  } catch {
-    throw new UserInputError('no such file or directory', path);
+  } catch (e) {
+    // Only a path that is not there is bad input; EIO, ESTALE, a timeout (an NFS hiccup) are
+    // infrastructure, left retryable.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserInputError('no such file or directory', path);
+    throw e;
   }
   if (s.isFile()) return [await cachedFileHash(path, cacheDir)];
   if (!s.isDirectory()) throw new UserInputError('not a regular file or directory', path);
@@ -78,6 +82,25 @@ export function sourceSpec(files: readonly FileEntry[]): ArtifactSpec {
     params: { files: files.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })) },
     inputs: [],
   };
+}
+
+/**
+ * How a source's files differ from what was registered (file names relative to the source; '' is
+ * a single-file source): e.g. `sae.safetensors: sha256 1f3a9c0b2d4e… → 77c0…, size 4096 → 4096`.
+ */
+export function sourceChanges(registered: readonly FileEntry[], now: readonly FileEntry[]): string[] {
+  const label = (name: string) => name || 'content';
+  const short = (h: string) => `${h.slice(0, 12)}…`;
+  const before = new Map(registered.map((f) => [f.name, f]));
+  const after = new Map(now.map((f) => [f.name, f]));
+  const out: string[] = [];
+  for (const [name, f] of before) {
+    const g = after.get(name);
+    if (!g) out.push(`${label(name)}: missing`);
+    else if (g.sha256 !== f.sha256 || g.size !== f.size) out.push(`${label(name)}: sha256 ${short(f.sha256)} → ${short(g.sha256)}, size ${f.size} → ${g.size}`);
+  }
+  for (const name of after.keys()) if (!before.has(name)) out.push(`${label(name)}: new file`);
+  return out;
 }
 
 export interface RegisterSourceOptions {

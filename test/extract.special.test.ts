@@ -156,14 +156,14 @@ test('activities: tokenize keeps BOS in the tokens artifact, extract leaves it o
     [[corpusPath, 'corpus'], [model, 'model'], [LLAMA_TOKENIZER, 'tokenizer']].map(async ([p, kind]) => (await registerSource(store, p!, { kind })).id),
   );
   const corpus = { path: corpusPath, textField: 'text', numSamples: 0, maxLength: MAX_LENGTH, batchSize: 2, keepSpecialPositions: false };
-  const tokens = await tokenizeActivity(store)({ corpusId: corpusId!, tokenizerId: tokenizerId!, corpus });
+  const tokens = await tokenizeActivity(store)({ corpusId: corpusId!, tokenizerId: tokenizerId!, tokenizerPath: LLAMA_TOKENIZER, corpus });
   const docs = await readTokenizedDocs(store, tokens.id);
   assert.ok(docs.every((d) => d.ids[0] === BOS), 'the tokens artifact holds what the model reads');
-  const noBosTokens = await tokenizeActivity(store)({ corpusId: corpusId!, tokenizerId: tokenizerId!, corpus, addSpecialTokens: false });
+  const noBosTokens = await tokenizeActivity(store)({ corpusId: corpusId!, tokenizerId: tokenizerId!, tokenizerPath: LLAMA_TOKENIZER, corpus, addSpecialTokens: false });
   assert.notEqual(noBosTokens.id, tokens.id);
   assert.ok((await readTokenizedDocs(store, noBosTokens.id)).every((d) => d.ids[0] !== BOS));
 
-  const input = { modelId: modelId!, tokenizerId: tokenizerId!, tokensId: tokens.id, layers: [2], preset: 'llama' as const, batchSize: 2, maxLength: MAX_LENGTH, chunkTokens: 12, keepSpecialPositions: false };
+  const input = { modelId: modelId!, modelPath: model, tokenizerId: tokenizerId!, tokenizerPath: LLAMA_TOKENIZER, tokensId: tokens.id, layers: [2], preset: 'llama' as const, batchSize: 2, maxLength: MAX_LENGTH, chunkTokens: 12, keepSpecialPositions: false };
   const ex = await extractActivity(store)(input);
   assert.equal(ex.specialPositions, 7, 'six BOS (one per document) and the typed <s>');
   const manifest = (await store.manifest(ex.id))!;

@@ -1,13 +1,14 @@
 // One layer pair: pair + filter + labels (gpu) → full-space similarity with nulls and semantic
 // subspaces (cpu, in parallel) → the feature-map page (cpu). Returns artifact ids only.
+//
+// Changing this file under running sweeps: see docs/temporal.md → "Changing a workflow".
 import { setHandler } from '@temporalio/workflow';
 import type { LayerPairInput, LayerPairOutcome } from '../activities/types.ts';
-import { cpuActivities, gpuActivities } from './options.ts';
+import { sweepActivities } from './options.ts';
 import { stageProgressQuery, type StageProgress } from './progress.ts';
 
 export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPairOutcome> {
-  const cpu = cpuActivities(input.heartbeatTimeoutSeconds);
-  const gpu = gpuActivities(input.heartbeatTimeoutSeconds);
+  const act = sweepActivities(input.heartbeatTimeoutSeconds);
   const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4, reused: 0, produced: 0 };
   setHandler(stageProgressQuery, () => progress);
   const tally = (reused: boolean) => {
@@ -16,15 +17,15 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
     progress.stagesDone++;
   };
 
-  const pair = await gpu.pairLayer(input);
+  const pair = await act.pairLayer(input);
   tally(pair.reused);
   progress.stage = 'similarity+subspaces';
   const [scores, subspaces] = await Promise.all([
-    cpu.scoreLayerPair(input, pair.id).then((r) => (tally(r.reused), r)),
-    cpu.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused), r)),
+    act.scoreLayerPair(input, pair.id).then((r) => (tally(r.reused), r)),
+    act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused), r)),
   ]);
   progress.stage = 'featureMap';
-  const map = await cpu.renderFeatureMap(input, { pairId: pair.id, scoresId: scores.id, subspacesId: subspaces.id });
+  const map = await act.renderFeatureMap(input, { pairId: pair.id, scoresId: scores.id, subspacesId: subspaces.id });
   tally(map.reused);
   progress.stage = 'done';
   return {

@@ -1,12 +1,15 @@
 // One model's side of a sweep: register its files as sources, tokenize the corpus once (special
 // tokens as models.<side>.addSpecialTokens says), extract every requested layer in one chunked
 // pass (resumable, heartbeating its cursor; special positions left out unless
-// corpus.keepSpecialPositions), then SAE feature statistics per layer.
+// corpus.keepSpecialPositions), then SAE feature statistics per layer. Every stage reads a source
+// from the path the config names, checked against the registered content.
+//
+// Changing this file under running sweeps: see docs/temporal.md → "Changing a workflow".
 import { setHandler } from '@temporalio/workflow';
 import type { ModelSources, Side, StoredFit } from '../activities/types.ts';
 import type { SweepConfig } from '../pipelines/config.ts';
 import type { SaeConvention } from '../pipelines/sae/layerSaes.ts';
-import { cpuActivities, gpuActivities } from './options.ts';
+import { sweepActivities } from './options.ts';
 import { stageProgressQuery, type StageProgress } from './progress.ts';
 
 export interface ModelPrepInput {
@@ -40,8 +43,7 @@ export interface ModelPrepOutcome {
 }
 
 export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPrepOutcome> {
-  const cpu = cpuActivities(input.heartbeatTimeoutSeconds);
-  const gpu = gpuActivities(input.heartbeatTimeoutSeconds);
+  const act = sweepActivities(input.heartbeatTimeoutSeconds);
   const progress: StageProgress = { stage: 'sources', stagesDone: 0, stagesTotal: 3 + input.model.layers.length, reused: 0, produced: 0 };
   setHandler(stageProgressQuery, () => progress);
   const tally = (reused: boolean) => {
@@ -50,24 +52,27 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
     progress.stagesDone++;
   };
 
-  const sources = await cpu.registerSources({ side: input.side, corpus: input.corpus, model: input.model, convention: input.convention, configFile: input.configFile });
+  const sources = await act.registerSources({ side: input.side, corpus: input.corpus, model: input.model, convention: input.convention, configFile: input.configFile });
   progress.reused += sources.reused;
   progress.produced += sources.registered;
   progress.stagesDone++;
 
   progress.stage = 'tokenize';
-  const tokens = await cpu.tokenize({
+  const tokens = await act.tokenize({
     corpusId: sources.corpus,
     tokenizerId: sources.tokenizer,
+    tokenizerPath: input.model.tokenizer,
     corpus: input.corpus,
     ...(input.model.addSpecialTokens !== undefined ? { addSpecialTokens: input.model.addSpecialTokens } : {}),
   });
   tally(tokens.reused);
 
   progress.stage = 'extract';
-  const extract = await gpu.extract({
+  const extract = await act.extract({
     modelId: sources.model,
+    modelPath: input.model.model,
     tokenizerId: sources.tokenizer,
+    tokenizerPath: input.model.tokenizer,
     tokensId: tokens.id,
     layers: input.model.layers,
     preset: input.model.preset,
@@ -82,10 +87,12 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
   progress.stage = 'featureStats';
   const stats = await Promise.all(
     input.model.layers.map(async (layer) => {
-      const r = await gpu.featureStats({
+      const r = await act.featureStats({
         extractId: extract.id,
         saeId: sources.saeByLayer[String(layer)]!,
+        saePath: sources.saePathByLayer[String(layer)]!,
         modelId: sources.model,
+        modelPath: input.model.model,
         model: input.model.name,
         layer,
         mode: input.encode,

@@ -12,6 +12,8 @@ export interface PairProgress {
   workflowId: string;
   /** Activity the pair workflow is in, when known. */
   stage?: string;
+  /** Why it failed (status `failed`): the activity and its error, in one line. */
+  error?: string;
 }
 
 export interface SweepProgress {

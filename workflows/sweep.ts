@@ -2,6 +2,14 @@
 // (layer A, layer B) with bounded concurrency → results table → report. Large grids continue as
 // new every `pairsPerRun` pairs, carrying the finished pairs as artifact ids, so no run's history
 // grows large. Cancelling the sweep cancels its children and, through heartbeats, their activities.
+//
+// A layer pair that fails (bad input found at use, a retry budget spent) does not stop the others:
+// the sweep runs every pair it can, writes the results and the report for those, and completes
+// with the failed pairs listed in its outcome (a partial sweep). `ufg sweep resume` starts a new
+// run that takes the finished pairs over (when their inputs and code are unchanged) and runs only
+// the rest. A model-prep failure fails the sweep: no pair can run without both models.
+//
+// Changing this file under running sweeps: see docs/temporal.md → "Changing a workflow".
 import {
   CancellationScope,
   ContinueAsNew,
@@ -11,13 +19,18 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LayerPairInput, LayerPairOutcome, PairSide, Side, SideSaes } from '../activities/types.ts';
+import type { FailedLayerPair, FinishedPairCandidate, LayerPairInput, LayerPairOutcome, PairSide, Side, SideSaes } from '../activities/types.ts';
 import type { SweepConfig } from '../pipelines/config.ts';
-import { rethrowSurfacingUserInput, rootApplicationFailure } from './failures.ts';
+import { failureSummary, rethrowSurfacingUserInput, rootApplicationFailure } from './failures.ts';
 import { layerPairWorkflow } from './layerPair.ts';
 import { modelPrepWorkflow, type ModelPrepOutcome } from './modelPrep.ts';
-import { cpuActivities } from './options.ts';
+import { sweepActivities } from './options.ts';
 import { sweepProgressQuery, type PairProgress, type SweepProgress } from './progress.ts';
+
+/** A layer pair that failed: its workflow (`ufg sweep status`, the Web UI) and why. */
+export interface FailedPair extends FailedLayerPair {
+  workflowId: string;
+}
 
 export interface SweepCarry {
   run: number;
@@ -25,14 +38,22 @@ export interface SweepCarry {
   warnings: string[];
   prep: Record<Side, ModelPrepOutcome>;
   done: LayerPairOutcome[];
+  failed: FailedPair[];
   reused: number;
   produced: number;
+  ran: number;
+  carriedOver: number;
 }
 
 export interface SweepInput {
   config: SweepConfig;
   /** Set by continue-as-new: what earlier runs of this sweep finished. */
   carried?: SweepCarry;
+  /**
+   * Set by `ufg sweep resume`: the layer pairs an earlier run of this sweep finished. Those whose
+   * artifacts today's inputs and code still give are taken over without running again.
+   */
+  resumeFrom?: LayerPairOutcome[];
 }
 
 export interface SweepOutcome {
@@ -42,7 +63,16 @@ export interface SweepOutcome {
   resultsPath: string;
   reportPath: string;
   mapPaths: string[];
+  /** Layer pairs finished: the ones in the results table and the report. */
   layerPairs: number;
+  /** Layer pairs that failed, with why; the sweep is partial when this is not empty. */
+  failed: FailedPair[];
+  /** The finished layer pairs' artifacts (what `ufg sweep resume` hands the next run). */
+  pairs: LayerPairOutcome[];
+  /** Layer-pair workflows this sweep ran (after a resume: the pairs it retried or had left). */
+  ran: number;
+  /** Finished pairs taken over from the run before a resume, without running them again. */
+  carriedOver: number;
   /** Artifacts found complete (not recomputed) and artifacts computed, over the whole sweep. */
   reused: number;
   produced: number;
@@ -61,28 +91,19 @@ export function pairWorkflowId(sweepId: string, layerA: number, layerB: number):
   return `${sweepId}.pair-A${layerA}-B${layerB}`;
 }
 
-/** Runs `fn` over `items`, at most `limit` at once; the first failure cancels the rest. */
+/** Candidates per findFinishedPairs call: each carries a LayerPairInput, so payloads stay small. */
+const TAKE_OVER_BATCH = 50;
+
+/**
+ * Runs `fn` over `items`, at most `limit` at once, in order. `fn` handles its item's failure
+ * itself; what it throws (the sweep's cancellation) stops the lanes.
+ */
 async function boundedAll<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  let failure: { error: unknown } | undefined;
-  const scope = new CancellationScope();
-  await scope.run(async () => {
-    const lane = async () => {
-      while (!failure && next < items.length) {
-        const item = items[next++]!;
-        try {
-          await fn(item);
-        } catch (error) {
-          if (!failure) {
-            failure = { error };
-            scope.cancel();
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  });
-  if (failure) throw failure.error;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 function pairSide(config: SweepConfig, side: Side, prep: ModelPrepOutcome, layer: number): PairSide {
@@ -91,8 +112,24 @@ function pairSide(config: SweepConfig, side: Side, prep: ModelPrepOutcome, layer
     layer,
     extractId: prep.extractId,
     saeId: prep.sources.saeByLayer[String(layer)]!,
+    saePath: prep.sources.saePathByLayer[String(layer)]!,
     statsId: prep.statsByLayer[String(layer)]!,
     tokenizerId: prep.sources.tokenizer,
+    tokenizerPath: config.models[side].tokenizer,
+  };
+}
+
+function layerPairInput(config: SweepConfig, sweepId: string, prep: Record<Side, ModelPrepOutcome>, layerA: number, layerB: number): LayerPairInput {
+  return {
+    sweepId,
+    a: pairSide(config, 'a', prep.a, layerA),
+    b: pairSide(config, 'b', prep.b, layerB),
+    compat: config.compat,
+    pairing: config.pairing,
+    similarity: config.similarity,
+    ...(config.categories !== undefined ? { categories: config.categories } : {}),
+    maxMapPoints: config.maxMapPoints,
+    heartbeatTimeoutSeconds: config.orchestration.heartbeatTimeoutSeconds,
   };
 }
 
@@ -100,31 +137,40 @@ function sideSaes(prep: ModelPrepOutcome): SideSaes {
   return { statsByLayer: prep.statsByLayer, hookpoints: prep.sources.saeHookpoints };
 }
 
+const pairKey = (layerA: number, layerB: number) => `${layerA},${layerB}`;
+
 export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   const { config } = input;
   const sweepId = workflowInfo().workflowId;
   const hb = config.orchestration.heartbeatTimeoutSeconds;
-  const cpu = cpuActivities(hb);
+  const act = sweepActivities(hb);
   const grid = config.models.a.layers.flatMap((layerA) => config.models.b.layers.map((layerB) => ({ layerA, layerB })));
   const carried = input.carried;
-  const done = new Map<string, LayerPairOutcome>((carried?.done ?? []).map((o) => [`${o.layerA},${o.layerB}`, o]));
+  const done = new Map<string, LayerPairOutcome>((carried?.done ?? []).map((o) => [pairKey(o.layerA, o.layerB), o]));
+  const failed = new Map<string, FailedPair>((carried?.failed ?? []).map((f) => [pairKey(f.layerA, f.layerB), f]));
+  let ran = carried?.ran ?? 0;
+  let carriedOver = carried?.carriedOver ?? 0;
 
   const progress: SweepProgress = {
     sweepId,
     run: carried?.run ?? 0,
     stage: carried ? 'pairs' : 'validate',
-    stagesDone: carried ? 3 + done.size : 0,
+    stagesDone: carried ? 3 + done.size + failed.size : 0,
     stagesTotal: 3 + grid.length + 2,
     prep: {
       a: { status: carried ? 'done' : 'pending', workflowId: prepWorkflowId(sweepId, 'a') },
       b: { status: carried ? 'done' : 'pending', workflowId: prepWorkflowId(sweepId, 'b') },
     },
-    pairs: grid.map(({ layerA, layerB }): PairProgress => ({
-      layerA,
-      layerB,
-      status: done.has(`${layerA},${layerB}`) ? 'done' : 'pending',
-      workflowId: pairWorkflowId(sweepId, layerA, layerB),
-    })),
+    pairs: grid.map(({ layerA, layerB }): PairProgress => {
+      const f = failed.get(pairKey(layerA, layerB));
+      return {
+        layerA,
+        layerB,
+        status: done.has(pairKey(layerA, layerB)) ? 'done' : f ? 'failed' : 'pending',
+        workflowId: pairWorkflowId(sweepId, layerA, layerB),
+        ...(f ? { error: f.error } : {}),
+      };
+    }),
     reused: carried?.reused ?? 0,
     produced: carried?.produced ?? 0,
     running: [],
@@ -140,13 +186,14 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   const markRunning = (id: string, on: boolean) => {
     progress.running = on ? [...progress.running, id] : progress.running.filter((x) => x !== id);
   };
+  const entryOf = (layerA: number, layerB: number) => progress.pairs.find((p) => p.layerA === layerA && p.layerB === layerB)!;
 
   try {
     let prep: Record<Side, ModelPrepOutcome>;
     if (carried) {
       prep = carried.prep;
     } else {
-      const validated = await cpu.validateSweep(config);
+      const validated = await act.validateSweep(config);
       progress.plan = validated.plan;
       progress.warnings.push(...validated.warnings);
       progress.stagesDone++;
@@ -187,37 +234,52 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       };
       const [a, b] = await Promise.all([prepOne('a'), prepOne('b')]);
       prep = { a, b };
+
+      // A resumed sweep takes over the pairs an earlier run finished, if they are still current.
+      const inGrid = new Set(grid.map(({ layerA, layerB }) => pairKey(layerA, layerB)));
+      const candidates: FinishedPairCandidate[] = (input.resumeFrom ?? [])
+        .filter((o) => inGrid.has(pairKey(o.layerA, o.layerB)))
+        .map((o) => ({ input: layerPairInput(config, sweepId, prep, o.layerA, o.layerB), outcome: o }));
+      for (let i = 0; i < candidates.length; i += TAKE_OVER_BATCH) {
+        const batch = candidates.slice(i, i + TAKE_OVER_BATCH);
+        for (const k of await act.findFinishedPairs(batch)) {
+          const o = batch[k]!.outcome;
+          done.set(pairKey(o.layerA, o.layerB), o);
+          entryOf(o.layerA, o.layerB).status = 'done';
+          carriedOver++;
+          progress.reused += o.reused + o.produced;
+          progress.stagesDone++;
+        }
+      }
     }
 
     progress.stage = 'pairs';
-    const remaining = grid.filter(({ layerA, layerB }) => !done.has(`${layerA},${layerB}`));
+    const remaining = grid.filter(({ layerA, layerB }) => !done.has(pairKey(layerA, layerB)) && !failed.has(pairKey(layerA, layerB)));
     const thisRun = remaining.slice(0, config.orchestration.pairsPerRun);
     await boundedAll(thisRun, config.orchestration.concurrency, async ({ layerA, layerB }) => {
-      const entry = progress.pairs.find((p) => p.layerA === layerA && p.layerB === layerB)!;
-      const pairInput: LayerPairInput = {
-        sweepId,
-        a: pairSide(config, 'a', prep.a, layerA),
-        b: pairSide(config, 'b', prep.b, layerB),
-        compat: config.compat,
-        pairing: config.pairing,
-        similarity: config.similarity,
-        ...(config.categories !== undefined ? { categories: config.categories } : {}),
-        maxMapPoints: config.maxMapPoints,
-        heartbeatTimeoutSeconds: hb,
-      };
+      const entry = entryOf(layerA, layerB);
       entry.status = 'running';
       markRunning(entry.workflowId, true);
+      ran++;
       try {
-        const out = await executeChild(layerPairWorkflow, { workflowId: entry.workflowId, args: [pairInput] });
-        done.set(`${layerA},${layerB}`, out);
+        const out = await executeChild(layerPairWorkflow, { workflowId: entry.workflowId, args: [layerPairInput(config, sweepId, prep, layerA, layerB)] });
+        done.set(pairKey(layerA, layerB), out);
         entry.status = 'done';
         progress.reused += out.reused;
         progress.produced += out.produced;
-        progress.stagesDone++;
       } catch (e) {
-        entry.status = isCancellation(e) ? 'cancelled' : 'failed';
-        throw e;
+        if (isCancellation(e) && CancellationScope.current().consideredCancelled) {
+          entry.status = 'cancelled';
+          throw e; // the sweep is cancelled: stop every lane
+        }
+        // This pair is lost (its error is deterministic, or its retry budget is spent); the
+        // others go on, and a resume runs it again.
+        const error = failureSummary(e);
+        failed.set(pairKey(layerA, layerB), { layerA, layerB, workflowId: entry.workflowId, error });
+        entry.status = 'failed';
+        entry.error = error;
       } finally {
+        progress.stagesDone++;
         markRunning(entry.workflowId, false);
       }
     });
@@ -232,13 +294,17 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
           warnings: progress.warnings,
           prep,
           done: [...done.values()],
+          failed: [...failed.values()],
           reused: progress.reused,
           produced: progress.produced,
+          ran,
+          carriedOver,
         },
       });
     }
 
-    const pairs = grid.map(({ layerA, layerB }) => done.get(`${layerA},${layerB}`)!);
+    const pairs = grid.flatMap(({ layerA, layerB }) => done.get(pairKey(layerA, layerB)) ?? []);
+    const failedPairs = grid.flatMap(({ layerA, layerB }) => failed.get(pairKey(layerA, layerB)) ?? []);
     const common = {
       sweepId,
       modelA: config.models.a.name,
@@ -252,10 +318,16 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       pairs,
     };
     progress.stage = 'results';
-    const results = await cpu.writeResults(common);
+    const results = await act.writeResults(common);
     tally(results.reused);
     progress.stage = 'report';
-    const report = await cpu.writeReport({ ...common, ...(config.title ? { title: config.title } : {}), resultsId: results.id, outDir: config.outDir });
+    const report = await act.writeReport({
+      ...common,
+      ...(config.title ? { title: config.title } : {}),
+      ...(failedPairs.length > 0 ? { failed: failedPairs.map(({ layerA, layerB, error }) => ({ layerA, layerB, error })) } : {}),
+      resultsId: results.id,
+      outDir: config.outDir,
+    });
     tally(report.reused);
     progress.stage = 'done';
     return {
@@ -266,6 +338,10 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       reportPath: report.reportPath,
       mapPaths: report.mapPaths,
       layerPairs: pairs.length,
+      failed: failedPairs,
+      pairs,
+      ran,
+      carriedOver,
       reused: progress.reused,
       produced: progress.produced,
       resumedFromChunk: { a: prep.a.resumedFromChunk, b: prep.b.resumedFromChunk },

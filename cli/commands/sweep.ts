@@ -6,8 +6,9 @@ import { parseOptions } from '../args.ts';
 import { parseSweepConfig, type SweepConfig } from '../../pipelines/config.ts';
 import { UserInputError } from '../../pipelines/errors.ts';
 import { formatPlan, planSweep } from '../../pipelines/sweepPlan.ts';
-import { cancelSweep, resumeSweep, startSweep, sweepStatus, waitForSweep, SweepFailedError, type SweepStatus } from '../sweepClient.ts';
+import { cancelSweep, resumeSweep, startSweep, sweepStatus, waitForSweep, SweepFailedError, type StartedSweep, type SweepStatus } from '../sweepClient.ts';
 import { describeOutcome, progressPrinter } from '../sweepProgress.ts';
+import type { SweepOutcome } from '../../workflows/index.ts';
 import { connectClient, temporalFlagSpec, temporalOptions } from '../temporal/index.ts';
 
 export const summary = 'start, follow, resume or cancel a cross-layer sweep (sweep start --config sweep.json)';
@@ -18,8 +19,16 @@ export const help = `usage: ufg sweep plan --config sweep.json
        ufg sweep resume <sweep-id> [--config sweep.json] [--detach]
        ufg sweep cancel <sweep-id>
   plan: per model and layer, the tapped tensor, the SAE file and the hookpoint it was trained on (no server needed)
+  resume: a new run that takes over the layer pairs already finished and runs only the rest
+  exit status: 0 done, 1 failed, 2 bad input, 3 partial (some layer pairs failed; results and report
+  hold the others; fix the input the errors name, then resume)
   --strict: fail instead of warning when an SAE fits its layer badly (FVU > 0.5) or hooks another tensor
   Temporal: TEMPORAL_ADDRESS (default localhost:7233) or --address; workers: \`ufg worker\` or \`ufg dev\``;
+
+/** Exit status of a sweep that finished with some layer pairs failed (the rest are written). */
+export const PARTIAL_EXIT = 3;
+
+const partial = (o: SweepOutcome) => (o.failed ?? []).length > 0;
 
 export function readSweepConfig(path: string): SweepConfig {
   let text: string;
@@ -39,6 +48,7 @@ function formatStatus(s: SweepStatus): string {
     lines.push(`  models: A ${p.prep.a.status}, B ${p.prep.b.status}`);
     const by = (st: string) => p.pairs.filter((x) => x.status === st).length;
     lines.push(`  layer pairs: ${by('done')} done, ${by('running')} running, ${by('pending')} pending, ${by('failed')} failed (of ${p.pairs.length})`);
+    for (const f of p.pairs.filter((x) => x.status === 'failed')) lines.push(`  failed A${f.layerA} ↔ B${f.layerB} (${f.workflowId}): ${f.error ?? ''}`);
   }
   for (const a of s.activities) {
     lines.push(`  running ${a.activity} (attempt ${a.attempt}) in ${a.workflowId}${a.heartbeat !== undefined ? `: ${JSON.stringify(a.heartbeat)}` : ''}${a.lastFailure ? ` — last failure: ${a.lastFailure}` : ''}`);
@@ -77,22 +87,23 @@ export async function run(args: string[]): Promise<number> {
     if (sub === 'status') {
       const s = await sweepStatus(client, needId());
       console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));
-      return s.status === 'FAILED' ? 1 : 0;
+      return s.status === 'FAILED' ? 1 : s.outcome && partial(s.outcome) ? PARTIAL_EXIT : 0;
     }
     if (sub === 'cancel') {
       await cancelSweep(client, needId());
       console.log(`cancellation requested for ${id}`);
       return 0;
     }
-    const started = sub === 'start' ? await startSweep(client, config!) : await resumeSweep(client, needId(), config ? { config } : {});
-    console.log(`${started.attached ? 'attached to running' : sub === 'start' ? 'started' : 'resumed'} sweep ${started.workflowId}`);
+    const started: StartedSweep & { handedOver?: number } = sub === 'start' ? await startSweep(client, config!) : await resumeSweep(client, needId(), config ? { config } : {});
+    const handedOver = started.handedOver ? ` (${started.handedOver} finished layer pairs handed over)` : '';
+    console.log(`${started.attached ? 'attached to running' : sub === 'start' ? 'started' : 'resumed'} sweep ${started.workflowId}${handedOver}`);
     if (values.detach) return 0;
     const printer = progressPrinter();
     try {
       const outcome = await waitForSweep(client, started.workflowId, { onProgress: printer.onProgress });
       printer.done();
       console.log(describeOutcome(outcome));
-      return 0;
+      return partial(outcome) ? PARTIAL_EXIT : 0;
     } catch (e) {
       printer.done();
       if (e instanceof SweepFailedError) {

@@ -61,6 +61,7 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
   const top = 28;
   const { layersA, layersB } = data;
   const byKey = new Map(data.cells.map((c) => [`${c.layerA},${c.layerB}`, c]));
+  const failedByKey = new Map((data.failed ?? []).map((f) => [`${f.layerA},${f.layerB}`, f]));
   const [lo, hi] = range(data.cells.flatMap((c) => scoreOf(c, name)?.observed ?? []));
   const showValues = layersB.length <= 16;
   const w = left + layersB.length * cell + 10;
@@ -76,6 +77,15 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
       const x = left + j * cell;
       const c = byKey.get(`${la},${lb}`);
       const s = c && scoreOf(c, name);
+      const failed = failedByKey.get(`${la},${lb}`);
+      if (!c && failed) {
+        // A pair of a partial sweep that failed: marked as such, with its error on hover.
+        parts.push(
+          `<rect class="failed" x="${x + 1}" y="${y + 1}" width="${cell - 2}" height="${cell - 2}" data-testid="cell-${h(name)}-${la}-${lb}" data-failed="1" data-tip="${h(`A layer ${la} ↔ B layer ${lb}: failed\n${failed.error}`)}"></rect>` +
+            `<text class="failed" x="${x + cell / 2}" y="${y + cell / 2 + 3}" text-anchor="middle">failed</text>`,
+        );
+        return;
+      }
       if (!c || !s) {
         // Outlined and marked so a missing pair reads as "not computed", not as an empty panel.
         parts.push(
@@ -200,7 +210,7 @@ export function renderSweepReportHtml(data: SweepReportData): string {
   <h1>${h(title)}</h1>
   <div class="meta">A: <b>${h(data.modelA)}</b> (layers ${h(data.layersA.join(', '))}) &nbsp;·&nbsp; B: <b>${h(data.modelB)}</b> (layers ${h(data.layersB.join(', '))})
   ${data.sweepId ? `&nbsp;·&nbsp; sweep <span class="mono">${h(data.sweepId)}</span>` : ''}${data.createdAt ? ` &nbsp;·&nbsp; ${h(data.createdAt)}` : ''}
-  &nbsp;·&nbsp; ${data.cells.length} layer pairs</div>
+  &nbsp;·&nbsp; ${data.cells.length} layer pairs${data.failed && data.failed.length > 0 ? `, <span class="failed-count" data-testid="failed-count">${data.failed.length} failed</span>` : ''}</div>
 </header>
 <main>
   ${data.warnings && data.warnings.length > 0 ? `<section class="card warnings" data-testid="warnings"><h2>Check these SAEs</h2><ul>${data.warnings.map((w) => `<li>${h(w)}</li>`).join('')}</ul></section>` : ''}

@@ -149,4 +149,12 @@ export interface SweepReportData {
   createdAt?: string;
   /** Lines a reader must see first (SAEs that probably read another tensor than their own). */
   warnings?: string[];
+  /** Layer pairs of a partial sweep that failed, with the error (drawn as failed cells). */
+  failed?: SweepFailedCell[];
+}
+
+export interface SweepFailedCell {
+  layerA: number;
+  layerB: number;
+  error: string;
 }

@@ -140,6 +140,14 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
   s.optStr(o.sweepId, '$.sweepId');
   s.optStr(o.createdAt, '$.createdAt');
   if (o.warnings !== undefined) s.arr(o.warnings, '$.warnings').forEach((w, i) => s.str(w, `$.warnings[${i}]`));
+  if (o.failed !== undefined) {
+    s.arr(o.failed, '$.failed').forEach((f, i) => {
+      const fo = s.obj(f, `$.failed[${i}]`);
+      s.int(fo.layerA, `$.failed[${i}].layerA`);
+      s.int(fo.layerB, `$.failed[${i}].layerB`);
+      s.str(fo.error, `$.failed[${i}].error`);
+    });
+  }
   const layersA = s.arr(o.layersA, '$.layersA').map((x, i) => s.int(x, `$.layersA[${i}]`));
   const layersB = s.arr(o.layersB, '$.layersB').map((x, i) => s.int(x, `$.layersB[${i}]`));
   if (o.metrics !== undefined) {

@@ -56,6 +56,28 @@ test('heat-map cells cover the layer grid, hover shows null mean, p and artifact
   await o.page.context().close();
 });
 
+test('a failed layer pair of a partial sweep is drawn as failed, its error (as text) on hover', async () => {
+  const error = 'pairLayer: /data/saes/layers.3: changed since this sweep registered it <b onmouseover="window.__xss=1">x</b>';
+  const partial = { ...full, cells: full.cells.filter((c) => !(c.layerA === 2 && c.layerB === 5)), failed: [{ layerA: 2, layerB: 5, error }] };
+  const partialFile = join(dir, 'partial.html');
+  writeFileSync(partialFile, renderSweepReportHtml(partial));
+  const o = await openOffline(browser, partialFile);
+  for (const score of ['svcca', 'rsa']) {
+    const cell = `[data-testid="cell-${score}-2-5"]`;
+    assert.equal(await o.page.getAttribute(cell, 'data-failed'), '1');
+    await o.page.hover(cell);
+    assert.equal(await o.page.textContent('[data-testid="tooltip"]'), `A layer 2 ↔ B layer 5: failed\n${error}`);
+  }
+  assert.equal(await o.page.textContent('[data-testid="failed-count"]'), '1 failed');
+  assert.equal(await o.page.locator('#pair-2-5').count(), 0, 'no card for the failed pair');
+  const state = await o.page.evaluate(() => ({ xss: (window as any).__xss ?? null, handlers: document.querySelectorAll('[onmouseover]').length }));
+  assert.deepEqual(state, { xss: null, handlers: 0 }, 'the error is text, not markup');
+  await screenshot(o.page, 'sweep-report-failed-cell', false);
+  assert.deepEqual(o.blocked, []);
+  assert.deepEqual(o.errors, []);
+  await o.page.context().close();
+});
+
 test('every layer pair has a card with subspace bars, filter counts, feature-map link and lineage', async () => {
   const o = await openOffline(browser, file);
   assert.equal(await o.page.locator('[data-testid="pair-card"]').count(), data.cells.length);

@@ -59,9 +59,9 @@ test('a forward pass of more than three heartbeat timeouts completes on attempt 
   const modelId = (await registerSource(store, modelPath, { kind: 'model' })).id;
   const tokenizerId = (await registerSource(store, fx.tokenizerJson, { kind: 'tokenizer' })).id;
   const corpusConfig = { path: corpus, textField: 'text', numSamples: 0, maxLength: 16, batchSize: 8, keepSpecialPositions: false };
-  const tokens = await tokenizeActivity(store)({ corpusId, tokenizerId, corpus: corpusConfig });
+  const tokens = await tokenizeActivity(store)({ corpusId, tokenizerId, tokenizerPath: fx.tokenizerJson, corpus: corpusConfig });
   // One document, one batch, one chunk: the activity is a single forward pass.
-  const input = { modelId, tokenizerId, tokensId: tokens.id, layers: [1], preset: 'gpt-neox' as const, batchSize: 8, maxLength: 16, chunkTokens: 4096, keepSpecialPositions: false };
+  const input = { modelId, modelPath, tokenizerId, tokenizerPath: fx.tokenizerJson, tokensId: tokens.id, layers: [1], preset: 'gpt-neox' as const, batchSize: 8, maxLength: 16, chunkTokens: 4096, keepSpecialPositions: false };
 
   const nativeConnection = await NativeConnection.connect({ address: server.address });
   const worker = await Worker.create({

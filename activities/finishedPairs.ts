@@ -1,0 +1,32 @@
+// On `ufg sweep resume`: which layer pairs an earlier run of the sweep finished the resumed run can
+// take over without running them again. A pair qualifies when the ids its four artifacts (pairing,
+// similarity, subspaces, feature map) get from today's inputs and today's code are the ones it
+// recorded, and all four are complete in the store; a pair whose SAE or extraction changed, or
+// whose stage code moved on, runs again.
+import { artifactId } from '../storage/artifactId.ts';
+import type { ArtifactStore } from '../storage/store.ts';
+import { runActivity } from './context.ts';
+import { featureMapSpec } from './featureMap.ts';
+import { pairSpec } from './pair.ts';
+import { scoresSpec } from './scores.ts';
+import { subspacesSpec } from './subspaces.ts';
+import type { FinishedPairCandidate } from './types.ts';
+
+/** Indices of the candidates that are still finished. */
+export function finishedPairsActivity(store: ArtifactStore) {
+  return (candidates: FinishedPairCandidate[]): Promise<number[]> =>
+    runActivity(async () => {
+      const still: number[] = [];
+      for (const [i, { input, outcome }] of candidates.entries()) {
+        const pairId = artifactId(pairSpec(input));
+        const scoresId = artifactId(scoresSpec(input, pairId));
+        const subspacesId = artifactId(subspacesSpec(input, pairId));
+        const mapId = artifactId(featureMapSpec(input, { pairId, scoresId, subspacesId }));
+        const recorded = [outcome.pairId, outcome.scoresId, outcome.subspacesId, outcome.mapId];
+        const now = [pairId, scoresId, subspacesId, mapId];
+        if (now.some((id, k) => id !== recorded[k])) continue;
+        if ((await Promise.all(now.map((id) => store.has(id)))).every(Boolean)) still.push(i);
+      }
+      return still;
+    });
+}

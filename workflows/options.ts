@@ -30,8 +30,10 @@ type Kind = 'setup' | 'model' | 'analysis' | 'publish';
  */
 interface KindOptions extends Required<Pick<ActivityOptions, 'taskQueue' | 'startToCloseTimeout' | 'scheduleToCloseTimeout'>> {
   /**
-   * Floor of the heartbeat timeout: parts of the cpu activities (UMAP layout, JS loops) hold the
-   * event loop for a while, so their timeout is at least two minutes to avoid retrying healthy work.
+   * Floor of the heartbeat timeout: ONNX Runtime work runs in compute threads, but some cpu
+   * activities still do plain JS work on the activity's thread (tokenizing a corpus, building
+   * tables and pages) that holds the event loop for a while, so their timeout is at least two
+   * minutes to avoid retrying healthy work.
    */
   minHeartbeatSeconds: number;
 }

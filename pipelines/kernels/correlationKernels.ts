@@ -37,67 +37,55 @@ export async function chunkShift(x: Mat): Promise<Float32Array> {
   return out.shift!.data as Float32Array;
 }
 
+function shiftedChunkGraph(): Uint8Array {
+  const g = new GraphBuilder('corr_shift_chunk');
+  g.input('X', 'float32', ['t', 'f']);
+  g.input('shift', 'float32', [1, 'f']);
+  const xs = g.node('Sub', ['X', 'shift'], ['Xs']);
+  const axes = g.int64s([0]);
+  g.node('ReduceSum', [xs, axes], ['sum'], { keepdims: 1 });
+  g.node('ReduceSum', [g.node('Mul', [xs, xs]), axes], ['sq'], { keepdims: 1 });
+  g.output('Xs', 'float32', ['t', 'f']);
+  g.output('sum', 'float32', [1, 'f']);
+  g.output('sq', 'float32', [1, 'f']);
+  return g.build();
+}
+
+export interface ShiftedChunk {
+  /** The chunk minus the per-column shift (t × f). */
+  shifted: Mat;
+  /** Column sums and sums of squares of the shifted values. */
+  sum: Float32Array;
+  sq: Float32Array;
+}
+
+/** X − shift, with the shifted values' column sums and sums of squares (what a correlation accumulates). */
+export async function shiftChunk(x: Mat, shift: Float32Array): Promise<ShiftedChunk> {
+  const s = await cachedSession('corr:shiftChunk', shiftedChunkGraph);
+  const out = await s.run({ X: f32(x.data, [x.rows, x.cols]), shift: f32(shift, [1, x.cols]) });
+  return { shifted: { data: out.Xs!.data as Float32Array, rows: x.rows, cols: x.cols }, sum: out.sum!.data as Float32Array, sq: out.sq!.data as Float32Array };
+}
+
 function accumulateGraph(): Uint8Array {
   const g = new GraphBuilder('corr_accumulate');
   g.input('A', 'float32', ['t', 'fa']);
   g.input('B', 'float32', ['t', 'fb']);
-  g.input('shiftA', 'float32', [1, 'fa']);
-  g.input('shiftB', 'float32', [1, 'fb']);
   g.input('acc', 'float32', ['fa', 'fb']);
-  const as = g.node('Sub', ['A', 'shiftA']);
-  const bs = g.node('Sub', ['B', 'shiftB']);
-  g.node('Gemm', [as, bs, 'acc'], ['accOut'], { transA: 1, alpha: { float: 1 }, beta: { float: 1 } });
-  const axes = g.int64s([0]);
-  g.node('ReduceSum', [as, axes], ['sumA'], { keepdims: 1 });
-  g.node('ReduceSum', [g.node('Mul', [as, as]), axes], ['sqA'], { keepdims: 1 });
-  g.node('ReduceSum', [bs, axes], ['sumB'], { keepdims: 1 });
-  g.node('ReduceSum', [g.node('Mul', [bs, bs]), axes], ['sqB'], { keepdims: 1 });
+  g.node('Gemm', ['A', 'B', 'acc'], ['accOut'], { transA: 1, alpha: { float: 1 }, beta: { float: 1 } });
   g.output('accOut', 'float32', ['fa', 'fb']);
-  for (const [n, f] of [['sumA', 'fa'], ['sqA', 'fa'], ['sumB', 'fb'], ['sqB', 'fb']] as const) g.output(n, 'float32', [1, f]);
   return g.build();
 }
 
-export interface ChunkSums {
-  acc: Float32Array;
-  sumA: Float32Array;
-  sqA: Float32Array;
-  sumB: Float32Array;
-  sqB: Float32Array;
-}
-
 /**
- * acc + (A−shiftA)ᵀ(B−shiftB), and the chunk's column sums and sums of squares of the shifted
- * values. The new accumulator is written into `into` when given (a buffer other than `acc`), so
- * a loop can swap two buffers instead of allocating a block-sized output per chunk.
+ * acc + AᵀB of two shifted chunks, written into `into` (a buffer other than `acc`): ONNX Runtime
+ * does not write an output over its input.
  */
-export async function accumulateChunk(
-  a: Mat,
-  b: Mat,
-  shiftA: Float32Array,
-  shiftB: Float32Array,
-  acc: Float32Array,
-  into?: Float32Array,
-): Promise<ChunkSums> {
-  if (a.rows !== b.rows) throw new Error(`accumulateChunk: token counts differ (${a.rows} vs ${b.rows})`);
-  if (into === acc) throw new Error('accumulateChunk: the output buffer must differ from the accumulator');
+export async function accumulateShifted(a: Mat, b: Mat, acc: Float32Array, into: Float32Array): Promise<Float32Array> {
+  if (a.rows !== b.rows) throw new Error(`accumulateShifted: token counts differ (${a.rows} vs ${b.rows})`);
+  if (into.buffer === acc.buffer && into.byteOffset === acc.byteOffset) throw new Error('accumulateShifted: the output buffer must differ from the accumulator');
   const s = await cachedSession('corr:accumulate', accumulateGraph);
-  const feeds = {
-    A: f32(a.data, [a.rows, a.cols]),
-    B: f32(b.data, [b.rows, b.cols]),
-    shiftA: f32(shiftA, [1, a.cols]),
-    shiftB: f32(shiftB, [1, b.cols]),
-    acc: f32(acc, [a.cols, b.cols]),
-  };
-  const out = into
-    ? await s.run(feeds, { accOut: f32(into, [a.cols, b.cols]), sumA: null, sqA: null, sumB: null, sqB: null })
-    : await s.run(feeds);
-  return {
-    acc: into ?? (out.accOut!.data as Float32Array),
-    sumA: out.sumA!.data as Float32Array,
-    sqA: out.sqA!.data as Float32Array,
-    sumB: out.sumB!.data as Float32Array,
-    sqB: out.sqB!.data as Float32Array,
-  };
+  await s.run({ A: f32(a.data, [a.rows, a.cols]), B: f32(b.data, [b.rows, b.cols]), acc: f32(acc, [a.cols, b.cols]) }, { accOut: f32(into, [a.cols, b.cols]) });
+  return into;
 }
 
 function reduceGraph(withMatrix: boolean): Uint8Array {

@@ -1,5 +1,7 @@
 // How big the feature blocks and token chunks of a streaming correlation may be for a memory
-// budget. A 32768 × 32768 f32 correlation matrix is 4 GiB, so it is only ever held in blocks.
+// budget. A 32768 × 32768 f32 correlation matrix is 4 GiB, so it is only ever held in blocks:
+// one row of A features (blockA of them) against every B feature at a time.
+import { totalmem } from 'node:os';
 
 export interface BlockPlan {
   blockA: number;
@@ -7,28 +9,33 @@ export interface BlockPlan {
   tokenChunk: number;
 }
 
-export const DEFAULT_MEMORY_BUDGET = 1 << 30;
+/** A quarter of the machine's memory, at most 4 GiB: room for one row's accumulators. */
+export const DEFAULT_MEMORY_BUDGET = Math.min(4 * 2 ** 30, Math.floor(totalmem() / 4));
 export const DEFAULT_TOKEN_CHUNK = 4096;
 /** Accumulators above 16M cells (64 MiB) measured slower per flop on CPU than two halves. */
 export const MAX_BLOCK_CELLS = 1 << 24;
 const PREFERRED_MIN_BLOCK = 1024;
+/** Wider B blocks buy nothing (the GEMM is already large) and cost reduction temporaries. */
+const MAX_BLOCK_B = 4096;
 const MIN_TOKEN_CHUNK = 256;
 const MIN_BLOCK = 64;
 
 /**
- * Bytes alive while one block pair is processed, calibrated against measured peak RSS on CPU:
- * two accumulators and ONNX Runtime's temporaries for the block reduction (~8 block-sized f32
- * buffers counting its arena's growth), the chunks and their shifted and squared copies (~4 each).
- * A fixed ~150 MB for the runtime itself comes on top.
+ * Bytes alive while one row is processed: its accumulators (blockA × FB) and one spare block; the
+ * A chunk with its shifted copy and the B chunk with its shifted copy; ONNX Runtime's temporaries
+ * for a block reduction (~3 block-sized buffers, and the spare). A fixed ~150 MB for
+ * the runtime itself comes on top.
  */
-export function blockPairBytes(blockA: number, blockB: number, tokenChunk: number): number {
-  return 4 * (8 * blockA * blockB + 4 * tokenChunk * (blockA + blockB));
+export function rowBytes(plan: BlockPlan, numFeaturesB: number): number {
+  const { blockA: a, blockB: b, tokenChunk: t } = plan;
+  return 4 * (a * numFeaturesB + 4 * a * b + 3 * t * (a + b));
 }
 
 /**
- * The blocks and chunk for a budget. The A block (outer loop) shrinks first, so B chunks stay
- * full width (one contiguous read each) as long as possible; then B; then the token chunk;
- * below 1024 features both sides shrink together down to a floor that is not crossed.
+ * The blocks and chunk for a budget. The A block (a row) is what makes SAE sources cheap: a B
+ * block's activations are recomputed once per row, a fraction d_B / blockA of the row's work, so
+ * blockA stays as large as the budget allows; B blocks keep one accumulator under
+ * MAX_BLOCK_CELLS. When the budget is tight the token chunk shrinks first, then blockA, then B.
  */
 export function planBlocks(
   numFeaturesA: number,
@@ -37,16 +44,18 @@ export function planBlocks(
   budgetBytes = DEFAULT_MEMORY_BUDGET,
   tokenChunk = DEFAULT_TOKEN_CHUNK,
 ): BlockPlan {
-  let a = Math.max(1, numFeaturesA), b = Math.max(1, numFeaturesB);
-  let t = Math.max(1, Math.min(numTokens, tokenChunk));
+  const FA = Math.max(1, numFeaturesA), FB = Math.max(1, numFeaturesB);
+  const plan = { blockA: FA, blockB: 0, tokenChunk: Math.max(1, Math.min(numTokens, tokenChunk)) };
+  const fitB = () => (plan.blockB = Math.min(FB, MAX_BLOCK_B, Math.max(PREFERRED_MIN_BLOCK, Math.floor(MAX_BLOCK_CELLS / plan.blockA))));
+  fitB();
   const half = (x: number, floor: number) => Math.max(floor, Math.ceil(x / 2));
-  while (blockPairBytes(a, b, t) > budgetBytes || a * b > MAX_BLOCK_CELLS) {
-    if (a > PREFERRED_MIN_BLOCK) a = half(a, PREFERRED_MIN_BLOCK);
-    else if (b > PREFERRED_MIN_BLOCK) b = half(b, PREFERRED_MIN_BLOCK);
-    else if (t > MIN_TOKEN_CHUNK) t = half(t, MIN_TOKEN_CHUNK);
-    else if (a > MIN_BLOCK && a >= b) a = half(a, MIN_BLOCK);
-    else if (b > MIN_BLOCK) b = half(b, MIN_BLOCK);
+  while (rowBytes(plan, FB) > budgetBytes) {
+    if (plan.tokenChunk > 2 * MIN_TOKEN_CHUNK && plan.tokenChunk > plan.blockA / 4) plan.tokenChunk = half(plan.tokenChunk, MIN_TOKEN_CHUNK);
+    else if (plan.blockA > PREFERRED_MIN_BLOCK) plan.blockA = half(plan.blockA, PREFERRED_MIN_BLOCK), fitB();
+    else if (plan.tokenChunk > MIN_TOKEN_CHUNK) plan.tokenChunk = half(plan.tokenChunk, MIN_TOKEN_CHUNK);
+    else if (plan.blockA > MIN_BLOCK) plan.blockA = half(plan.blockA, MIN_BLOCK);
+    else if (plan.blockB > MIN_BLOCK) plan.blockB = half(plan.blockB, MIN_BLOCK);
     else break; // the floor: budgets this small are not honoured further
   }
-  return { blockA: a, blockB: b, tokenChunk: t };
+  return plan;
 }

@@ -4,7 +4,8 @@
 // depends on the block plan, never on the number of tokens.
 import type { Mat } from '../kernels/gemm.ts';
 import {
-  accumulateChunk,
+  accumulateShifted,
+  shiftChunk,
   chunkShift,
   emptyTopK,
   mergeTopK,
@@ -85,6 +86,11 @@ class SideSums {
     this.sum = new Float64Array(n);
     this.sq = new Float64Array(n);
   }
+  restore(shift: Float32Array, sum: Float64Array, sq: Float64Array): void {
+    this.shift.set(shift);
+    this.sum.set(sum);
+    this.sq.set(sq);
+  }
   add(offset: number, sum: Float32Array, sq: Float32Array): void {
     for (let i = 0; i < sum.length; i++) {
       this.sum[offset + i]! += sum[i]!;
@@ -117,75 +123,155 @@ function storeTopK(into: TopActivations, offset: number, width: number, run: Run
   }
 }
 
-/** Correlate every A feature with every B feature over all tokens and keep the best matches. */
-export async function correlateFeatures(a: ActivationSource, b: ActivationSource, opts: CorrelationOptions = {}): Promise<CorrelationPairing> {
+/**
+ * Everything a correlation has accumulated, at a point where it can continue: after `rowsDone`
+ * rows of A blocks, and within the next row after `chunksDone` token chunks (with the row's
+ * accumulators). Small but for the accumulators (blockA × FB floats); a retried attempt given it
+ * continues where it stopped and gives the same result.
+ */
+export interface CorrelationCheckpoint {
+  plan: BlockPlan;
+  rowsDone: number;
+  chunksDone: number;
+  shiftA: Float32Array;
+  sumA: Float64Array;
+  sqA: Float64Array;
+  shiftB: Float32Array;
+  sumB: Float64Array;
+  sqB: Float64Array;
+  aForEachB: Int32Array;
+  corrForEachB: Float32Array;
+  bForEachA: Int32Array;
+  corrForEachA: Float32Array;
+  topA?: TopActivations;
+  topB?: TopActivations;
+  /** The current row's running top-k of A and of B (first row only), mid-row. */
+  runA?: RunningTopK;
+  runB?: RunningTopK[];
+  /** The current row's accumulators, one wa × wb block per B block, concatenated (mid-row only). */
+  acc?: Float32Array;
+  matrix?: Float32Array;
+}
+
+export interface CheckpointOptions {
+  /** Continue from this state (a previous attempt's last checkpoint). */
+  resume?: CorrelationCheckpoint;
+  /** Called with the state every `everyMs` (and at row ends once that much time has passed). */
+  save?: (state: CorrelationCheckpoint) => void | Promise<void>;
+  everyMs?: number;
+}
+
+/**
+ * Correlate every A feature with every B feature over all tokens and keep the best matches.
+ *
+ * Loop order: for each row of A features (blockA of them), the token chunks, then every B block
+ * of the row, each with its own accumulator. An A block's activations are read once per chunk and
+ * reused across the row; a B block is read once per row. With SAE sources (activations recomputed
+ * from residuals) the extra encoding is a fraction d_B / blockA of the correlation's own work,
+ * which is why blockA is as large as the memory budget allows (planBlocks).
+ */
+export async function correlateFeatures(a: ActivationSource, b: ActivationSource, opts: CorrelationOptions & CheckpointOptions = {}): Promise<CorrelationPairing> {
   if (a.numTokens !== b.numTokens) throw new Error(`token counts differ: A has ${a.numTokens}, B has ${b.numTokens}`);
   const T = a.numTokens;
   if (T < 2) throw new Error(`need at least 2 tokens to correlate, got ${T}`);
   const FA = a.numFeatures, FB = b.numFeatures;
   const kind = opts.kind ?? 'pearson';
   const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
-  const plan = { ...planBlocks(FA, FB, T, budget, opts.tokenChunk), ...opts.plan };
+  const plan = opts.resume?.plan ?? { ...planBlocks(FA, FB, T, budget, opts.tokenChunk), ...opts.plan };
   if (opts.keepMatrix && FA * FB * 4 > budget) {
     throw new Error(`a ${FA} × ${FB} correlation matrix does not fit the memory budget of ${budget} bytes`);
   }
   const k = Math.min(opts.topK ?? 0, T);
+  const r0 = opts.resume;
 
   const sideA = new SideSums(FA), sideB = new SideSums(FB);
-  const aForEachB = new Int32Array(FB), corrForEachB = new Float32Array(FB).fill(-Infinity);
-  const bForEachA = new Int32Array(FA), corrForEachA = new Float32Array(FA).fill(-Infinity);
-  const topA = k > 0 ? { k, values: new Float32Array(FA * k), positions: new Int32Array(FA * k) } : undefined;
-  const topB = k > 0 ? { k, values: new Float32Array(FB * k), positions: new Int32Array(FB * k) } : undefined;
-  const matrix = opts.keepMatrix ? { data: new Float32Array(FA * FB), rows: FA, cols: FB } : undefined;
+  const aForEachB = r0?.aForEachB.slice() ?? new Int32Array(FB);
+  const corrForEachB = r0?.corrForEachB.slice() ?? new Float32Array(FB).fill(-Infinity);
+  const bForEachA = r0?.bForEachA.slice() ?? new Int32Array(FA);
+  const corrForEachA = r0?.corrForEachA.slice() ?? new Float32Array(FA).fill(-Infinity);
+  const topA = k > 0 ? (r0?.topA ?? { k, values: new Float32Array(FA * k), positions: new Int32Array(FA * k) }) : undefined;
+  const topB = k > 0 ? (r0?.topB ?? { k, values: new Float32Array(FB * k), positions: new Int32Array(FB * k) }) : undefined;
+  const matrix = opts.keepMatrix ? { data: r0?.matrix ?? new Float32Array(FA * FB), rows: FA, cols: FB } : undefined;
+  if (r0) {
+    sideA.restore(r0.shiftA, r0.sumA, r0.sqA);
+    sideB.restore(r0.shiftB, r0.sumB, r0.sqB);
+  }
 
-  // Two accumulator buffers of the largest block size, swapped every chunk and reused by every
-  // block pair (edge blocks use a prefix), so no block-sized buffer is allocated per chunk.
-  const cells = Math.min(FA, plan.blockA) * Math.min(FB, plan.blockB);
-  const pairsTotal = Math.ceil(FA / plan.blockA) * Math.ceil(FB / plan.blockB);
-  let pairsDone = 0;
-  let bufX: Float32Array = new Float32Array(cells), bufY: Float32Array = new Float32Array(cells);
-  for (let a0 = 0; a0 < FA; a0 += plan.blockA) {
-    const a1 = Math.min(FA, a0 + plan.blockA), wa = a1 - a0;
-    for (let b0 = 0; b0 < FB; b0 += plan.blockB) {
-      const b1 = Math.min(FB, b0 + plan.blockB), wb = b1 - b0;
-      // A's sums are gathered on its first pass (b0 = 0), B's on theirs (a0 = 0); later passes reuse them.
-      const firstForA = b0 === 0, firstForB = a0 === 0;
-      let acc: Float32Array = bufX.subarray(0, wa * wb).fill(0);
-      let spare: Float32Array = bufY.subarray(0, wa * wb);
-      let runA = firstForA && k > 0 ? emptyTopK(k, wa) : undefined;
-      let runB = firstForB && k > 0 ? emptyTopK(k, wb) : undefined;
-      for (let t0 = 0; t0 < T; t0 += plan.tokenChunk) {
-        const t1 = Math.min(T, t0 + plan.tokenChunk);
-        const [ca, cb] = await Promise.all([a.read(t0, t1, a0, a1), b.read(t0, t1, b0, b1)]);
-        if (t0 === 0 && firstForA) sideA.shift.set(await chunkShift(ca), a0);
-        if (t0 === 0 && firstForB) sideB.shift.set(await chunkShift(cb), b0);
-        const sums = await accumulateChunk(ca, cb, sideA.shift.subarray(a0, a1), sideB.shift.subarray(b0, b1), acc, spare);
-        [acc, spare] = [sums.acc, acc];
-        if (firstForA) sideA.add(a0, sums.sumA, sums.sqA);
-        if (firstForB) sideB.add(b0, sums.sumB, sums.sqB);
-        if (runA) runA = await mergeTopK(runA, ca, t0);
-        if (runB) runB = await mergeTopK(runB, cb, t0);
-      }
-      if (acc.buffer !== bufX.buffer) [bufX, bufY] = [bufY, bufX];
-      if (runA && topA) storeTopK(topA, a0, wa, runA);
-      if (runB && topB) storeTopK(topB, b0, wb, runB);
+  // The B blocks of a row and their offsets in the row's accumulator buffer.
+  const bBlocks: { b0: number; b1: number; offset: number }[] = [];
+  for (let b0 = 0, off = 0; b0 < FB; b0 += plan.blockB) {
+    const b1 = Math.min(FB, b0 + plan.blockB);
+    bBlocks.push({ b0, b1, offset: off });
+    off += Math.min(plan.blockA, FA) * (b1 - b0);
+  }
+  const rowCells = Math.min(plan.blockA, FA) * FB;
+  const largestBlock = Math.min(plan.blockA, FA) * Math.min(plan.blockB, FB);
+  const rows = Math.ceil(FA / plan.blockA);
+  const pairsTotal = rows * bBlocks.length;
+  let pairsDone = (r0?.rowsDone ?? 0) * bBlocks.length;
+  // One accumulator per B block of the row (views of one buffer), and one spare the size of the
+  // largest: each accumulate writes into the spare and is copied back (a copy per 2·chunk flops).
+  const row = new Float32Array(rowCells);
+  const spare = new Float32Array(largestBlock);
+  const slots = bBlocks.map((blk) => row.subarray(blk.offset, blk.offset + Math.min(plan.blockA, FA) * (blk.b1 - blk.b0)));
+  let lastSave = Date.now();
 
-      const meanA = new Float32Array(wa), invA = new Float32Array(wa);
-      for (let i = 0; i < wa; i++) {
-        meanA[i] = sideA.sum[a0 + i]! / T;
-        invA[i] = inverseScale(sideA.ss(a0 + i, T), T, kind);
+  for (let r = r0?.rowsDone ?? 0; r < rows; r++) {
+    const a0 = r * plan.blockA, a1 = Math.min(FA, a0 + plan.blockA), wa = a1 - a0;
+    const firstRow = r === 0;
+    const resumeMid = r0 && r0.rowsDone === r && r0.chunksDone > 0 ? r0 : undefined;
+    if (resumeMid?.acc) row.set(resumeMid.acc);
+    else row.fill(0);
+    // The last row may be narrower: its accumulators are the leading part of each slot.
+    const accOf = (j: number) => slots[j]!.subarray(0, wa * (bBlocks[j]!.b1 - bBlocks[j]!.b0));
+    let runA = k > 0 ? (resumeMid?.runA ?? emptyTopK(k, wa)) : undefined;
+    const runB = firstRow && k > 0 ? (resumeMid?.runB ?? bBlocks.map((blk) => emptyTopK(k, blk.b1 - blk.b0))) : undefined;
+    const firstChunk = resumeMid?.chunksDone ?? 0;
+    for (let c = firstChunk, t0 = firstChunk * plan.tokenChunk; t0 < T; c++, t0 += plan.tokenChunk) {
+      const t1 = Math.min(T, t0 + plan.tokenChunk);
+      const ca = await a.read(t0, t1, a0, a1);
+      if (t0 === 0) sideA.shift.set(await chunkShift(ca), a0);
+      if (runA) runA = await mergeTopK(runA, ca, t0);
+      // Shifted once per chunk and reused by every B block of the row.
+      const sa = await shiftChunk(ca, sideA.shift.subarray(a0, a1));
+      sideA.add(a0, sa.sum, sa.sq);
+      for (let j = 0; j < bBlocks.length; j++) {
+        const { b0, b1 } = bBlocks[j]!;
+        const cb = await b.read(t0, t1, b0, b1);
+        if (t0 === 0 && firstRow) sideB.shift.set(await chunkShift(cb), b0);
+        const sb = await shiftChunk(cb, sideB.shift.subarray(b0, b1));
+        if (firstRow) sideB.add(b0, sb.sum, sb.sq);
+        if (runB) runB[j] = await mergeTopK(runB[j]!, cb, t0);
+        const acc = accOf(j);
+        acc.set(await accumulateShifted(sa.shifted, sb.shifted, acc, spare.subarray(0, acc.length)));
       }
+      if (opts.save && Date.now() - lastSave >= (opts.everyMs ?? 60_000) && t1 < T) {
+        lastSave = Date.now();
+        await opts.save(snapshot(r, c + 1, { acc: row.slice(), ...(runA ? { runA } : {}), ...(runB ? { runB } : {}) }));
+      }
+    }
+    if (runA && topA) storeTopK(topA, a0, wa, runA);
+    if (runB && topB) bBlocks.forEach((blk, j) => storeTopK(topB, blk.b0, blk.b1 - blk.b0, runB[j]!));
+
+    const meanA = new Float32Array(wa), invA = new Float32Array(wa);
+    for (let i = 0; i < wa; i++) {
+      meanA[i] = sideA.sum[a0 + i]! / T;
+      invA[i] = inverseScale(sideA.ss(a0 + i, T), T, kind);
+    }
+    for (let j = 0; j < bBlocks.length; j++) {
+      const { b0, b1 } = bBlocks[j]!;
+      const wb = b1 - b0;
       const sumB = new Float32Array(wb), invB = new Float32Array(wb);
-      for (let j = 0; j < wb; j++) {
-        sumB[j] = sideB.sum[b0 + j]!;
-        invB[j] = inverseScale(sideB.ss(b0 + j, T), T, kind);
+      for (let q = 0; q < wb; q++) {
+        sumB[q] = sideB.sum[b0 + q]!;
+        invB[q] = inverseScale(sideB.ss(b0 + q, T), T, kind);
       }
-      const red = await reduceCorrelationBlock(acc, meanA, sumB, invA, invB, !!matrix);
+      const red = await reduceCorrelationBlock(accOf(j), meanA, sumB, invA, invB, !!matrix);
       // Strict '>' keeps the earlier block on ties, so argmax is the lowest index overall.
-      for (let j = 0; j < wb; j++) {
-        if (red.maxOverA[j]! > corrForEachB[b0 + j]!) {
-          corrForEachB[b0 + j] = red.maxOverA[j]!;
-          aForEachB[b0 + j] = a0 + Number(red.argOverA[j]!);
+      for (let q = 0; q < wb; q++) {
+        if (red.maxOverA[q]! > corrForEachB[b0 + q]!) {
+          corrForEachB[b0 + q] = red.maxOverA[q]!;
+          aForEachB[b0 + q] = a0 + Number(red.argOverA[q]!);
         }
       }
       for (let i = 0; i < wa; i++) {
@@ -199,6 +285,32 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
       }
       await opts.onProgress?.(++pairsDone, pairsTotal);
     }
+    if (opts.save && r + 1 < rows && Date.now() - lastSave >= (opts.everyMs ?? 60_000)) {
+      lastSave = Date.now();
+      await opts.save(snapshot(r + 1, 0, {}));
+    }
+  }
+
+  function snapshot(rowsDone: number, chunksDone: number, mid: Pick<CorrelationCheckpoint, 'acc' | 'runA' | 'runB'>): CorrelationCheckpoint {
+    return {
+      plan,
+      rowsDone,
+      chunksDone,
+      shiftA: sideA.shift.slice(),
+      sumA: sideA.sum.slice(),
+      sqA: sideA.sq.slice(),
+      shiftB: sideB.shift.slice(),
+      sumB: sideB.sum.slice(),
+      sqB: sideB.sq.slice(),
+      aForEachB: aForEachB.slice(),
+      corrForEachB: corrForEachB.slice(),
+      bForEachA: bForEachA.slice(),
+      corrForEachA: corrForEachA.slice(),
+      ...(topA ? { topA: { k: topA.k, values: topA.values.slice(), positions: topA.positions.slice() } } : {}),
+      ...(topB ? { topB: { k: topB.k, values: topB.values.slice(), positions: topB.positions.slice() } } : {}),
+      ...(matrix ? { matrix: matrix.data.slice() } : {}),
+      ...mid,
+    };
   }
 
   const result: CorrelationPairing = {

@@ -28,9 +28,12 @@ export const STAGE_VERSIONS: Readonly<Record<string, number>> = {
   extract: 1,
   sae: 1,
   pair: 1,
-  similarity: 1,
-  subspace: 1,
-  report: 1,
+  // 2: scores carry effect and saturation, observed through the null's route; subspaces skip
+  // saturated and too-coarse scores; results gain effect, q, saturated; the report shows them.
+  similarity: 2,
+  subspace: 2,
+  results: 2,
+  report: 2,
   umap: 1,
 };
 

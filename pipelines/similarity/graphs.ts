@@ -157,7 +157,12 @@ function polarStepGraph(kind: PolarStepKind, wide: boolean): Uint8Array {
   } else {
     next = g.node('Sub', [g.node('Mul', ['X', g.float(1.5)]), g.node('Mul', [times(a), g.float(0.5)])], ['Xnext']);
   }
-  g.node('ReduceSum', [g.node('Mul', [next, 'M']), g.int64s([1, 2])], ['trace'], { keepdims: 0 });
+  // trace(Xnextᵀ·M) as a [B, 1, rc] × [B, rc, 1] MatMul rather than ReduceSum: ReduceSum's
+  // vectorised sum splits each slice by its memory alignment, so the same matrix would get
+  // another rounding at another place in the batch; the MatMul's sum order does not move.
+  const flat = g.node('Reshape', [next, g.int64s([0, 1, -1])]);
+  const column = g.node('Reshape', ['M', g.int64s([0, -1, 1])]);
+  g.node('Reshape', [g.node('MatMul', [flat, column]), g.int64s([-1])], ['trace']);
   g.output('Xnext', 'float32', ['B', 'r', 'c']);
   g.output('trace', 'float32', ['B']);
   return g.build();

@@ -37,7 +37,7 @@ test('a minimal config gets defaults, sorted layers and paths resolved against t
   assert.equal(c.models.a.preset, 'gpt-neox');
   assert.equal(c.compat, 'described');
   assert.deepEqual(c.pairing, { encode: 'pre', method: 'greedy', poolSize: 3000, epsilon: 0.05, minCorrelation: 0.1 });
-  assert.deepEqual(c.similarity, { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka', 'knn', 'procrustes'] });
+  assert.deepEqual(c.similarity, { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka-debiased', 'knn', 'procrustes'] });
   assert.equal(c.outDir, '/work/sweeps/ufg-out');
   assert.deepEqual(c.orchestration, { concurrency: 4, pairsPerRun: 200, heartbeatTimeoutSeconds: 30 });
   assert.equal(c.source, FILE);

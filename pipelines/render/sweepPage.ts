@@ -97,7 +97,8 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
   const top = 28;
   const { layersA, layersB } = data;
   const byKey = new Map(data.cells.map((c) => [`${c.layerA},${c.layerB}`, c]));
-  const scored = data.cells.flatMap((c) => scoreOf(c, name) ?? []);
+  // Saturated cells are grey whatever their value, so they do not stretch the colour scales.
+  const scored = data.cells.flatMap((c) => scoreOf(c, name) ?? []).filter((s) => !s.saturated);
   const [lo, hi] = range(scored.map((s) => s.observed));
   const [elo, ehi] = effectRange(scored.flatMap((s) => (s.effect !== undefined ? [s.effect] : [])));
   const showValues = layersB.length <= 16;
@@ -145,7 +146,7 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
   });
   parts.push(`<text x="${left + (layersB.length * cell) / 2}" y="${hgt - 10}" text-anchor="middle">layer of B (${h(data.modelB)})</text>`);
   parts.push(`<text transform="translate(14 ${top + (layersA.length * cell) / 2}) rotate(-90)" text-anchor="middle">layer of A</text>`);
-  const effectNote = distance ? 'null sds from the null mean; a distance: negative = more similar' : 'null sds above the null mean';
+  const effectNote = distance ? 'null sds from the null mean; a distance: negative = more similar' : 'null sds from the null mean; positive = more similar than unrelated rows';
   const observedNote = distance ? 'a distance: lower = more similar' : 'observed score';
   return `<section class="card heatmap" data-testid="heatmap-${h(name)}">
   <h2>${h(title)} <span class="when-effect">(effect${distance ? '; negative = more similar' : ''})</span><span class="when-observed">(observed${distance ? '; a distance, lower = more similar' : ''})</span> <span class="muted">* q ≤ ${Q_STAR}</span></h2>

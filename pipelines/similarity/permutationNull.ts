@@ -67,9 +67,17 @@ function slowNull(measure: Measure, x: Mat, y: Mat, opts: MeasureOptions | undef
   }));
 }
 
-/** (observed − mean) / sd, or null when the null has no spread to measure against. */
+/**
+ * A null sd at or below this fraction of the scores' magnitude is f32 rounding, not spread (e.g.
+ * a saturated SVCCA, whose every permuted score is 1 up to rounding): no effect is measured
+ * against it. Real nulls spread far more (SVCCA at n = 8192, d = 512: 2e-4 of its mean).
+ */
+export const ROUNDING_SD = 1e-6;
+
+/** (observed − mean) / sd, or null when the null has no spread beyond rounding to measure against. */
 export function effectSize(observed: number, nullMean: number, nullSd: number): number | null {
-  if (!(Number.isFinite(nullSd) && nullSd > 0) || !Number.isFinite(observed) || !Number.isFinite(nullMean)) return null;
+  if (!Number.isFinite(nullSd) || !Number.isFinite(observed) || !Number.isFinite(nullMean)) return null;
+  if (!(nullSd > ROUNDING_SD * Math.max(Math.abs(nullMean), Math.abs(observed)))) return null;
   return (observed - nullMean) / nullSd;
 }
 

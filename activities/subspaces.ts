@@ -1,5 +1,6 @@
 // Semantic subspaces of one layer pair (cpu queue): per category, features whose whole-word
-// labels hit a keyword, paired one-to-one among themselves, SVCCA and RSA with nulls.
+// labels hit a keyword, paired one-to-one among themselves, SVCCA and RSA with nulls (effect and
+// saturation with each; a score that cannot mean anything is stored as skipped with the reason).
 import type { PairedScorer } from '../pipelines/pair/pairedScores.ts';
 import { analyseSubspaces, MIN_PAIRS, type CategoryAnalysis } from '../pipelines/subspace/analyseSubspaces.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';

@@ -12,7 +12,7 @@ export interface ScoreWithNull {
   observed: number;
   nullMean: number;
   nullSd: number;
-  /** (observed − nullMean) / nullSd; null when the null sd is 0 or not finite. For distances, negative = more similar. */
+  /** (observed − nullMean) / nullSd; null when the null has no spread beyond rounding. For distances, negative = more similar. */
   effect: number | null;
   p: number;
   permutations: number;

@@ -103,8 +103,10 @@ function batchedCrossGraph(sumOfSquares: boolean): Uint8Array {
   const gathered = g.node('Gather', ['R', 'idx'], 1, { axis: 0 });
   const m = g.node('MatMul', ['LT', gathered], [sumOfSquares ? 'M' : 'Mout']);
   if (sumOfSquares) {
-    g.node('ReduceSumSquare', [m], ['S'], { axes: [1, 2], keepdims: 0 });
-    g.output('S', 'float32', ['B']);
+    // Summed in f64: an f32 sum over k1·k2 entries loses ~1e-4 relative, which is a fifth of a
+    // null sd of CKA at n = 4096 (the products themselves stay f32).
+    g.node('ReduceSumSquare', [g.node('Cast', [m], 1, { to: DOUBLE })], ['S'], { axes: [1, 2], keepdims: 0 });
+    g.output('S', 'float64', ['B']);
   } else {
     g.output('Mout', 'float32', ['B', 'k1', 'k2']);
   }
@@ -126,11 +128,11 @@ export async function permutedCross(leftT: Mat, right: Mat, perms: readonly Int3
   return out.Mout!.data as Float32Array;
 }
 
-/** For each permutation P: ‖Lᵀ·(P·R)‖²_F. */
-export async function permutedCrossSumOfSquares(leftT: Mat, right: Mat, perms: readonly Int32Array[]): Promise<Float32Array> {
+/** For each permutation P: ‖Lᵀ·(P·R)‖²_F (f32 products, summed in f64). */
+export async function permutedCrossSumOfSquares(leftT: Mat, right: Mat, perms: readonly Int32Array[]): Promise<Float64Array> {
   const s = await cachedSession('sim:permutedCrossSS', () => batchedCrossGraph(true));
   const out = await s.run({ LT: f32(leftT.data, [leftT.rows, leftT.cols]), R: f32(right.data, [right.rows, right.cols]), idx: permutationIndex(perms, right.rows) });
-  return out.S!.data as Float32Array;
+  return out.S!.data as Float64Array;
 }
 
 export type PolarStepKind = 'quintic' | 'cubic';

@@ -34,7 +34,7 @@ export interface NullResult {
   observed: number;
   nullMean: number;
   nullSd: number;
-  /** (observed − null mean) / null sd; null when the null sd is 0 or not finite. Negative = more similar for distances. */
+  /** (observed − null mean) / null sd; null when the null has no spread beyond rounding (effectSize). Negative = more similar for distances. */
   effect: number | null;
   p: number;
   /** The smallest p this null can give: max(1/(1 + N), 1/n!) (n! distinct permutations of n rows). */

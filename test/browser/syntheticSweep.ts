@@ -50,7 +50,7 @@ export function syntheticSweep(layersA = [0, 1, 2, 3], layersB = [0, 1, 2, 3, 4,
       };
     }),
   );
-  cells[1]!.subspaces.push({ name: 'Countries', n: 3, skipped: { svcca: '3 pairs, svcca needs at least 5', rsa: '3 pairs, rsa needs at least 5' } });
+  cells[1]?.subspaces.push({ name: 'Countries', n: 3, skipped: { svcca: '3 pairs, svcca needs at least 5', rsa: '3 pairs, rsa needs at least 5' } });
   const q = benjaminiHochberg(all.map((s) => s.p));
   all.forEach((s, i) => (s.q = q[i]!));
   return {

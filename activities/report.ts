@@ -1,5 +1,6 @@
 // The sweep report (cpu queue): a heat-map per full-space metric (SVCCA and RSA first, then CKA,
-// k-NN, Procrustes … as the sweep asked) over the layer grid with per-pair cards,
+// k-NN, Procrustes … as the sweep asked) over the layer grid with per-pair cards, each score with
+// its effect, saturation and q — q read from the results table (input.resultsId), never recomputed,
 // stored as an artifact, then published with the results table and the feature-map pages into
 // the sweep's outDir (results.parquet, report.html, maps/A<la>_B<lb>.html).
 import { mkdir } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { MAP_HTML } from './featureMap.ts';
 import { readPairing, type StoredPairing } from './layerData.ts';
-import { readSideFits, RESULTS_FILE, statsIds } from './results.ts';
+import { FULL_SPACE, readResultQValues, readSideFits, RESULTS_FILE, resultKey, statsIds } from './results.ts';
 import { readScores, scoreOf } from './scores.ts';
 import { produce } from './storeAccess.ts';
 import { readSubspaces } from './subspaces.ts';
@@ -54,9 +55,18 @@ export function reportSpec(input: ReportInput) {
   };
 }
 
-function sweepScore(s: ScoreWithNull | { skipped: string }, artifactId: string): SweepScore | undefined {
+function sweepScore(s: ScoreWithNull | { skipped: string }, artifactId: string, q: number | undefined): SweepScore | undefined {
   if ('skipped' in s || !Number.isFinite(s.observed) || !Number.isFinite(s.p)) return undefined;
-  return { observed: s.observed, nullMean: s.nullMean, ...(Number.isFinite(s.nullSd) ? { nullSd: s.nullSd } : {}), p: s.p, artifactId };
+  return {
+    observed: s.observed,
+    nullMean: s.nullMean,
+    ...(Number.isFinite(s.nullSd) ? { nullSd: s.nullSd } : {}),
+    ...(typeof s.effect === 'number' && Number.isFinite(s.effect) ? { effect: s.effect } : {}),
+    p: s.p,
+    ...(q !== undefined ? { q } : {}),
+    ...(s.saturated ? { saturated: true, ...(s.saturatedReason ? { saturatedReason: s.saturatedReason } : {}) } : {}),
+    artifactId,
+  };
 }
 
 /** Filter-stage labels: greedy pairs start from every B feature, one-to-one pairs from the pool's assignment. */
@@ -70,12 +80,19 @@ function fitView(fit: StoredFit | undefined, hookpoint: string | undefined, arti
   return { hookpoint: hookpoint ?? 'unknown', fvu: fit?.fvu ?? null, l0: fit?.l0 ?? null, deadFraction: fit?.deadFraction ?? null, artifactId };
 }
 
-async function cellOf(store: ArtifactStore, p: LayerPairOutcome, metrics: SweepMetric[], input: ReportInput, fits: Record<Side, Map<number, StoredFit>>): Promise<SweepCell | undefined> {
+async function cellOf(
+  store: ArtifactStore,
+  p: LayerPairOutcome,
+  metrics: SweepMetric[],
+  q: ReadonlyMap<string, number>,
+  input: ReportInput,
+  fits: Record<Side, Map<number, StoredFit>>,
+): Promise<SweepCell | undefined> {
   const scores = await readScores(store, p.scoresId);
   const byMetric: Record<string, SweepScore> = {};
   for (const m of metrics) {
     const s = scoreOf(scores, m.name);
-    const v = s && sweepScore(s, p.scoresId);
+    const v = s && sweepScore(s, p.scoresId, q.get(resultKey(p.layerA, p.layerB, FULL_SPACE, m.name)));
     if (v) byMetric[m.name] = v;
   }
   const svcca = byMetric.svcca;
@@ -85,9 +102,14 @@ async function cellOf(store: ArtifactStore, p: LayerPairOutcome, metrics: SweepM
   const pairing = await readPairing(store, p.pairId);
   const c = pairing.counts;
   const subspaces = (await readSubspaces(store, p.subspacesId)).map((cat) => {
-    const s = sweepScore(cat.svcca, p.subspacesId);
-    const r = sweepScore(cat.rsa, p.subspacesId);
-    return { name: cat.category, n: cat.pairsA.length, ...(s ? { svcca: s } : {}), ...(r ? { rsa: r } : {}) };
+    const qOf = (metric: string) => q.get(resultKey(p.layerA, p.layerB, cat.category, metric));
+    const s = sweepScore(cat.svcca, p.subspacesId, qOf('svcca'));
+    const r = sweepScore(cat.rsa, p.subspacesId, qOf('rsa'));
+    const skipped = {
+      ...('skipped' in cat.svcca ? { svcca: cat.svcca.skipped } : {}),
+      ...('skipped' in cat.rsa ? { rsa: cat.rsa.skipped } : {}),
+    };
+    return { name: cat.category, n: cat.pairsA.length, ...(s ? { svcca: s } : {}), ...(r ? { rsa: r } : {}), ...(Object.keys(skipped).length ? { skipped } : {}) };
   });
   const stages = [...countStages(pairing), 'A features without a label', 'B features without a label'];
   const counts = [c.total, c.uniqueA, c.afterKeywords, c.afterOneToOne, c.afterLowCorrelation, c.unlabelledA, c.unlabelledB];
@@ -122,10 +144,11 @@ export function reportActivity(store: ArtifactStore) {
     runActivity(async () => {
       const { manifest, reused } = await produce(store, reportSpec(input), async (writer) => {
         const metrics = await sweepMetrics(store, input);
+        const q = await readResultQValues(store, input.resultsId);
         const fits = await readSideFits(store, input);
         const cells: SweepCell[] = [];
         for (const p of sorted(input.pairs)) {
-          const cell = await cellOf(store, p, metrics, input, fits);
+          const cell = await cellOf(store, p, metrics, q, input, fits);
           if (cell) cells.push(cell);
         }
         const data: SweepReportData = {

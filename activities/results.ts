@@ -1,11 +1,14 @@
 // The sweep's results table (cpu queue): one row per (layer A, layer B, subspace, metric) with
-// observed, null mean, null sd, p, the pair counts after every filter stage, the features without
-// a label per side, and the id of the artifact that holds the row's scores
-// (`ufg lineage results.parquet#<row>` walks from there).
+// observed, null mean, null sd, effect, p, the Benjamini–Hochberg q over every scored row of the
+// sweep, the saturation flag, the pair counts after every filter stage, the features without a
+// label per side, each side's SAE fit and hookpoint, and the id of the artifact that holds the
+// row's scores (`ufg lineage results.parquet#<row>` walks from there).
+// The report reads q from this table (readResultQValues), so both show the same numbers.
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
+import { benjaminiHochberg } from '../pipelines/similarity/multipleTesting.ts';
 import { measureFor } from '../pipelines/similarity/pairedScorer.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
-import { writeParquetTable, type ParquetColumn } from '../storage/parquet.ts';
+import { readParquetTable, writeParquetTable, type ParquetColumn } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { readPairing } from './layerData.ts';
@@ -68,6 +71,23 @@ interface Row {
 
 const num = (v: number | null | undefined) => (typeof v === 'number' ? v : NaN);
 
+/** A results row's key: its layers, subspace and metric. */
+export function resultKey(layerA: number, layerB: number, subspace: string, metric: string): string {
+  return `${layerA}/${layerB}/${subspace}/${metric}`;
+}
+
+/** The q column of a results artifact, by resultKey (rows without a q are left out). */
+export async function readResultQValues(store: ArtifactStore, resultsId: string): Promise<Map<string, number>> {
+  const t = await readParquetTable(await store.localPath(resultsId, RESULTS_FILE));
+  const c = t.columns;
+  const out = new Map<string, number>();
+  for (let i = 0; i < t.numRows; i++) {
+    const q = c.q![i];
+    if (typeof q === 'number' && Number.isFinite(q)) out.set(resultKey(c.layer_a![i] as number, c.layer_b![i] as number, c.subspace![i] as string, c.metric![i] as string), q);
+  }
+  return out;
+}
+
 export function resultsActivity(store: ArtifactStore) {
   return (input: ResultsInput): Promise<ResultsTableResult> =>
     runActivity(async () => {
@@ -94,6 +114,8 @@ export function resultsActivity(store: ArtifactStore) {
           }
         }
         const score = (r: Row) => ('skipped' in r.score ? undefined : r.score);
+        // One family for the false discovery rate: every scored p of the sweep (all cells, subspaces, metrics).
+        const q = benjaminiHochberg(rows.map((r) => num(score(r)?.p)));
         const columns: ParquetColumn[] = [
           { name: 'layer_a', type: 'INT32', data: rows.map((r) => r.layerA) },
           { name: 'layer_b', type: 'INT32', data: rows.map((r) => r.layerB) },
@@ -104,8 +126,12 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'observed', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.observed)) },
           { name: 'null_mean', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.nullMean)) },
           { name: 'null_sd', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.nullSd)) },
+          { name: 'effect', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.effect)) },
           { name: 'p', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.p)) },
+          { name: 'q', type: 'DOUBLE', data: q },
           { name: 'permutations', type: 'INT32', data: rows.map((r) => score(r)?.permutations ?? 0) },
+          { name: 'saturated', type: 'BOOLEAN', data: rows.map((r) => score(r)?.saturated ?? false) },
+          { name: 'saturated_reason', type: 'STRING', data: rows.map((r) => score(r)?.saturatedReason ?? '') },
           { name: 'skipped', type: 'STRING', data: rows.map((r) => ('skipped' in r.score ? r.score.skipped : '')) },
           { name: 'n_pairs', type: 'INT32', data: rows.map((r) => r.nPairs) },
           { name: 'mean_corr', type: 'DOUBLE', data: rows.map((r) => num(r.meanCorr)) },

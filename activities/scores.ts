@@ -1,9 +1,11 @@
 // Full-space similarity of one layer pair (cpu queue): every metric the sweep asks for
 // (`similarity.metrics`) on the kept pairs' decoder rows (row i of A ↔ row i of B), each against
-// a permutation null. A metric that cannot be computed on this pair (too few pairs, or a
-// matched-column measure on decoders of different widths) is stored with the reason instead.
+// a permutation null, with its effect against the null and the measure's saturation verdict (a
+// saturated score is stored, flagged with the reason). A metric that cannot be computed on this
+// pair (too few pairs, or a matched-column measure on decoders of different widths) is stored
+// with the reason instead.
 import { permutationNull } from '../pipelines/similarity/permutationNull.ts';
-import { measureFor } from '../pipelines/similarity/pairedScorer.ts';
+import { measureFor, withNull } from '../pipelines/similarity/pairedScorer.ts';
 import { MEASURES } from '../pipelines/similarity/registry.ts';
 import type { MeasureName } from '../pipelines/similarity/types.ts';
 import type { ScoreMode, ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
@@ -80,7 +82,7 @@ export async function scoreMetric(metric: MeasureName, x: Mat, y: Mat, opts: { m
   const skipped = skipReason(metric, measure, x.rows, x, y);
   if (skipped) return { ...head, skipped };
   const r = await permutationNull(MEASURES[measure], x, y, { permutations: opts.permutations, seed: opts.seed, pValue: opts.mode });
-  return { ...head, observed: r.observed, nullMean: r.nullMean, nullSd: r.nullSd, p: r.p, permutations: r.permutations, ...(r.extras ? { extras: r.extras } : {}) };
+  return { ...head, ...withNull(r), ...(r.extras ? { extras: r.extras } : {}) };
 }
 
 export function scoresActivity(store: ArtifactStore) {

@@ -1,6 +1,7 @@
 // Semantic subspaces of one layer pair (cpu queue): per category, features whose whole-word
 // labels (made by the pairing's label rule from its stored top activations) hit a keyword,
-// paired one-to-one among themselves, SVCCA and RSA with nulls.
+// paired one-to-one among themselves, SVCCA and RSA with nulls (effect and saturation with each;
+// a score that cannot mean anything is stored as skipped with the reason).
 import type { PairedScorer } from '../pipelines/pair/pairedScores.ts';
 import { analyseSubspaces, MIN_PAIRS, type CategoryAnalysis } from '../pipelines/subspace/analyseSubspaces.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';

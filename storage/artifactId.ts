@@ -28,9 +28,12 @@ export const STAGE_VERSIONS: Readonly<Record<string, number>> = {
   extract: 2,
   sae: 2,
   pair: 2,
-  similarity: 1,
+  // 2: scores carry effect and saturation, observed through the null's route; subspaces skip
+  // saturated and too-coarse scores; results gain effect, q, saturated; the report shows them.
+  similarity: 2,
   subspace: 2,
-  report: 1,
+  results: 2,
+  report: 2,
   umap: 2,
 };
 

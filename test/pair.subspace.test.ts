@@ -8,6 +8,8 @@ import type { PairedScorer, PairedMetric } from '../pipelines/pair/pairedScores.
 import { matrixSource } from '../pipelines/pair/activationSource.ts';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
 import { seededRandom } from '../pipelines/random.ts';
+import { pairedScorer } from '../pipelines/similarity/pairedScorer.ts';
+import { randomMat } from './similarity.data.ts';
 
 // Words as token sequences; a feature fires on the first token of its word.
 const CONCEPTS: Record<string, string[][]> = {
@@ -59,7 +61,7 @@ function recordingScorer() {
   const rows = (m: Mat) => Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
   const scorer: PairedScorer = async (metric, x, y, opts) => {
     calls.push({ metric, x: rows(x), y: rows(y), permutations: opts.permutations });
-    return { observed: x.rows, nullMean: 0, nullSd: 0, p: 1, permutations: opts.permutations };
+    return { observed: x.rows, nullMean: 0, nullSd: 0, effect: null, p: 1, permutations: opts.permutations, saturated: false };
   };
   return { scorer, calls };
 }
@@ -98,7 +100,7 @@ test('per category: members, one-to-one pairs, the paired decoder rows scored, s
       assert.deepEqual(call.y, got.pairsB.map((r) => row(c.WB, r)), `${name}: B decoder rows in pair order`);
       assert.equal(call.permutations, 200);
     }
-    assert.deepEqual(got.svcca, { observed: 8, nullMean: 0, nullSd: 0, p: 1, permutations: 200 });
+    assert.deepEqual(got.svcca, { observed: 8, nullMean: 0, nullSd: 0, effect: null, p: 1, permutations: 200, saturated: false });
   });
   assert.deepEqual(byName.get('Countries')!.svcca, { skipped: '3 pairs, svcca needs at least 5' });
   assert.deepEqual(byName.get('Time')!.rsa, { skipped: '0 pairs, rsa needs at least 5' });
@@ -120,4 +122,26 @@ test('user categories replace the built-ins; a keyword matches the whole word, n
   const m = c.offsets.MonthNames!;
   assert.deepEqual(results.map((x) => [x.category, x.featuresA]), [['Spring', [m + 1, m + 2]], ['Pieces', []], ['Long', [m, m + 5]]]);
   assert.match((results[0]!.svcca as { skipped: string }).skipped, /^2 pairs/);
+});
+
+test('a score that cannot mean anything is stored as skipped with the reason: coarse nulls, saturated SVCCA', async () => {
+  const c = buildCase();
+  const base = { a: matrixSource(c.A), b: matrixSource(c.B), tokens: c.tokens, decoderA: c.WA, decoderB: c.WB };
+  // 10 permutations: p can never be below 1/11, so no subspace is scored (the scorer is not called).
+  const coarse = recordingScorer();
+  const few = await analyseSubspaces({ ...base, scorer: coarse.scorer, permutations: 10 });
+  assert.equal(coarse.calls.length, 0);
+  assert.deepEqual(few.find((x) => x.category === 'Biology')!.svcca, { skipped: '8 pairs: a null of 10 permutations cannot reach p ≤ 0.05 (smallest p 0.091)' });
+  // 3 pairs have 3! = 6 distinct permutations, whatever N is.
+  const three = await analyseSubspaces({ ...base, scorer: recordingScorer().scorer, permutations: 1000, minPairs: { svcca: 3, rsa: 3 } });
+  assert.deepEqual(three.find((x) => x.category === 'Countries')!.rsa, { skipped: '3 pairs: a null of 3 rows (3! distinct permutations) cannot reach p ≤ 0.05 (smallest p 0.17)' });
+  // Real SVCCA on 8 pairs of 12-wide decoder rows keeps 7 = n − 1 directions: 1 by construction,
+  // so it is skipped with the measure's reason; RSA of the same rows is scored.
+  const wide = await analyseSubspaces({ ...base, decoderA: randomMat(c.F, 12, 1), decoderB: randomMat(c.F, 12, 2), scorer: pairedScorer, permutations: 50 });
+  for (const name of ['MonthNames', 'Biology', 'Emotions']) {
+    const got = wide.find((x) => x.category === name)!;
+    assert.ok('skipped' in got.svcca, `${name}: SVCCA ${JSON.stringify(got.svcca)}`);
+    assert.match(got.svcca.skipped, /^svcca saturated on 8 pairs: kept [67] and [67] directions of (only )?8 rows/);
+    assert.ok(!('skipped' in got.rsa) && got.rsa.saturated === false && got.rsa.permutations === 50, `${name}: RSA ${JSON.stringify(got.rsa)}`);
+  }
 });

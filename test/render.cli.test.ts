@@ -93,6 +93,15 @@ test('validators reject script links and bad cells in sweep data', () => {
   const noId = structuredClone(s) as unknown as { cells: Array<{ rsa: { artifactId?: string } }> };
   delete noId.cells[0]!.rsa.artifactId;
   assert.throws(() => validateSweepReport(noId, 's.json'), /\$\.cells\[0\]\.rsa\.artifactId: expected a string/);
+  const badQ = structuredClone(s);
+  badQ.cells[0]!.svcca.q = 1.5;
+  assert.throws(() => validateSweepReport(badQ, 's.json'), /\$\.cells\[0\]\.svcca\.q: expected a q-value in \[0, 1\], got 1\.5/);
+  const badSat = structuredClone(s) as unknown as { cells: Array<{ rsa: { saturated?: unknown } }> };
+  badSat.cells[0]!.rsa.saturated = 'yes';
+  assert.throws(() => validateSweepReport(badSat, 's.json'), /\$\.cells\[0\]\.rsa\.saturated: expected a boolean/);
+  const badSkip = structuredClone(s) as unknown as { cells: Array<{ subspaces: Array<{ skipped?: unknown }> }> };
+  badSkip.cells[0]!.subspaces[0]!.skipped = { svcca: 3 };
+  assert.throws(() => validateSweepReport(badSkip, 's.json'), /\$\.cells\[0\]\.subspaces\[0\]\.skipped\.svcca: expected a string/);
   assert.doesNotThrow(() => validateFeatureMap(map, 'm.json'));
 });
 

@@ -56,6 +56,9 @@ test('sweep page: names and ids appear only escaped', () => {
   sweep.modelB = EVIL;
   sweep.cells[0]!.artifactId = EVIL;
   sweep.cells[0]!.subspaces[0]!.name = EVIL;
+  // Reasons come from measures and stored artifacts: text like any other.
+  Object.assign(sweep.cells[0]!.rsa, { saturated: true, saturatedReason: EVIL });
+  sweep.cells[0]!.subspaces[1]!.skipped = { svcca: EVIL };
   const html = renderSweepReportHtml(sweep);
   assert.ok(!html.includes('<img'));
   assert.equal(html.match(/<script/g)!.length, 1);

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MEASURE_NAMES } from '../pipelines/similarity/registry.ts';
 import { similarityCases, toMat } from './reference.ts';
+import { independentPair } from './similarity.data.ts';
 import { assertUsageError, runUfg, scratchNpy } from './cliRun.ts';
 
 const cases = similarityCases();
@@ -17,8 +18,12 @@ interface MetricJson {
   observed: number;
   nullMean: number;
   nullSd: number;
+  effect: number | null;
   p: number;
+  pFloor: number;
   permutations: number;
+  saturated: boolean;
+  saturatedReason: string | null;
   kA?: number;
   kB?: number;
 }
@@ -32,8 +37,11 @@ test('every metric: one JSON object with observed, null mean/sd, p and the refer
   assert.deepEqual([out.rows, out.colsA, out.colsB], [c.R.length, c.R[0]!.length, c.Rp[0]!.length]);
   assert.deepEqual(Object.keys(out.metrics), MEASURE_NAMES);
   for (const [name, m] of Object.entries(out.metrics)) {
-    for (const key of ['observed', 'nullMean', 'nullSd', 'p'] as const) assert.equal(typeof m[key], 'number', `${name}.${key}`);
+    for (const key of ['observed', 'nullMean', 'nullSd', 'p', 'pFloor'] as const) assert.equal(typeof m[key], 'number', `${name}.${key}`);
     assert.equal(m.permutations, 20);
+    assert.equal(typeof m.saturated, 'boolean', `${name}.saturated`);
+    assert.equal(m.saturatedReason === null, !m.saturated, `${name}: a reason exactly when saturated`);
+    if (m.effect !== null) assert.ok(Math.abs(m.effect - (m.observed - m.nullMean) / m.nullSd) < 1e-9 * Math.max(1, Math.abs(m.effect)), `${name}.effect`);
     assert.ok(m.p >= 1 / 21 && m.p <= 1, `${name} p ${m.p}`);
   }
   const near = (v: number, want: number): boolean => Math.abs(v - want) < 1e-4;
@@ -50,6 +58,36 @@ test('every metric: one JSON object with observed, null mean/sd, p and the refer
   const text = ufg('--a', a, '--b', b, '--metrics', 'svcca', '--permutations', '5');
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^svcca\s+0\.\d{4}\s+null/m);
+});
+
+test('unrelated Gaussian rows, n = 20 × d = 512: SVCCA is flagged saturated, debiased CKA is near 0; at n = 8192 SVCCA is not saturated', async () => {
+  const small = independentPair(20, 512, 512, 2026);
+  const a = await npy('gauss-a-20.npy', small.x), b = await npy('gauss-b-20.npy', small.y);
+  const r = ufg('--a', a, '--b', b, '--metrics', 'svcca,cka-debiased', '--permutations', '200', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { metrics: Record<string, MetricJson> };
+  const svcca = out.metrics.svcca!, ckaU = out.metrics['cka-debiased']!;
+  assert.ok(svcca.observed > 0.999, `SVCCA of 20 unrelated rows is 1 by construction: ${svcca.observed}`);
+  assert.equal(svcca.saturated, true);
+  assert.match(svcca.saturatedReason!, /kept 19 and 19 directions of 20 rows/);
+  assert.equal(svcca.effect, null, 'every permuted score is 1 as well: no spread to measure an effect against');
+  assert.ok(Math.abs(ckaU.observed) < 0.1, `debiased CKA ${ckaU.observed}`);
+  assert.equal(ckaU.saturated, false);
+  assert.ok(ckaU.effect !== null && Math.abs(ckaU.effect) < 3, `effect ${ckaU.effect}`);
+  const text = ufg('--a', a, '--b', b, '--metrics', 'svcca', '--permutations', '20');
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^svcca\s+1\.0000\s+null.*effect n\/a/m);
+  assert.match(text.stdout, /^\s+saturated: kept 19 and 19 directions of 20 rows/m);
+
+  // Plenty of rows: 504 kept directions of 8192 rows. Observed only (a null at this size takes minutes here).
+  const large = independentPair(8192, 512, 512, 2027);
+  const la = await npy('gauss-a-8192.npy', large.x), lb = await npy('gauss-b-8192.npy', large.y);
+  const big = ufg('--a', la, '--b', lb, '--metrics', 'svcca', '--permutations', '0', '--json');
+  assert.equal(big.code, 0, big.stderr);
+  const s = (JSON.parse(big.stdout) as { metrics: Record<string, MetricJson> }).metrics.svcca!;
+  assert.equal(s.saturated, false, `${s.kA}/${s.kB} directions of 8192 rows`);
+  assert.equal(s.saturatedReason, null);
+  assert.ok(s.kA! > 400 && s.kA! < 4096 && s.observed < 0.5, `kA ${s.kA}, SVCCA ${s.observed}`);
 });
 
 test('bad input: one line naming the file and the problem, exit 2, no stack trace', async () => {

@@ -1,11 +1,14 @@
 // Property tests generated from the registry's declarations: every declared invariance holds
-// (and every undeclared one really breaks), symmetric measures are symmetric, SVCCA(X, XQ) = 1.
+// (and every undeclared one really breaks), symmetric measures are symmetric, SVCCA(X, XQ) = 1,
+// and the saturation declarations are honest on independent rows: a measure that scores near its
+// best on unrelated rows at some shape declares saturation there, a declared shape really scores
+// towards the best, and nothing is declared where rows are plentiful.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
 import { MEASURES, MEASURE_NAMES } from '../pipelines/similarity/registry.ts';
 import type { Invariances, Measure } from '../pipelines/similarity/types.ts';
-import { matmul, randomMat, randomOrthogonal, relatedPair } from './similarity.data.ts';
+import { independentPair, matmul, randomMat, randomOrthogonal, relatedPair } from './similarity.data.ts';
 
 type Transform = (m: Mat, seed: number) => Mat;
 const TRANSFORMS: Record<keyof Invariances, Transform> = {
@@ -27,13 +30,21 @@ function unitTotalVariance(m: Mat): Mat {
   return { ...m, data: m.data.map((v) => v / Math.sqrt(ss)) };
 }
 
-function pairFor(m: Measure, seed: number): { x: Mat; y: Mat } {
-  const pair = relatedPair(48, 7, m.equalWidths ? 7 : 9, seed);
+/** Inputs in the range a measure is defined for (the original's SVCCA rule needs total variance near 1 to keep more than one direction). */
+function meantFor(m: Measure, pair: { x: Mat; y: Mat }): { x: Mat; y: Mat } {
   // The original's component rule keeps more than one direction only when the total variance
   // (sum of squares of the centred data) is near 1; there rescaling changes the score.
   if (m.name === 'svcca-reference') return { x: unitTotalVariance(pair.x), y: unitTotalVariance(pair.y) };
   return pair;
 }
+
+function pairFor(m: Measure, seed: number): { x: Mat; y: Mat } {
+  return meantFor(m, relatedPair(48, 7, m.equalWidths ? 7 : 9, seed));
+}
+
+/** Independent Gaussian rows from few rows in many dimensions to many rows in few. */
+const SHAPES: [n: number, dA: number, dB: number][] = [[6, 16, 24], [12, 64, 48], [20, 256, 256], [40, 64, 64], [48, 12, 16], [200, 16, 24], [1000, 8, 8]];
+const PLENTIFUL = SHAPES.at(-1)!;
 
 for (const name of MEASURE_NAMES) {
   const m = MEASURES[name];
@@ -67,10 +78,36 @@ for (const name of MEASURE_NAMES) {
       const self = (await m.score(x, x)).score;
       const rotated = (await m.score(x, TRANSFORMS.orthogonal(x, 9))).score;
       assert.ok(Math.abs(self - rotated) < 1e-4, `${rotated} vs ${self}`);
-      if (name.startsWith('svcca') || name === 'cka') assert.ok(Math.abs(rotated - 1) < 1e-4, `${name}(X, XQ) = ${rotated}`);
+      if (name.startsWith('svcca') || name.startsWith('cka')) assert.ok(Math.abs(rotated - 1) < 1e-4, `${name}(X, XQ) = ${rotated}`);
       if (name === 'procrustes') assert.ok(rotated < 1e-3, `procrustes distance ${rotated}`);
     });
   }
+}
+
+for (const name of MEASURE_NAMES) {
+  const m = MEASURES[name];
+  test(`${name}: saturation is declared exactly where unrelated rows score near the best`, async () => {
+    const larger = m.properties.largerIsMoreSimilar;
+    // "Near the best" for unrelated rows: what no score should reach without a warning.
+    const nearBest = (v: number) => (larger ? v >= 0.8 : v <= 0.25);
+    // A declared shape must at least lean towards the best (saturation = the baseline is past half-way).
+    const leansToBest = (v: number) => (larger ? v >= 0.35 : v <= 0.85);
+    const seen: string[] = [];
+    for (const [n, dA, dB] of SHAPES) {
+      const { x, y } = meantFor(m, independentPair(n, dA, m.equalWidths ? dA : dB, n + dA));
+      const r = await m.score(x, y);
+      const reason = m.saturation?.(n, r.extras ?? {}, x, y);
+      const where = `n = ${n}, d = ${dA}/${m.equalWidths ? dA : dB}: score ${r.score.toFixed(3)}${reason ? `, saturated: ${reason}` : ''}`;
+      seen.push(where);
+      if (nearBest(r.score)) assert.ok(reason !== undefined, `${name} scores unrelated rows near its best without declaring saturation (${where})`);
+      if (reason !== undefined) {
+        assert.ok(reason.length > 20, `a reason a reader can act on: ${reason}`);
+        assert.ok(leansToBest(r.score), `${name} declares saturation where unrelated rows score far from the best (${where})`);
+      }
+      if (n === PLENTIFUL[0]) assert.equal(reason, undefined, `${name}: nothing is saturated with plenty of rows (${where})`);
+    }
+    if (m.saturation) assert.ok(seen.some((s) => s.includes('saturated')), `${name} declares a saturation rule that never fires: ${seen.join('; ')}`);
+  });
 }
 
 test('every measure declares a sane row minimum and refuses fewer rows', async () => {

@@ -12,6 +12,7 @@ import type { Client } from '@temporalio/client';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { extractSpec, featureStatsSpec } from '../activities/extract.ts';
 import { readKeptPairs, readPairing } from '../activities/layerData.ts';
+import { benjaminiHochberg } from '../pipelines/similarity/multipleTesting.ts';
 import { tokenizeSpec } from '../activities/prepare.ts';
 import { cancelSweep, resumeSweep, startSweep, sweepStatus, waitForSweep, SweepFailedError } from '../cli/sweepClient.ts';
 import { sweepIdOf, type SweepConfig } from '../pipelines/config.ts';
@@ -85,15 +86,20 @@ async function keptDecoderRows(scoresId: string, layerA: number, layerB: number)
   return { x: await rows(saeA, layerA, pairs.a), y: await rows(saeB, layerB, pairs.b), pairId };
 }
 
-/** Linear CKA through the n×n Gram matrices of the column-centred rows: ⟨Kc, Lc⟩ / (‖Kc‖ ‖Lc‖). */
-function gramCka(x: number[][], y: number[][]): number {
-  const gram = (m: number[][]) => {
-    const d = m[0]!.length;
-    const mu = Array.from({ length: d }, (_, c) => m.reduce((s, r) => s + r[c]!, 0) / m.length);
-    const c = m.map((r) => r.map((v, j) => v - mu[j]!));
-    return c.map((ri) => c.map((rj) => ri.reduce((s, v, k) => s + v * rj[k]!, 0)));
+/**
+ * Debiased linear CKA through the n×n Gram matrices of the raw rows, U-centred (Székely & Rizzo:
+ * Â_ij = a_ij − ā_i· − ā_·j + ā for i ≠ j, sums over the off-diagonal, divided by n − 2 and
+ * (n − 1)(n − 2)), whose inner product is the unbiased HSIC: ⟨K̂, L̂⟩ / (‖K̂‖ ‖L̂‖).
+ */
+function gramCkaDebiased(x: number[][], y: number[][]): number {
+  const n = x.length;
+  const uCentred = (m: number[][]) => {
+    const k = m.map((ri) => m.map((rj) => ri.reduce((s, v, c) => s + v * rj[c]!, 0)));
+    const rows = k.map((r, i) => r.reduce((s, v, j) => s + (i === j ? 0 : v), 0));
+    const total = rows.reduce((s, v) => s + v, 0);
+    return k.map((r, i) => r.map((v, j) => (i === j ? 0 : v - rows[i]! / (n - 2) - rows[j]! / (n - 2) + total / ((n - 1) * (n - 2)))));
   };
-  const k = gram(x), l = gram(y);
+  const k = uCentred(x), l = uCentred(y);
   const dot = (a: number[][], b: number[][]) => a.reduce((s, r, i) => s + r.reduce((t, v, j) => t + v * b[i]![j]!, 0), 0);
   return dot(k, l) / Math.sqrt(dot(k, k) * dot(l, l));
 }
@@ -156,7 +162,7 @@ describe('demo sweep', () => {
     const col = (name: string, i: number) => table.columns[name]![i];
     const full = [...Array(table.numRows).keys()].filter((i) => col('subspace', i) === 'full');
     const metrics = demo.similarity.metrics;
-    assert.deepEqual([...metrics].sort(), ['cka', 'knn', 'procrustes', 'rsa', 'svcca'], 'the default metrics');
+    assert.deepEqual([...metrics].sort(), ['cka-debiased', 'knn', 'procrustes', 'rsa', 'svcca'], 'the default metrics');
     assert.equal(full.length, 4 * metrics.length, 'one full-space row per metric per layer pair');
     for (const la of demo.models.a.layers) for (const lb of demo.models.b.layers) {
       const rows = full.filter((i) => col('layer_a', i) === la && col('layer_b', i) === lb);
@@ -182,23 +188,47 @@ describe('demo sweep', () => {
     // their nulls, and the Procrustes distance far below its null (p counts nulls at or below).
     const isMetric = (m: string) => full.filter((i) => col('metric', i) === m);
     const sds = (i: number) => ((col('observed', i) as number) - (col('null_mean', i) as number)) / (col('null_sd', i) as number);
-    for (const i of [...isMetric('rsa'), ...isMetric('cka')]) assert.ok(sds(i) > 3, `${col('metric', i)}: ${sds(i)} null sds above`);
+    for (const i of [...isMetric('rsa'), ...isMetric('cka-debiased')]) assert.ok(sds(i) > 3, `${col('metric', i)}: ${sds(i)} null sds above`);
     for (const i of isMetric('procrustes')) assert.ok(sds(i) < -3, `procrustes: ${sds(i)} null sds`);
-    // The report draws a heat-map per metric; each feature map's metrics panel has CKA, RSA,
-    // Procrustes, SVCCA and k-NN of the kept pairs, each with the scores artifact id.
+    // Every scored row: its effect against the null, a saturation flag with a reason exactly when
+    // set; q = Benjamini–Hochberg over every scored p of the sweep (cells × subspaces × metrics).
+    const all = [...Array(table.numRows).keys()];
+    const scored = all.filter((i) => col('skipped', i) === '');
+    assert.ok(scored.some((i) => col('subspace', i) !== 'full'), 'some subspace rows are scored');
+    for (const i of all) {
+      const what = `${col('metric', i)} A${col('layer_a', i)}/B${col('layer_b', i)} ${col('subspace', i)}`;
+      assert.equal(typeof col('saturated', i), 'boolean', what);
+      assert.equal(col('saturated_reason', i) !== '', col('saturated', i), `${what}: a reason exactly when saturated`);
+      const e = col('effect', i) as number;
+      if (col('skipped', i) !== '') assert.ok(Number.isNaN(e) && Number.isNaN(col('q', i) as number), `${what}: skipped rows have no effect or q`);
+      else if (Number.isFinite(e)) assert.ok(Math.abs(e - sds(i)) <= 1e-9 * Math.max(1, Math.abs(e)), `${what}: effect ${e} vs ${sds(i)}`);
+    }
+    const q = benjaminiHochberg(all.map((i) => (col('skipped', i) === '' ? (col('p', i) as number) : Number.NaN)));
+    for (const i of scored) assert.ok(Math.abs((col('q', i) as number) - q[i]!) < 1e-12 && (col('q', i) as number) >= (col('p', i) as number), `row ${i}: q ${col('q', i)} vs ${q[i]}`);
+    // The report draws a heat-map per metric with the table's q behind every star.
     for (const m of metrics) assert.match(report, new RegExp(`data-testid="heatmap-${m}"`));
+    for (const i of full) {
+      const cell = new RegExp(`data-testid="cell-${col('metric', i)}-${col('layer_a', i)}-${col('layer_b', i)}"[^>]* data-q="([^"]*)" data-star="(\\d)"`).exec(report);
+      assert.ok(cell, `report cell of row ${i}`);
+      assert.equal(Number(cell[1]), col('q', i), `row ${i}: the report's q is the table's`);
+      assert.equal(cell[2], (col('q', i) as number) <= 0.05 ? '1' : '0', `row ${i}: star iff q ≤ 0.05`);
+    }
+    // Each feature map's metrics panel has debiased CKA, RSA, Procrustes, SVCCA and k-NN of the
+    // kept pairs, each with the scores artifact id.
     const map = mapData(first.mapPaths[0]!);
-    assert.deepEqual(Object.keys(map.metrics.selection).sort(), ['cka', 'knn', 'procrustes', 'rsa', 'svcca']);
+    assert.deepEqual(Object.keys(map.metrics.selection).sort(), ['cka-debiased', 'knn', 'procrustes', 'rsa', 'svcca']);
     assert.equal(map.method, 'greedy');
     for (const v of Object.values(map.metrics.selection)) assert.match(v!.artifactId!, /^similarity-/);
   });
 
-  test('CKA and Procrustes rows equal an independent computation on the kept pairs\' decoder rows', async () => {
+  test('debiased CKA and Procrustes rows equal an independent computation on the kept pairs\' decoder rows', async () => {
     const table = await readParquetTable(first.resultsPath);
     const rows = [...Array(table.numRows).keys()].filter((i) => table.columns.subspace![i] === 'full');
-    for (const i of rows.filter((r) => ['cka', 'procrustes'].includes(table.columns.metric![r] as string))) {
+    const checked = rows.filter((r) => ['cka-debiased', 'procrustes'].includes(table.columns.metric![r] as string));
+    assert.equal(checked.length, 8);
+    for (const i of checked) {
       const { x, y } = await keptDecoderRows(table.columns.artifact_id![i] as string, table.columns.layer_a![i] as number, table.columns.layer_b![i] as number);
-      const expected = table.columns.metric![i] === 'cka' ? gramCka(x, y) : procrustesDistance(x, y);
+      const expected = table.columns.metric![i] === 'cka-debiased' ? gramCkaDebiased(x, y) : procrustesDistance(x, y);
       const observed = table.columns.observed![i] as number;
       assert.ok(Math.abs(observed - expected) < 1e-4, `${table.columns.metric![i]} A${table.columns.layer_a![i]}/B${table.columns.layer_b![i]}: ${observed} vs independent ${expected}`);
     }

@@ -1,5 +1,7 @@
 // `ufg similarity --a A.npy --b B.npy`: paired rows (row i of A ↔ row i of B, e.g. the decoder
-// rows of paired features) scored by each requested measure against a permutation null.
+// rows of paired features) scored by each requested measure against a permutation null: observed,
+// null mean and sd, the effect (observed − null mean)/null sd, p, the smallest p the null can give,
+// and whether the score is saturated (uninformative by construction at this n) and why.
 import { intOption, parseOptions, requireOption } from '../args.ts';
 import { UserInputError } from '../../pipelines/errors.ts';
 import type { Mat } from '../../pipelines/kernels/gemm.ts';
@@ -16,7 +18,9 @@ export const help = `usage: ufg similarity --a A.npy --b B.npy [--metrics ${MEAS
                       [--permutations N] [--seed S] [--k K] [--compat reference] [--device cpu|cuda] [--json]
   rows are paired items (row i of A ↔ row i of B), columns are dimensions (widths may differ)
   default metrics: ${DEFAULT_METRICS}; --permutations 1000 (0 = observed scores only)
-  --compat reference: p = mean(null ≥ observed) as the original code (default (1 + #)/(1 + N))`;
+  --compat reference: p = mean(null ≥ observed) as the original code (default (1 + #)/(1 + N))
+  effect = (observed − null mean) / null sd (for procrustes, a distance, negative = more similar);
+  saturated = the score is uninformative by construction at this n (the reason is given)`;
 
 function rowsIdentical(m: Mat): boolean {
   for (let i = m.cols; i < m.data.length; i++) if (m.data[i] !== m.data[i % m.cols]) return false;
@@ -31,11 +35,26 @@ function checkForMeasure(measure: Measure, a: Mat, b: Mat, pathA: string, pathB:
   }
 }
 
+type JsonScore = Record<string, number | string | boolean | null>;
+
 /** NaN (e.g. the null statistics of 0 permutations) becomes null in JSON. */
-function jsonScores(r: NullResult): Record<string, number | null> {
-  const num = (v: number): number | null => (Number.isFinite(v) ? v : null);
-  return { observed: num(r.observed), nullMean: num(r.nullMean), nullSd: num(r.nullSd), p: num(r.p), permutations: r.permutations, ...(r.extras ?? {}) };
+function jsonScores(r: NullResult): JsonScore {
+  const num = (v: number | null): number | null => (v !== null && Number.isFinite(v) ? v : null);
+  return {
+    observed: num(r.observed),
+    nullMean: num(r.nullMean),
+    nullSd: num(r.nullSd),
+    effect: num(r.effect),
+    p: num(r.p),
+    pFloor: r.pFloor,
+    permutations: r.permutations,
+    saturated: r.saturated,
+    saturatedReason: r.saturatedReason ?? null,
+    ...(r.extras ?? {}),
+  };
 }
+
+const CORE_FIELDS = ['observed', 'nullMean', 'nullSd', 'effect', 'p', 'pFloor', 'permutations', 'saturated', 'saturatedReason'];
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseOptions(args, {
@@ -71,7 +90,7 @@ export async function run(args: string[]): Promise<number> {
     if (rowsIdentical(m)) throw new UserInputError(`all ${m.rows} rows are identical: there is no variance to compare`, path);
   }
 
-  const scores: Record<string, Record<string, number | null>> = {};
+  const scores: Record<string, JsonScore> = {};
   for (const m of measures) {
     const r = await permutationNull(m, a, b, { permutations, seed, pValue: values.compat === 'reference' ? 'reference' : 'described', measure: k === undefined ? {} : { k } });
     scores[m.name] = jsonScores(r);
@@ -81,13 +100,17 @@ export async function run(args: string[]): Promise<number> {
     console.log(JSON.stringify(result));
   } else {
     console.log(`${a.rows} paired rows, ${a.cols} × ${b.cols} columns, ${permutations} permutations (seed ${seed})`);
+    const fmt = (v: unknown): string => (typeof v === 'number' ? v.toFixed(4) : 'n/a');
+    const signed = (v: unknown): string => (typeof v === 'number' ? `${v >= 0 ? '+' : ''}${v.toFixed(2)}` : 'n/a');
     for (const [name, s] of Object.entries(scores)) {
       const extra = Object.entries(s)
-        .filter(([key]) => !['observed', 'nullMean', 'nullSd', 'p', 'permutations'].includes(key))
+        .filter(([key]) => !CORE_FIELDS.includes(key))
         .map(([key, v]) => ` ${key}=${v}`)
         .join('');
-      const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? 'n/a' : v.toFixed(4));
-      console.log(`${name.padEnd(16)} ${fmt(s.observed)}  null ${fmt(s.nullMean)} ± ${fmt(s.nullSd)}  p ${s.p === null ? 'n/a' : s.p!.toPrecision(3)}${extra}`);
+      const p = typeof s.p === 'number' ? s.p.toPrecision(3) : 'n/a';
+      console.log(`${name.padEnd(16)} ${fmt(s.observed)}  null ${fmt(s.nullMean)} ± ${fmt(s.nullSd)}  effect ${signed(s.effect)}  p ${p}${extra}`);
+      if (s.saturated) console.log(`${''.padEnd(16)} saturated: ${s.saturatedReason}`);
+      if (typeof s.pFloor === 'number' && s.pFloor > 0.05 && permutations > 0) console.log(`${''.padEnd(16)} note: this null cannot give p below ${s.pFloor.toPrecision(2)}`);
     }
   }
   return 0;

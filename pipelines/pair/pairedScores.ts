@@ -12,8 +12,13 @@ export interface ScoreWithNull {
   observed: number;
   nullMean: number;
   nullSd: number;
+  /** (observed − nullMean) / nullSd; null when the null has no spread beyond rounding. For distances, negative = more similar. */
+  effect: number | null;
   p: number;
   permutations: number;
+  /** The score is uninformative by construction (the measure's saturation rule); why in `saturatedReason`. */
+  saturated: boolean;
+  saturatedReason?: string;
 }
 
 export interface PairedScoreOptions {

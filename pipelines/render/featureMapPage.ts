@@ -2,13 +2,31 @@
 // empty tables) and embeds the data as escaped JSON; client/featureMap.js draws and links it.
 import { escapeHtml as h, jsonForScript } from './escape.ts';
 import { clientAsset, pageHead } from './inlineAssets.ts';
-import type { FeatureMapData, MappingMethod, ModelSide } from './types.ts';
+import { METRIC_NAMES, type FeatureMapData, type MappingMethod, type MetricName, type ModelSide } from './types.ts';
 
 const METHOD_TEXT: Record<MappingMethod, string> = {
   greedy: 'greedy (max correlation per B feature)',
   hungarian: 'Hungarian (one-to-one, max total correlation)',
   ot: 'entropic optimal transport (Sinkhorn)',
 };
+
+const METRIC_HEADER: Record<MetricName, string> = {
+  'cka-debiased': '<th class="num" title="debiased linear CKA (unbiased HSIC)">CKA (debiased)</th>',
+  cka: '<th class="num" title="linear CKA, biased estimator">CKA</th>',
+  rsa: '<th class="num">RSA</th>',
+  procrustes: '<th class="num" title="a distance: lower is more similar">Procrustes (distance)</th>',
+  svcca: '<th class="num">SVCCA</th>',
+  knn: '<th class="num">k-NN</th>',
+};
+/** Columns when no scope has any score. */
+const DEFAULT_COLUMNS: MetricName[] = ['cka', 'rsa', 'procrustes', 'svcca', 'knn'];
+
+/** The metric columns: those some scope has, in METRIC_NAMES order (client/featureMap.js reads them from data-metrics). */
+function metricColumns(data: FeatureMapData): MetricName[] {
+  const sets = [data.metrics.selection, ...Object.values(data.metrics.groups)];
+  const shown = METRIC_NAMES.filter((m) => sets.some((set) => set[m] !== undefined));
+  return shown.length > 0 ? shown : DEFAULT_COLUMNS;
+}
 
 function sideText(s: ModelSide): string {
   return `<b>${h(s.model)}</b> layer ${h(s.layer)}${s.sae ? ` <span class="muted">(${h(s.sae)})</span>` : ''}`;
@@ -24,6 +42,7 @@ function panel(key: 'a' | 'b', s: ModelSide, n: number): string {
 
 export function renderFeatureMapHtml(data: FeatureMapData): string {
   const title = data.title ?? `${data.sideA.model} L${data.sideA.layer} ↔ ${data.sideB.model} L${data.sideB.layer}`;
+  const columns = metricColumns(data);
   const provenance = Object.entries(data.provenance)
     .map(([role, id]) => `<tr><td>${h(role)}</td><td class="mono">${h(id)}</td></tr>`)
     .join('');
@@ -59,8 +78,8 @@ ${panel('b', data.sideB, data.pointsB.length)}
     </section>
     <section class="card">
       <h2>Similarity (observed, null mean ± sd, permutation p)</h2>
-      <table data-testid="metrics-table">
-        <thead><tr><th>Scope</th><th class="num">CKA</th><th class="num">RSA</th><th class="num" title="a distance: lower is more similar">Procrustes (distance)</th><th class="num">SVCCA</th><th class="num">k-NN</th></tr></thead>
+      <table data-testid="metrics-table" id="metrics-table" data-metrics="${h(columns.join(','))}">
+        <thead><tr><th>Scope</th>${columns.map((m) => METRIC_HEADER[m]).join('')}</tr></thead>
         <tbody id="metrics-body"></tbody>
       </table>
       <p class="muted" id="live-metrics" data-testid="live-metrics"></p>

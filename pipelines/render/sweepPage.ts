@@ -1,7 +1,12 @@
 // The sweep report: SVCCA and RSA heat-maps over the layer grid (and one per further full-space
 // metric the data lists, e.g. CKA, k-NN, Procrustes), then one card per layer pair with its
 // scores, subspace bars, filter-stage counts, link to its feature map and the artifact id of
-// every number. Rendered as static escaped HTML/SVG; the only script is the tooltip.
+// every number. Rendered as static escaped HTML/SVG; the only script is the tooltip and the
+// colour switch. Cells are coloured by effect ((observed − null mean) / null sd) by default and
+// can be switched to the observed score: every cell carries both colours and labels, the page
+// says which it shows. Saturated scores (uninformative by construction) are grey, with the reason
+// in the tooltip and on the card. Stars mark q ≤ 0.05 (Benjamini–Hochberg over the whole sweep,
+// the results table's q), not p.
 import { viridis, textColorOn } from './colorScale.ts';
 import { escapeHtml as h } from './escape.ts';
 import { clientAsset, pageHead } from './inlineAssets.ts';
@@ -13,7 +18,8 @@ const SCORE_TITLE: Record<string, string> = {
   'svcca-reference': 'SVCCA (original code)',
   rsa: 'RSA',
   'rsa-euclidean': 'RSA (Euclidean)',
-  cka: 'CKA',
+  cka: 'CKA (biased)',
+  'cka-debiased': 'CKA (debiased)',
   knn: 'k-NN Jaccard',
   procrustes: 'Procrustes',
   pwcca: 'PWCCA',
@@ -31,6 +37,16 @@ function scoreOf(c: SweepCell, name: string): SweepScore | undefined {
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
 const fp = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toFixed(3));
+const fq = (q: number | undefined) => (q === undefined ? 'n/a' : fp(q));
+const fe = (e: number | undefined) => (e === undefined ? 'n/a' : `${e >= 0 ? '+' : ''}${e.toFixed(1)}`);
+
+/** Significance on the heat-maps: the sweep-wide Benjamini–Hochberg q, never the raw p. */
+export const Q_STAR = 0.05;
+const starred = (s: SweepScore) => s.q !== undefined && s.q <= Q_STAR;
+
+/** Fill of a saturated cell (both views) and of a cell whose null has no spread (effect view). */
+export const SATURATED_FILL = '#5b6170';
+export const NO_EFFECT_FILL = '#2a303c';
 
 export function pairAnchor(c: Pick<SweepCell, 'layerA' | 'layerB'>): string {
   return `pair-${c.layerA}-${c.layerB}`;
@@ -39,30 +55,54 @@ export function pairAnchor(c: Pick<SweepCell, 'layerA' | 'layerB'>): string {
 function scoreTip(name: string, s: SweepScore, c: SweepCell): string {
   return [
     `${name}  A layer ${c.layerA} ↔ B layer ${c.layerB}`,
+    ...(s.saturated ? [`saturated (uninformative by construction): ${s.saturatedReason ?? 'no reason given'}`] : []),
     `observed ${f3(s.observed)}`,
     `null mean ${f3(s.nullMean)}${s.nullSd !== undefined ? ` ± ${f3(s.nullSd)}` : ''}`,
-    `p = ${fp(s.p)}`,
+    `effect ${fe(s.effect)} null sd`,
+    `p = ${fp(s.p)}, q = ${fq(s.q)}`,
     `artifact ${s.artifactId}`,
   ].join('\n');
 }
 
-/** Colour range of a heat-map: [0, 1] widened to the data if a score falls outside it (RSA can be negative). */
+/** Colour range of the observed view: [0, 1] widened to the data if a score falls outside it (RSA can be negative). */
 function range(values: number[]): [number, number] {
   const lo = Math.min(0, ...values);
   const hi = Math.max(1, ...values);
   return [lo, hi];
 }
 
+/** Colour range of the effect view: 0 and every effect, never empty. */
+function effectRange(values: number[]): [number, number] {
+  const lo = Math.min(0, ...values);
+  const hi = Math.max(0, ...values);
+  return hi > lo ? [lo, hi] : [lo - 1, hi + 1];
+}
+
+type View = 'effect' | 'observed';
+
+function legend(name: string, view: View, lo: number, hi: number, note: string): string {
+  const stops = Array.from({ length: 11 }, (_, k) => `<stop offset="${k * 10}%" stop-color="${viridis(k / 10)}"/>`).join('');
+  const id = `lg-${h(name)}-${view}`;
+  const f = view === 'effect' ? (v: number) => v.toFixed(1) : f3;
+  return `<div class="when-${view}" data-testid="legend-${h(name)}-${view}"><svg viewBox="0 0 260 26" width="260" height="26" aria-hidden="true"><defs><linearGradient id="${id}">${stops}</linearGradient></defs>
+    <rect x="40" y="4" width="180" height="10" fill="url(#${id})"/><text x="34" y="13" text-anchor="end" style="fill:#8b95a7;font-size:11px">${f(lo)}</text><text x="226" y="13" style="fill:#8b95a7;font-size:11px">${f(hi)}</text></svg>
+    <span class="muted">${h(note)}</span></div>`;
+}
+
 function heatmap(data: SweepReportData, metric: SweepMetric): string {
   const name = metric.name;
   const title = titleOf(metric);
+  const distance = metric.largerIsMoreSimilar === false;
   const cell = 44;
   const left = 64;
   const top = 28;
   const { layersA, layersB } = data;
   const byKey = new Map(data.cells.map((c) => [`${c.layerA},${c.layerB}`, c]));
   const failedByKey = new Map((data.failed ?? []).map((f) => [`${f.layerA},${f.layerB}`, f]));
-  const [lo, hi] = range(data.cells.flatMap((c) => scoreOf(c, name)?.observed ?? []));
+  // Saturated cells are grey whatever their value, so they do not stretch the colour scales.
+  const scored = data.cells.flatMap((c) => scoreOf(c, name) ?? []).filter((s) => !s.saturated);
+  const [lo, hi] = range(scored.map((s) => s.observed));
+  const [elo, ehi] = effectRange(scored.flatMap((s) => (s.effect !== undefined ? [s.effect] : [])));
   const showValues = layersB.length <= 16;
   const w = left + layersB.length * cell + 10;
   const hgt = top + layersA.length * cell + 40;
@@ -94,14 +134,22 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
         );
         return;
       }
-      const t = (s.observed - lo) / (hi - lo);
-      const star = s.p <= 0.05 ? '*' : '';
+      const tObserved = (s.observed - lo) / (hi - lo);
+      const tEffect = s.effect !== undefined ? (s.effect - elo) / (ehi - elo) : undefined;
+      const fill: Record<View, string> = s.saturated
+        ? { effect: SATURATED_FILL, observed: SATURATED_FILL }
+        : { effect: tEffect !== undefined ? viridis(tEffect) : NO_EFFECT_FILL, observed: viridis(tObserved) };
+      const ink: Record<View, string> = s.saturated ? { effect: '#d7dbe2', observed: '#d7dbe2' } : { effect: textColorOn(tEffect ?? 0), observed: textColorOn(tObserved) };
+      const star = starred(s) ? '*' : '';
+      const label: Record<View, string> = { effect: `${s.effect !== undefined ? s.effect.toFixed(1) : 'n/a'}${star}`, observed: `${s.observed.toFixed(2)}${star}` };
       parts.push(
-        `<a href="#${pairAnchor(c)}"><rect class="cell" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${viridis(t)}"` +
-          ` data-testid="cell-${h(name)}-${la}-${lb}" data-observed="${s.observed}" data-p="${s.p}" data-artifact="${h(s.artifactId)}"` +
-          ` data-tip="${h(scoreTip(title, s, c))}" aria-label="${h(`${title} ${f3(s.observed)}, p ${fp(s.p)}`)}"></rect>` +
+        `<a href="#${pairAnchor(c)}"><rect class="cell${s.saturated ? ' saturated' : ''}" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill.effect}"` +
+          ` data-fill-effect="${fill.effect}" data-fill-observed="${fill.observed}"` +
+          ` data-testid="cell-${h(name)}-${la}-${lb}" data-observed="${s.observed}" data-effect="${s.effect ?? ''}" data-p="${s.p}" data-q="${s.q ?? ''}" data-star="${star ? 1 : 0}"` +
+          `${s.saturated ? ' data-saturated="1"' : ''} data-artifact="${h(s.artifactId)}"` +
+          ` data-tip="${h(scoreTip(title, s, c))}" aria-label="${h(`${title} ${f3(s.observed)}, effect ${fe(s.effect)}, q ${fq(s.q)}${s.saturated ? ', saturated' : ''}`)}"></rect>` +
           (showValues
-            ? `<text class="v" x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" style="fill:${textColorOn(t)}">${s.observed.toFixed(2)}${star}</text>`
+            ? `<text class="v" x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" style="fill:${ink.effect}" data-text-effect="${h(label.effect)}" data-text-observed="${h(label.observed)}" data-ink-effect="${ink.effect}" data-ink-observed="${ink.observed}">${h(label.effect)}</text>`
             : '') +
           `</a>`,
       );
@@ -109,12 +157,12 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
   });
   parts.push(`<text x="${left + (layersB.length * cell) / 2}" y="${hgt - 10}" text-anchor="middle">layer of B (${h(data.modelB)})</text>`);
   parts.push(`<text transform="translate(14 ${top + (layersA.length * cell) / 2}) rotate(-90)" text-anchor="middle">layer of A</text>`);
-  const legendStops = Array.from({ length: 11 }, (_, k) => `<stop offset="${k * 10}%" stop-color="${viridis(k / 10)}"/>`).join('');
+  const effectNote = distance ? 'null sds from the null mean; a distance: negative = more similar' : 'null sds from the null mean; positive = more similar than unrelated rows';
+  const observedNote = distance ? 'a distance: lower = more similar' : 'observed score';
   return `<section class="card heatmap" data-testid="heatmap-${h(name)}">
-  <h2>${h(title)} (observed${metric.largerIsMoreSimilar === false ? '; a distance, lower = more similar' : ''}; * p ≤ 0.05)</h2>
+  <h2>${h(title)} <span class="when-effect">(effect${distance ? '; negative = more similar' : ''})</span><span class="when-observed">(observed${distance ? '; a distance, lower = more similar' : ''})</span> <span class="muted">* q ≤ ${Q_STAR}</span></h2>
   <svg viewBox="0 0 ${w} ${hgt}" width="${w}" height="${hgt}" role="img" aria-label="${h(title)} heat-map">${parts.join('')}</svg>
-  <svg viewBox="0 0 260 26" width="260" height="26" aria-hidden="true"><defs><linearGradient id="lg-${h(name)}">${legendStops}</linearGradient></defs>
-    <rect x="40" y="4" width="180" height="10" fill="url(#lg-${h(name)})"/><text x="34" y="13" text-anchor="end" style="fill:#8b95a7;font-size:11px">${f3(lo)}</text><text x="226" y="13" style="fill:#8b95a7;font-size:11px">${f3(hi)}</text></svg>
+  ${legend(name, 'effect', elo, ehi, effectNote)}${legend(name, 'observed', lo, hi, observedNote)}
 </section>`;
 }
 
@@ -137,7 +185,9 @@ function bars(rows: Array<{ label: string; value: number; tick?: number; tip: st
 }
 
 function scoreRow(name: string, s: SweepScore, metric: string): string {
-  return `<tr data-testid="score-row" data-metric="${h(metric)}"><td>${h(name)}</td><td class="num">${f3(s.observed)}</td><td class="num">${f3(s.nullMean)}${s.nullSd !== undefined ? ` ± ${f3(s.nullSd)}` : ''}</td><td class="num">${fp(s.p)}</td><td class="mono lineage">${h(s.artifactId)}</td></tr>`;
+  const row = `<tr data-testid="score-row" data-metric="${h(metric)}"${s.saturated ? ' class="saturated" data-saturated="1"' : ''}><td>${h(name)}${s.saturated ? ' <span class="badge-sat">saturated</span>' : ''}</td><td class="num">${f3(s.observed)}</td><td class="num">${f3(s.nullMean)}${s.nullSd !== undefined ? ` ± ${f3(s.nullSd)}` : ''}</td><td class="num">${fe(s.effect)}</td><td class="num">${fp(s.p)}</td><td class="num">${fq(s.q)}</td><td class="mono lineage">${h(s.artifactId)}</td></tr>`;
+  const why = s.saturated ? `<tr class="saturated-note" data-testid="saturated-note" data-metric="${h(metric)}"><td colspan="7">${h(name)} is uninformative by construction: ${h(s.saturatedReason ?? 'no reason given')}</td></tr>` : '';
+  return row + why;
 }
 
 const fitNum = (v: number | null, digits: number) => (v === null ? '–' : v.toFixed(digits));
@@ -164,12 +214,15 @@ function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
         label: `${s.name} · ${SCORE_TITLE[k]}`,
         value: s[k]!.observed,
         tick: s[k]!.nullMean,
-        tip: `${s.name} (${s.n} pairs)\n${SCORE_TITLE[k]} ${f3(s[k]!.observed)}, null mean ${f3(s[k]!.nullMean)}, p = ${fp(s[k]!.p)}\nartifact ${s[k]!.artifactId}`,
+        tip: `${s.name} (${s.n} pairs)\n${SCORE_TITLE[k]} ${f3(s[k]!.observed)}, null mean ${f3(s[k]!.nullMean)}, effect ${fe(s[k]!.effect)}, p = ${fp(s[k]!.p)}, q = ${fq(s[k]!.q)}\nartifact ${s[k]!.artifactId}`,
         testid: `subspace-${k}`,
         color: k === 'svcca' ? '#7cc4ff' : '#c77dff',
       })),
   );
   const maxSub = Math.max(1, ...subRows.map((r) => r.value));
+  const skips = c.subspaces.flatMap((s) =>
+    (['svcca', 'rsa'] as const).flatMap((k) => (s.skipped?.[k] ? [`<li data-testid="subspace-skip" data-metric="${k}">${h(s.name)} · ${h(SCORE_TITLE[k]!)}: ${h(s.skipped[k]!)}</li>`] : [])),
+  );
   const countRows = c.counts.map((k) => ({
     label: k.stage,
     value: k.count,
@@ -184,7 +237,7 @@ function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
   return `<section class="card pair" id="${pairAnchor(c)}" data-testid="pair-card">
   <h3>A layer ${h(c.layerA)} ↔ B layer ${h(c.layerB)} ${link}</h3>
   ${c.method ? `<div class="muted" data-testid="pair-method" data-method="${h(c.method)}">${h(METHOD_TITLE[c.method] ?? c.method)}</div>` : ''}
-  <table><thead><tr><th>score</th><th class="num">observed</th><th class="num">null</th><th class="num">p</th><th>artifact</th></tr></thead>
+  <table><thead><tr><th>score</th><th class="num">observed</th><th class="num">null</th><th class="num" title="(observed − null mean) / null sd; for distances negative = more similar">effect</th><th class="num">p</th><th class="num" title="Benjamini–Hochberg over every scored row of the sweep">q</th><th>artifact</th></tr></thead>
   <tbody>${metrics.flatMap((m) => {
     const s = scoreOf(c, m.name);
     return s ? [scoreRow(titleOf(m), s, m.name)] : [];
@@ -192,6 +245,7 @@ function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
   ${fitTable(c)}
   <h2 style="margin-top:10px">Semantic subspaces <span class="muted" style="font-weight:400">(bar: observed, white tick: null mean)</span></h2>
   ${subRows.length ? bars(subRows, maxSub) : '<p class="muted">no subspace scores</p>'}
+  ${skips.length ? `<ul class="skips muted">${skips.join('')}</ul>` : ''}
   <h2 style="margin-top:10px">Pairs after each filter stage</h2>
   ${countRows.length ? bars(countRows, maxCount) : '<p class="muted">no counts</p>'}
   <div class="lineage">result artifact <span class="mono" data-testid="pair-artifact">${h(c.artifactId)}</span></div>
@@ -205,7 +259,7 @@ export function renderSweepReportHtml(data: SweepReportData): string {
   const cells = [...data.cells].sort(order);
   const metrics = data.metrics && data.metrics.length > 0 ? data.metrics : DEFAULT_METRICS;
   return `${pageHead(title, 'sweep report', ['page.css', 'sweep.css'])}
-<body>
+<body data-colour="effect">
 <header>
   <h1>${h(title)}</h1>
   <div class="meta">A: <b>${h(data.modelA)}</b> (layers ${h(data.layersA.join(', '))}) &nbsp;·&nbsp; B: <b>${h(data.modelB)}</b> (layers ${h(data.layersB.join(', '))})
@@ -214,8 +268,13 @@ export function renderSweepReportHtml(data: SweepReportData): string {
 </header>
 <main>
   ${data.warnings && data.warnings.length > 0 ? `<section class="card warnings" data-testid="warnings"><h2>Check these SAEs</h2><ul>${data.warnings.map((w) => `<li>${h(w)}</li>`).join('')}</ul></section>` : ''}
+  <div class="view-switch" role="radiogroup" aria-label="heat-map colour">Colour cells by
+    <label><input type="radio" name="colour" value="effect" data-testid="colour-effect" checked> effect</label>
+    <label><input type="radio" name="colour" value="observed" data-testid="colour-observed"> observed score</label>
+    <span class="muted" data-testid="colour-mode"><span class="when-effect">Showing the effect: (observed − null mean) / null sd, the distance from what unrelated rows score at this n.</span><span class="when-observed">Showing the observed score (its raw value; at small n it may sit far from 0 for unrelated rows — see the effect).</span></span>
+  </div>
   <div class="heatmaps">${metrics.map((m) => heatmap(data, m)).join('')}</div>
-  <p class="legend">Hover a cell for its null mean, p-value and artifact id; click it for the layer pair's details. Every artifact id resolves with <span class="mono">ufg lineage &lt;id&gt;</span>.</p>
+  <p class="legend">* marks q ≤ ${Q_STAR}: the Benjamini–Hochberg q over every scored cell, subspace and metric of the sweep (the results table's <span class="mono">q</span>), not the raw p. Grey cells are saturated: the score is uninformative by construction at this number of pairs (the tooltip and the card say why). Hover a cell for its null mean, effect, p, q and artifact id; click it for the layer pair's details. Every artifact id resolves with <span class="mono">ufg lineage &lt;id&gt;</span>.</p>
   <div class="pairs">${cells.map((c) => pairCard(c, metrics)).join('\n')}</div>
 </main>
 <div id="tooltip" data-testid="tooltip" role="tooltip"></div>

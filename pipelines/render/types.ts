@@ -5,7 +5,8 @@
 export const MAPPING_METHODS = ['greedy', 'hungarian', 'ot'] as const;
 export type MappingMethod = (typeof MAPPING_METHODS)[number];
 
-export const METRIC_NAMES = ['cka', 'rsa', 'procrustes', 'svcca', 'knn'] as const;
+/** Metrics a feature map can show, in its column order (a column appears when some scope has it). */
+export const METRIC_NAMES = ['cka-debiased', 'cka', 'rsa', 'procrustes', 'svcca', 'knn'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 /** One score against its permutation null. */
@@ -82,7 +83,14 @@ export interface SweepScore {
   observed: number;
   nullMean: number;
   nullSd?: number;
+  /** (observed − nullMean) / nullSd; absent when the null has no spread. Negative = more similar for distances. */
+  effect?: number;
   p: number;
+  /** Benjamini–Hochberg q over every scored row of the sweep (the results table's `q`); stars use q ≤ 0.05. */
+  q?: number;
+  /** Uninformative by construction (drawn grey); why in `saturatedReason`. */
+  saturated?: boolean;
+  saturatedReason?: string;
   artifactId: string;
 }
 
@@ -92,6 +100,8 @@ export interface SweepSubspace {
   n: number;
   svcca?: SweepScore;
   rsa?: SweepScore;
+  /** Why a score was not computed (too few pairs, a null too coarse, saturated), by metric. */
+  skipped?: { svcca?: string; rsa?: string };
 }
 
 /** How well one side's SAE fits the activations it is given (pipelines/sae/fit.ts); null = undefined. */

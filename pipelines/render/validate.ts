@@ -124,7 +124,11 @@ function checkScore(s: Shape, v: unknown, path: string): SweepScore {
   s.num(o.observed, `${path}.observed`);
   s.num(o.nullMean, `${path}.nullMean`);
   if (o.nullSd !== undefined) s.num(o.nullSd, `${path}.nullSd`);
+  if (o.effect !== undefined) s.num(o.effect, `${path}.effect`);
   s.num(o.p, `${path}.p`);
+  if (o.q !== undefined && !(s.num(o.q, `${path}.q`) >= 0 && (o.q as number) <= 1)) s.fail(`${path}.q`, `expected a q-value in [0, 1], got ${o.q}`);
+  if (o.saturated !== undefined && typeof o.saturated !== 'boolean') s.fail(`${path}.saturated`, 'expected a boolean');
+  s.optStr(o.saturatedReason, `${path}.saturatedReason`);
   s.str(o.artifactId, `${path}.artifactId`);
   return o as unknown as SweepScore;
 }
@@ -183,6 +187,11 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
       s.int(so.n, `${p}.subspaces[${j}].n`);
       if (so.svcca !== undefined) checkScore(s, so.svcca, `${p}.subspaces[${j}].svcca`);
       if (so.rsa !== undefined) checkScore(s, so.rsa, `${p}.subspaces[${j}].rsa`);
+      if (so.skipped !== undefined) {
+        const sk = s.obj(so.skipped, `${p}.subspaces[${j}].skipped`);
+        s.optStr(sk.svcca, `${p}.subspaces[${j}].skipped.svcca`);
+        s.optStr(sk.rsa, `${p}.subspaces[${j}].skipped.rsa`);
+      }
     });
     if (co.saeFit !== undefined) {
       const fo = s.obj(co.saeFit, `${p}.saeFit`);

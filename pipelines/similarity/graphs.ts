@@ -103,8 +103,10 @@ function batchedCrossGraph(sumOfSquares: boolean): Uint8Array {
   const gathered = g.node('Gather', ['R', 'idx'], 1, { axis: 0 });
   const m = g.node('MatMul', ['LT', gathered], [sumOfSquares ? 'M' : 'Mout']);
   if (sumOfSquares) {
-    g.node('ReduceSumSquare', [m], ['S'], { axes: [1, 2], keepdims: 0 });
-    g.output('S', 'float32', ['B']);
+    // Summed in f64: an f32 sum over k1·k2 entries loses ~1e-4 relative, which is a fifth of a
+    // null sd of CKA at n = 4096 (the products themselves stay f32).
+    g.node('ReduceSumSquare', [g.node('Cast', [m], 1, { to: DOUBLE })], ['S'], { axes: [1, 2], keepdims: 0 });
+    g.output('S', 'float64', ['B']);
   } else {
     g.output('Mout', 'float32', ['B', 'k1', 'k2']);
   }
@@ -126,11 +128,11 @@ export async function permutedCross(leftT: Mat, right: Mat, perms: readonly Int3
   return out.Mout!.data as Float32Array;
 }
 
-/** For each permutation P: ‖Lᵀ·(P·R)‖²_F. */
-export async function permutedCrossSumOfSquares(leftT: Mat, right: Mat, perms: readonly Int32Array[]): Promise<Float32Array> {
+/** For each permutation P: ‖Lᵀ·(P·R)‖²_F (f32 products, summed in f64). */
+export async function permutedCrossSumOfSquares(leftT: Mat, right: Mat, perms: readonly Int32Array[]): Promise<Float64Array> {
   const s = await cachedSession('sim:permutedCrossSS', () => batchedCrossGraph(true));
   const out = await s.run({ LT: f32(leftT.data, [leftT.rows, leftT.cols]), R: f32(right.data, [right.rows, right.cols]), idx: permutationIndex(perms, right.rows) });
-  return out.S!.data as Float32Array;
+  return out.S!.data as Float64Array;
 }
 
 export type PolarStepKind = 'quintic' | 'cubic';
@@ -157,7 +159,12 @@ function polarStepGraph(kind: PolarStepKind, wide: boolean): Uint8Array {
   } else {
     next = g.node('Sub', [g.node('Mul', ['X', g.float(1.5)]), g.node('Mul', [times(a), g.float(0.5)])], ['Xnext']);
   }
-  g.node('ReduceSum', [g.node('Mul', [next, 'M']), g.int64s([1, 2])], ['trace'], { keepdims: 0 });
+  // trace(Xnextᵀ·M) as a [B, 1, rc] × [B, rc, 1] MatMul rather than ReduceSum: ReduceSum's
+  // vectorised sum splits each slice by its memory alignment, so the same matrix would get
+  // another rounding at another place in the batch; the MatMul's sum order does not move.
+  const flat = g.node('Reshape', [next, g.int64s([0, 1, -1])]);
+  const column = g.node('Reshape', ['M', g.int64s([0, -1, 1])]);
+  g.node('Reshape', [g.node('MatMul', [flat, column]), g.int64s([-1])], ['trace']);
   g.output('Xnext', 'float32', ['B', 'r', 'c']);
   g.output('trace', 'float32', ['B']);
   return g.build();

@@ -2,9 +2,11 @@
 // score is the mean Jaccard index of the two neighbour sets (as the original's
 // jaccard_similarity with inner = cosine). Neighbours come from ONNX (block Gram + TopK).
 // Null: permuting y's rows relabels its neighbour lists, so they are found once.
+// Saturation: with k near n − 1 (k is capped at n − 2) random neighbour sets overlap mostly.
 import type { Mat } from '../kernels/gemm.ts';
 import { topNeighbours } from './graphs.ts';
 import { unitRows } from './matrix.ts';
+import { neighbourSaturation } from './saturation.ts';
 import type { Measure, MeasureOptions } from './types.ts';
 
 export const DEFAULT_K = 10;
@@ -70,9 +72,10 @@ export const knn: Measure = {
     const nx = await neighbourLists(x, k);
     const ny = await neighbourLists(y, k);
     return {
-      observed: { score: meanJaccard(nx, ny, x.rows, k), extras: { k } },
+      extras: { k },
       batchSize: 16,
       scorePermuted: async (perms) => Float64Array.from(perms, (p) => meanJaccard(nx, ny, x.rows, k, p)),
     };
   },
+  saturation: (n, extras) => neighbourSaturation(n, extras.k ?? neighbourCount(n)),
 };

@@ -2,8 +2,8 @@
 // `described` = textbook SVCCA / RSA with p = (1 + #{null ≥ observed}) / (1 + N);
 // `reference` = the original code's SVCCA (quirk #1), the same RSA, and p = mean(null ≥ observed)
 // (quirk #4).
-import type { PairedMetric, PairedScorer, ScoreMode } from '../pair/pairedScores.ts';
-import { permutationNull } from './permutationNull.ts';
+import type { PairedMetric, PairedScorer, ScoreMode, ScoreWithNull } from '../pair/pairedScores.ts';
+import { permutationNull, type NullResult } from './permutationNull.ts';
 import { MEASURES } from './registry.ts';
 import type { MeasureName } from './types.ts';
 
@@ -18,5 +18,19 @@ export const pairedScorer: PairedScorer = async (metric, x, y, opts) => {
     seed: opts.seed,
     pValue: opts.mode,
   });
-  return { observed: r.observed, nullMean: r.nullMean, nullSd: r.nullSd, p: r.p, permutations: r.permutations };
+  return withNull(r);
 };
+
+/** The ScoreWithNull fields of a permutation null's result (what stored scores keep). */
+export function withNull(r: NullResult): ScoreWithNull {
+  return {
+    observed: r.observed,
+    nullMean: r.nullMean,
+    nullSd: r.nullSd,
+    effect: r.effect,
+    p: r.p,
+    permutations: r.permutations,
+    saturated: r.saturated,
+    ...(r.saturatedReason !== undefined ? { saturatedReason: r.saturatedReason } : {}),
+  };
+}

@@ -4,7 +4,12 @@
 //   p = mean(null ≥ observed)                                              (`reference`, quirk #4)
 // Measures with a fast null (prepareNull) reuse what permutation does not change; the others
 // recompute from scratch. Permutations are drawn and scored in batches, so memory stays bounded
-// whatever N is.
+// whatever N is. The observed score is the identity permutation's score by the same route as
+// the permuted ones (same kernels, same precision), so a permutation that happens to equal the
+// identity scores exactly the observed value and counts as "at least as similar": a p-value is
+// never decided by rounding between two code paths. (`measure.score` stays the precise
+// standalone score.) Next to p: the effect (observed − null mean)/null sd, the smallest p this
+// null can give, and the measure's saturation verdict.
 import type { Mat } from '../kernels/gemm.ts';
 import { gatherRows } from './matrix.ts';
 import { checkPermutations, seededPermutations } from './permutations.ts';
@@ -29,23 +34,66 @@ export interface NullResult {
   observed: number;
   nullMean: number;
   nullSd: number;
+  /** (observed − null mean) / null sd; null when the null has no spread beyond rounding (effectSize). Negative = more similar for distances. */
+  effect: number | null;
   p: number;
+  /** The smallest p this null can give: max(1/(1 + N), 1/n!) (n! distinct permutations of n rows). */
+  pFloor: number;
   permutations: number;
+  /** The score is uninformative by construction (the measure's `saturation` rule); why in `saturatedReason`. */
+  saturated: boolean;
+  saturatedReason?: string;
   nullScores?: number[];
   /** The measure's extra outputs (SVCCA: kA, kB). */
   extras?: Record<string, number>;
 }
 
+function isIdentity(p: Int32Array): boolean {
+  for (let i = 0; i < p.length; i++) if (p[i] !== i) return false;
+  return true;
+}
+
 function slowNull(measure: Measure, x: Mat, y: Mat, opts: MeasureOptions | undefined): Promise<PreparedNull> {
+  // score(x, y) is what scoring y gathered by the identity gives (the same rows, copied): kept for
+  // the extras and reused for identity permutations.
   return measure.score(x, y, opts).then((observed) => ({
-    observed,
+    ...(observed.extras ? { extras: observed.extras } : {}),
     batchSize: 1,
     async scorePermuted(perms) {
       const out = new Float64Array(perms.length);
-      for (let i = 0; i < perms.length; i++) out[i] = (await measure.score(x, gatherRows(y, perms[i]!), opts)).score;
+      for (let i = 0; i < perms.length; i++) out[i] = isIdentity(perms[i]!) ? observed.score : (await measure.score(x, gatherRows(y, perms[i]!), opts)).score;
       return out;
     },
   }));
+}
+
+/**
+ * A null sd at or below this fraction of the scores' magnitude is f32 rounding, not spread (e.g.
+ * a saturated SVCCA, whose every permuted score is 1 up to rounding): no effect is measured
+ * against it. Real nulls spread far more (SVCCA at n = 8192, d = 512: 2e-4 of its mean).
+ */
+export const ROUNDING_SD = 1e-6;
+
+/** (observed − mean) / sd, or null when the null has no spread beyond rounding to measure against. */
+export function effectSize(observed: number, nullMean: number, nullSd: number): number | null {
+  if (!Number.isFinite(nullSd) || !Number.isFinite(observed) || !Number.isFinite(nullMean)) return null;
+  if (!(nullSd > ROUNDING_SD * Math.max(Math.abs(nullMean), Math.abs(observed)))) return null;
+  return (observed - nullMean) / nullSd;
+}
+
+/** max(1/(1 + N), 1/n!): no null of N permutations of n rows gives a smaller p (in expectation). */
+export function pFloor(n: number, permutations: number): number {
+  let factorial = 1;
+  for (let k = 2; k <= n && factorial < 1e15; k++) factorial *= k;
+  return Math.max(1 / (1 + permutations), 1 / factorial);
+}
+
+/** Why a null of N permutations of n rows cannot reach p ≤ alpha, or undefined when it can. */
+export function coarseNullReason(n: number, permutations: number, alpha = 0.05): string | undefined {
+  const floor = pFloor(n, permutations);
+  if (floor <= alpha) return undefined;
+  const why = 1 / (1 + permutations) >= floor ? `${permutations} permutation${permutations === 1 ? '' : 's'}` : `${n} rows (${n}! distinct permutations)`;
+  return `a null of ${why} cannot reach p ≤ ${alpha} (smallest p ${floor.toPrecision(2)})`;
 }
 
 export function pValue(observed: number, nulls: ArrayLike<number>, rule: PValueRule, largerIsMoreSimilar = true): number {
@@ -63,6 +111,8 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
   const given = typeof opts.permutations === 'object' ? checkPermutations(opts.permutations, x.rows) : undefined;
   const count = given ? given.length : (opts.permutations as number | undefined) ?? 1000;
   const prepared = !opts.slow && measure.prepareNull ? await measure.prepareNull(x, y, opts.measure) : await slowNull(measure, x, y, opts.measure);
+  const identity = Int32Array.from({ length: x.rows }, (_, i) => i);
+  const observed = (await prepared.scorePermuted([identity]))[0]!;
   const scores = new Float64Array(count);
   // Seeded permutations are drawn batch by batch (never all N at once): permutation k depends
   // only on (seed, k), so the batch size does not change the null.
@@ -72,21 +122,26 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
     const batch = given ? given.slice(start, end) : nullPermutations(x.rows, seed, start, end);
     scores.set(await prepared.scorePermuted(batch), start);
   }
-  const observed = prepared.observed.score;
   let sum = 0;
   for (const v of scores) sum += v;
   const nullMean = count ? sum / count : Number.NaN;
   let ss = 0;
   for (const v of scores) ss += (v - nullMean) ** 2;
+  const nullSd = count > 1 ? Math.sqrt(ss / (count - 1)) : 0;
+  const saturatedReason = measure.saturation?.(x.rows, prepared.extras ?? {}, x, y);
   const result: NullResult = {
     observed,
     nullMean,
-    nullSd: count > 1 ? Math.sqrt(ss / (count - 1)) : 0,
+    nullSd,
+    effect: effectSize(observed, nullMean, nullSd),
     p: pValue(observed, scores, opts.pValue ?? 'described', measure.properties.largerIsMoreSimilar),
+    pFloor: pFloor(x.rows, count),
     permutations: count,
+    saturated: saturatedReason !== undefined,
+    ...(saturatedReason !== undefined ? { saturatedReason } : {}),
   };
   if (opts.keepScores) result.nullScores = Array.from(scores);
-  if (prepared.observed.extras) result.extras = prepared.observed.extras;
+  if (prepared.extras) result.extras = prepared.extras;
   return result;
 }
 

@@ -13,14 +13,19 @@
 // ‖XᵀPY‖_* = ‖ZxᵀPZy‖_* for every row permutation P.
 //
 // Null: only ZxᵀPZy changes under a permutation, so a batch of them is gathered and multiplied
-// in one ONNX call, each scaled by its Frobenius norm (≥ its largest singular value, as
-// Newton–Schulz needs) and its nuclear norm taken by batched Newton–Schulz.
+// in one ONNX call, each scaled to put its largest singular value just below 1 (as Newton–Schulz
+// needs) and its nuclear norm taken by batched Newton–Schulz; the null's observed score is the
+// identity permutation's, by the same route.
+//
+// Saturation: rows that are few for their spread (nearly orthogonal, equal norms) can be rotated
+// onto any other such rows, so the distance of unrelated rows is then near 0.
 import type { Mat } from '../kernels/gemm.ts';
 import { keptComponents } from './basis.ts';
 import { crossProduct, crossProductGram, permutedCross } from './graphs.ts';
 import { transpose } from './matrix.ts';
 import { nuclearNormsBatched, symmetricEigen } from './spectrum.ts';
 import { batchFor } from './svcca.ts';
+import { describeSpread, effectiveRank, SATURATION_BASELINE, spreadRatio } from './saturation.ts';
 import { symmetricEigenvalues } from './symmetricEigenvalues.ts';
 import type { Measure, MeasureResult, PreparedNull } from './types.ts';
 
@@ -62,13 +67,23 @@ function distance(normalisedNuclear: number): number {
   return Math.sqrt(Math.max(0, 2 - 2 * Math.min(1, normalisedNuclear)));
 }
 
-/** The observed score, and the row factors and 1/(‖X‖_F·‖Y‖_F) the null reuses (0 for an all-zero side). */
+/** Effective rank of the row Gram X·Xᵀ = Z·Zᵀ, from the narrower Gram of the row factor Z. */
+async function rowGramEffectiveRank(z: Mat): Promise<number> {
+  let trace = 0;
+  for (let i = 0; i < z.data.length; i++) trace += z.data[i]! * z.data[i]!;
+  let ss = 0;
+  for (const v of await crossProduct(z, z, false)) ss += v * v;
+  return effectiveRank(trace, ss);
+}
+
+/** The observed score, the row factors and 1/(‖X‖_F·‖Y‖_F) the null reuses (0 for an all-zero side), and the extras. */
 async function observed(x: Mat, y: Mat): Promise<{ result: MeasureResult; zx: Mat; zy: Mat; unit: number }> {
   const nx = frobenius(x), ny = frobenius(y);
-  if (nx === 0 || ny === 0) return { result: { score: nx === ny ? 0 : Math.SQRT2 }, zx: x, zy: y, unit: 0 };
+  if (nx === 0 || ny === 0) return { result: { score: nx === ny ? 0 : Math.SQRT2, extras: { effRankA: 0, effRankB: 0 } }, zx: x, zy: y, unit: 0 };
   const zx = await rowFactor(x), zy = await rowFactor(y);
   const unit = 1 / (nx * ny);
-  return { result: { score: distance((await nuclearNorm(zx, zy)) * unit) }, zx, zy, unit };
+  const extras = { effRankA: await rowGramEffectiveRank(zx), effRankB: await rowGramEffectiveRank(zy) };
+  return { result: { score: distance((await nuclearNorm(zx, zy)) * unit), extras }, zx, zy, unit };
 }
 
 /** Power-iteration rounds for the estimate of each permuted product's largest singular value. */
@@ -131,24 +146,37 @@ async function blockNuclearNorms(m: Float32Array, batch: number, k1: number, k2:
   return { norms: norms.map((v, b) => v * scales[b]!), fro: frobeniusNorms };
 }
 
+/** Nuclear norms of the [B, k1, k2] blocks of m (not modified), each decided on its own block alone. */
+async function permutedNuclearNorms(m: Float32Array, batch: number, k1: number, k2: number): Promise<Float64Array> {
+  const r = Math.min(k1, k2);
+  const size = k1 * k2;
+  const { norms, fro } = await blockNuclearNorms(Float32Array.from(m), batch, k1, k2, true);
+  // A power estimate far below σmax would let Newton–Schulz diverge (σ/scale > ~1.3), which
+  // shows as a norm outside ‖B‖_F ≤ ‖B‖_* ≤ √rank·‖B‖_F: such blocks are redone with the
+  // Frobenius scale, which is never below σmax. Only those blocks, so that a block's norm does not
+  // depend on the others in its batch.
+  const bad = [...norms.keys()].filter((b) => !(norms[b]! <= Math.sqrt(r) * fro[b]! * 1.001 && norms[b]! >= fro[b]! * 0.999));
+  if (bad.length > 0) {
+    const redo = new Float32Array(bad.length * size);
+    bad.forEach((b, i) => redo.set(m.subarray(b * size, (b + 1) * size), i * size));
+    const again = (await blockNuclearNorms(redo, bad.length, k1, k2, false)).norms;
+    bad.forEach((b, i) => (norms[b] = again[i]!));
+  }
+  return norms;
+}
+
 async function prepareProcrustesNull(x: Mat, y: Mat): Promise<PreparedNull> {
   const { result, zx, zy, unit } = await observed(x, y);
   const zxT = transpose(zx);
   const [k1, k2] = [zx.cols, zy.cols];
   const r = Math.min(k1, k2);
   return {
-    observed: result,
+    ...(result.extras ? { extras: result.extras } : {}),
     // Gathered rows of Zy, the products and their copy, iteration temporaries.
     batchSize: batchFor(4 * (x.rows * k2 + 6 * k1 * k2 + 2 * r * r)),
     async scorePermuted(perms) {
       if (unit === 0) return new Float64Array(perms.length).fill(result.score);
-      const m = await permutedCross(zxT, zy, perms);
-      const backup = Float32Array.from(m);
-      let { norms, fro } = await blockNuclearNorms(m, perms.length, k1, k2, true);
-      // A power estimate far below σmax would let Newton–Schulz diverge (σ/scale > ~1.3), which
-      // shows as a norm outside ‖B‖_F ≤ ‖B‖_* ≤ √rank·‖B‖_F: such a batch is redone with the
-      // Frobenius scale, which is never below σmax.
-      if (norms.some((v, b) => !(v <= Math.sqrt(r) * fro[b]! * 1.001 && v >= fro[b]! * 0.999))) norms = (await blockNuclearNorms(backup, perms.length, k1, k2, false)).norms;
+      const norms = await permutedNuclearNorms(await permutedCross(zxT, zy, perms), perms.length, k1, k2);
       return norms.map((v) => distance(v * unit));
     },
   };
@@ -163,4 +191,9 @@ export const procrustes: Measure = {
     return (await observed(x, y)).result;
   },
   prepareNull: (x, y) => prepareProcrustesNull(x, y),
+  saturation(n, extras) {
+    const ratio = spreadRatio(n, extras.effRankA ?? 0, extras.effRankB ?? 0);
+    if (ratio < SATURATION_BASELINE) return undefined;
+    return `${describeSpread(n, extras.effRankA!, extras.effRankB!, ratio)}: such rows are nearly orthogonal with equal norms, and a rotation aligns even unrelated ones, so the distance is near its best (0) by construction`;
+  },
 };

@@ -2,10 +2,12 @@
 // the centred sides, averaged with weights = how much of the narrower side's columns each
 // canonical variate accounts for: α_i = Σ_j |⟨h_i, x_j⟩|, h_i = Ux·a_i the i-th canonical
 // variate. With Xc = Ux·S·Vᵀ, Uxᵀ·Xc = S·Vᵀ, so the weights need only small d×d products.
-// Not symmetric (the narrower side, x on ties, supplies the weights).
+// Not symmetric (the narrower side, x on ties, supplies the weights). It keeps every direction of
+// numerical rank (kA, kB ≤ n − 1), so it is 1 by construction once a side has n − 1 of them.
 import { SingularValueDecomposition } from 'ml-matrix';
 import { singularBasis } from './basis.ts';
 import { crossProduct } from './graphs.ts';
+import { componentSaturation } from './saturation.ts';
 import { toMatrix } from './spectrum.ts';
 import type { Measure } from './types.ts';
 
@@ -34,6 +36,8 @@ export const pwcca: Measure = {
       }
     }
     const total = weights.reduce((p, q) => p + q, 0);
-    return { score: total > 0 ? rho.reduce((p, v, i) => p + (weights[i]! * v) / total, 0) : 0 };
+    const k = xSide ? { kA: ba.k, kB: bb.k } : { kA: bb.k, kB: ba.k };
+    return { score: total > 0 ? rho.reduce((p, v, i) => p + (weights[i]! * v) / total, 0) : 0, extras: k };
   },
+  saturation: (n, extras) => componentSaturation(n, extras.kA ?? 0, extras.kB ?? 0),
 };

@@ -2,6 +2,7 @@
 // property tests all read this one table.
 import { UserInputError } from '../errors.ts';
 import { cka } from './cka.ts';
+import { ckaDebiased } from './ckaDebiased.ts';
 import { knn } from './knn.ts';
 import { meanCorr } from './meanCorr.ts';
 import { procrustes } from './procrustes.ts';
@@ -17,6 +18,7 @@ export const MEASURES: Readonly<Record<MeasureName, Measure>> = {
   rsa,
   'rsa-euclidean': rsaEuclidean,
   cka,
+  'cka-debiased': ckaDebiased,
   knn,
   procrustes,
   'mean-corr': meanCorr,

@@ -9,7 +9,7 @@
 import type { Mat } from '../kernels/gemm.ts';
 import { expandSymmetric, lowerTriangle, type RdmKind } from './rdm.ts';
 import { zScoredRanksInPlace } from './ranks.ts';
-import type { Measure, MeasureResult, PreparedNull } from './types.ts';
+import type { Measure, PreparedNull } from './types.ts';
 
 async function rankedTriangle(x: Mat, kind: RdmKind): Promise<Float32Array> {
   const tri = await lowerTriangle(x, kind);
@@ -44,11 +44,8 @@ export function permutedTriangleDots(a: Float32Array, bFull: Float32Array, n: nu
 
 async function prepareRsaNull(x: Mat, y: Mat, kind: RdmKind): Promise<PreparedNull> {
   const za = await rankedTriangle(x, kind);
-  const zbTri = await rankedTriangle(y, kind);
-  const observed: MeasureResult = { score: dot(za, zbTri) };
-  const zb = expandSymmetric(zbTri, y.rows);
+  const zb = expandSymmetric(await rankedTriangle(y, kind), y.rows);
   return {
-    observed,
     batchSize: RSA_BATCH,
     scorePermuted: async (perms) => permutedTriangleDots(za, zb, y.rows, perms),
   };

@@ -43,24 +43,34 @@ const MAX_CUBIC_STEPS = 30;
  * Nuclear norms (sums of singular values) of a batch of r×c matrices whose singular values lie
  * in [0, 1] (canonical correlations). Newton–Schulz drives every singular value σ to 1 while the
  * singular vectors stay fixed, so trace(Xᵀ·M) → Σσ. A σ too small to be lifted within the steps
- * (below ~1e-4) contributes at most σ to the error. Stops when no trace moves by more than
- * `tol`·min(r, c) between two cubic steps. `quinticSteps` (default 8) lifts σ ≥ ~3.44^-steps into
- * the cubic's fast range; a caller that knows its σ are not far below 1 can pass fewer.
+ * (below ~1e-4) contributes at most σ to the error. Each matrix's norm is its trace at the first
+ * cubic step that moved it by no more than `tol`·min(r, c) (+1e-7 relative): decided per matrix,
+ * so a matrix gets the same norm whichever others share its batch (the null's observed score is
+ * the identity permutation's, scored alone). `quinticSteps` (default 8) lifts σ ≥ ~3.44^-steps
+ * into the cubic's fast range; a caller that knows its σ are not far below 1 can pass fewer.
  */
 export async function nuclearNormsBatched(m: Float32Array, batch: number, r: number, c: number, tol = 1e-7, quinticSteps = QUINTIC_STEPS): Promise<Float64Array> {
   const dims: [number, number, number] = [batch, r, c];
   let x = m;
   for (let s = 0; s < quinticSteps; s++) x = (await polarStep('quintic', x, m, dims)).x;
+  const out = new Float64Array(batch);
+  const done = new Uint8Array(batch);
+  let open = batch;
   let prev: Float32Array | undefined;
-  for (let s = 0; s < MAX_CUBIC_STEPS; s++) {
+  for (let s = 0; s < MAX_CUBIC_STEPS && open > 0; s++) {
     const step = await polarStep('cubic', x, m, dims);
     x = step.x;
-    if (prev) {
-      let worst = 0;
-      for (let b = 0; b < batch; b++) worst = Math.max(worst, Math.abs(step.trace[b]! - prev[b]!));
-      if (worst <= tol * Math.min(r, c) + 1e-7 * Math.abs(step.trace[0]!)) return Float64Array.from(step.trace);
+    for (let b = 0; b < batch; b++) {
+      if (done[b]) continue;
+      if (prev && Math.abs(step.trace[b]! - prev[b]!) <= tol * Math.min(r, c) + 1e-7 * Math.abs(step.trace[b]!)) {
+        out[b] = step.trace[b]!;
+        done[b] = 1;
+        open--;
+      } else {
+        out[b] = step.trace[b]!;
+      }
     }
     prev = step.trace;
   }
-  return Float64Array.from(prev!);
+  return out;
 }

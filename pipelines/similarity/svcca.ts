@@ -4,12 +4,17 @@
 //
 // Null: permuting the rows of y permutes the rows of its centred data and of its basis Uy, so
 // each side's SVD is done once; a permuted score is the mean singular value of Uxᵀ·P·Uy, gathered
-// and multiplied for a batch of permutations per ONNX call, its nuclear norm by Newton–Schulz.
+// and multiplied for a batch of permutations per ONNX call, its nuclear norm by Newton–Schulz
+// (f32). The null's observed score is the identity permutation's, by the same route.
+//
+// Saturation: the kept directions of n centred rows span at most n − 1 dimensions, so SVCCA is 1
+// by construction once a side keeps n − 1 of them, and inflated with fewer than 2·k rows.
 import type { Mat } from '../kernels/gemm.ts';
 import { singularBasis, type ComponentRule, type SingularBasis } from './basis.ts';
 import { crossProduct, permutedCross } from './graphs.ts';
 import { transpose } from './matrix.ts';
 import { nuclearNormsBatched, singularValues } from './spectrum.ts';
+import { componentSaturation } from './saturation.ts';
 import type { Measure, MeasureResult, PreparedNull } from './types.ts';
 
 /** Bytes one null batch may use (gathered basis rows, products, iteration temporaries). */
@@ -42,11 +47,10 @@ function result(correlations: Float64Array, kA: number, kB: number): MeasureResu
 async function prepareSvccaNull(x: Mat, y: Mat, rule: ComponentRule): Promise<PreparedNull> {
   const bx = await singularBasis(x, rule);
   const by = await singularBasis(y, rule);
-  const correlations = await correlationsOf(bx, by);
   const uxT = transpose(bx.u);
   const r = Math.min(bx.k, by.k);
   return {
-    observed: result(correlations, bx.k, by.k),
+    extras: { kA: bx.k, kB: by.k },
     batchSize: batchFor(4 * (x.rows * by.k + 5 * bx.k * by.k + 2 * r * r)),
     async scorePermuted(perms) {
       const m = await permutedCross(uxT, by.u, perms);
@@ -72,6 +76,7 @@ function svccaMeasure(name: 'svcca' | 'svcca-reference', rule: ComponentRule, de
       return result(c.correlations, c.kA, c.kB);
     },
     prepareNull: (x, y) => prepareSvccaNull(x, y, rule),
+    saturation: (n, extras) => componentSaturation(n, extras.kA ?? 0, extras.kB ?? 0),
   };
 }
 

@@ -4,7 +4,7 @@
 // fails the suite.
 import type { Mat } from '../kernels/gemm.ts';
 
-export type MeasureName = 'svcca' | 'svcca-reference' | 'pwcca' | 'rsa' | 'rsa-euclidean' | 'cka' | 'knn' | 'procrustes' | 'mean-corr';
+export type MeasureName = 'svcca' | 'svcca-reference' | 'pwcca' | 'rsa' | 'rsa-euclidean' | 'cka' | 'cka-debiased' | 'knn' | 'procrustes' | 'mean-corr';
 
 /** Transformations of one side that leave the score unchanged (applied to the columns of every row). */
 export interface Invariances {
@@ -37,13 +37,19 @@ export interface MeasureResult {
   extras?: Record<string, number>;
 }
 
+/** The shape of one side, as saturation rules see it. */
+export type Shape = { rows: number; cols: number };
+
 /**
  * What one measure keeps between the observed score and the null: everything that does not change
  * when the rows of y are permuted (bases, rank vectors, neighbour lists), so a permuted score costs
- * far less than a new one.
+ * far less than a new one. The observed score is the identity permutation's score through
+ * `scorePermuted`, so it has the null's precision and a p-value is never decided by rounding;
+ * a permuted score must therefore not depend on which other permutations share its batch.
  */
 export interface PreparedNull {
-  observed: MeasureResult;
+  /** The measure's extra outputs for (x, y) (they do not change under a permutation of rows). */
+  extras?: Record<string, number>;
   /** Scores of (x, y[perm[i]]) for each permutation, in order. */
   scorePermuted(perms: readonly Int32Array[]): Promise<Float64Array>;
   /** How many permutations one `scorePermuted` call should get so memory stays bounded. */
@@ -59,7 +65,15 @@ export interface Measure {
   minRows: number;
   /** Both sides must have the same number of columns (matched-column measures). */
   equalWidths?: boolean;
+  /** The precise standalone score (f64 where it matters); permutationNull scores through prepareNull. */
   score(x: Mat, y: Mat, opts?: MeasureOptions): Promise<MeasureResult>;
+  /**
+   * Why a score of n paired rows with these extras and shapes is uninformative by construction
+   * (pinned at or near the measure's best value whatever the rows hold), or undefined when it is
+   * not. The property tests check it on independent rows: declared shapes score near the best,
+   * and no measure scores near its best on independent rows without declaring it.
+   */
+  saturation?(n: number, extras: Readonly<Record<string, number>>, x: Shape, y: Shape): string | undefined;
   /** Fast null; without it the null recomputes `score` on every permuted input. */
   prepareNull?(x: Mat, y: Mat, opts?: MeasureOptions): Promise<PreparedNull>;
 }

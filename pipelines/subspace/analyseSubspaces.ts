@@ -1,12 +1,15 @@
 // Semantic subspaces: per category, the features of A and of B whose whole-word labels hit one
 // of its keywords, paired by correlation among themselves (one-to-one), then SVCCA and RSA on the
-// paired decoder rows, each against a permutation null. Categories with too few pairs for a
-// metric are reported with the reason instead of a score.
+// paired decoder rows, each against a permutation null. A score is kept only where it can mean
+// something; otherwise the reason is stored instead (`skipped`): too few pairs for the metric, a
+// null too coarse to reach p ≤ 0.05 (N permutations, or n! distinct ones for n pairs), or a
+// saturated score (e.g. SVCCA keeping n − 1 directions of n pairs is 1 by construction).
 import type { Mat } from '../kernels/gemm.ts';
 import type { ActivationSource } from '../pair/activationSource.ts';
 import { labelRule, topKForLabels, topWordLabels, type LabelRule } from '../pair/labels.ts';
 import type { PairedMetric, PairedScorer, ScoreMode, ScoreWithNull } from '../pair/pairedScores.ts';
 import { pairedScorer } from '../similarity/pairedScorer.ts';
+import { coarseNullReason } from '../similarity/permutationNull.ts';
 import type { CorrelationKind, TopActivations } from '../pair/streamingCorrelation.ts';
 import { topActivations } from '../pair/topActivations.ts';
 import { builtinCategories, featuresInCategory, type Categories } from './categories.ts';
@@ -81,13 +84,17 @@ export async function analyseSubspaces(input: SubspaceAnalysisInput): Promise<Ca
     const featuresB = featuresInCategory(labelsB, keywords);
     const pairs = await pairWithinCategory(a, b, featuresA, featuresB, { kind });
     const n = pairs.pairsA.length;
+    const permutations = input.permutations ?? 1000;
     const outcome = async (metric: PairedMetric): Promise<MetricOutcome> => {
       if (n < minPairs[metric]) return { skipped: `${n} pair${n === 1 ? '' : 's'}, ${metric} needs at least ${minPairs[metric]}` };
-      return (input.scorer ?? pairedScorer)(metric, rowsOf(decoderA, pairs.pairsA), rowsOf(decoderB, pairs.pairsB), {
+      const coarse = coarseNullReason(n, permutations);
+      if (coarse) return { skipped: `${n} pairs: ${coarse}` };
+      const s = await (input.scorer ?? pairedScorer)(metric, rowsOf(decoderA, pairs.pairsA), rowsOf(decoderB, pairs.pairsB), {
         mode,
-        permutations: input.permutations ?? 1000,
+        permutations,
         seed: input.seed ?? 0,
       });
+      return s.saturated ? { skipped: `${metric} saturated on ${n} pairs: ${s.saturatedReason ?? 'uninformative by construction'}` } : s;
     };
     results.push({
       category,

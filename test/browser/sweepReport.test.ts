@@ -8,7 +8,9 @@ import type { Browser } from 'playwright-core';
 import { renderSweepReportHtml } from '../../pipelines/render/sweepPage.ts';
 import { launchChromium, openOffline, screenshot, SCREENSHOT_DIR } from './chromium.ts';
 import { documentBoxes, paintStats } from './paintCheck.ts';
-import { syntheticSweep } from './syntheticSweep.ts';
+import { P_BUT_NOT_Q, SATURATED_CELL, SATURATED_REASON, syntheticSweep } from './syntheticSweep.ts';
+import { viridis } from '../../pipelines/render/colorScale.ts';
+import { SATURATED_FILL } from '../../pipelines/render/sweepPage.ts';
 
 let browser: Browser;
 let dir: string;
@@ -46,7 +48,7 @@ test('heat-map cells cover the layer grid, hover shows null mean, p and artifact
   assert.equal(Number(await o.page.getAttribute('[data-testid="cell-rsa-1-2"]', 'data-observed')), c.rsa.observed);
   await screenshot(o.page, 'sweep-report-hover', false);
   // Cells are ordered by value: the colour of the best SVCCA cell differs from the worst.
-  const fills = await o.page.$$eval('[data-testid^="cell-svcca-"]:not([data-missing])', (rs) =>
+  const fills = await o.page.$$eval('[data-testid^="cell-svcca-"]:not([data-missing]):not([data-saturated])', (rs) =>
     rs.map((r) => [Number(r.getAttribute('data-observed')), r.getAttribute('fill')] as const),
   );
   fills.sort((x, y) => x[0] - y[0]);
@@ -74,7 +76,96 @@ test('a failed layer pair of a partial sweep is drawn as failed, its error (as t
   assert.deepEqual(state, { xss: null, handlers: 0 }, 'the error is text, not markup');
   await screenshot(o.page, 'sweep-report-failed-cell', false);
   assert.deepEqual(o.blocked, []);
+  await o.page.context().close();
+});
+
+/** Fill, label and star of every drawn SVCCA cell, as the page shows them now. */
+async function svccaCells(o: Awaited<ReturnType<typeof openOffline>>) {
+  return o.page.$$eval('[data-testid^="cell-svcca-"]:not([data-missing])', (rs) =>
+    rs.map((r) => ({
+      id: r.getAttribute('data-testid')!,
+      fill: r.getAttribute('fill')!,
+      effectFill: r.getAttribute('data-fill-effect')!,
+      observedFill: r.getAttribute('data-fill-observed')!,
+      text: r.parentElement!.querySelector('text.v')?.textContent ?? '',
+      saturated: r.getAttribute('data-saturated') === '1',
+    })),
+  );
+}
+
+test('heat-maps colour by effect by default, switch to the observed score and back, and say which they show', async () => {
+  const o = await openOffline(browser, file);
+  assert.equal(await o.page.evaluate(() => (window as any).ufgReport.colourMode()), 'effect');
+  assert.match((await o.page.locator('[data-testid="colour-mode"]').innerText()).trim(), /^Showing the effect: \(observed − null mean\) \/ null sd/);
+  assert.ok(await o.page.isChecked('[data-testid="colour-effect"]'));
+  assert.ok(await o.page.isVisible('[data-testid="legend-svcca-effect"]'));
+  assert.ok(!(await o.page.isVisible('[data-testid="legend-svcca-observed"]')));
+  assert.match((await o.page.locator('[data-testid="heatmap-svcca"] h2').innerText()), /\(effect\)/);
+  const c = data.cells.find((x) => x.layerA === 1 && x.layerB === 2)!;
+  let cells = await svccaCells(o);
+  for (const k of cells) assert.equal(k.fill, k.effectFill, `${k.id} is drawn by its effect`);
+  assert.equal(cells.find((k) => k.id === 'cell-svcca-1-2')!.text.replace('*', ''), c.svcca.effect!.toFixed(1));
+  // The effect colours follow the effects: the largest and smallest effect get different colours.
+  const byEffect = data.cells.filter((x) => !x.svcca.saturated).sort((p, q) => p.svcca.effect! - q.svcca.effect!);
+  const fillOf = (la: number, lb: number) => cells.find((k) => k.id === `cell-svcca-${la}-${lb}`)!.fill;
+  assert.notEqual(fillOf(byEffect[0]!.layerA, byEffect[0]!.layerB), fillOf(byEffect.at(-1)!.layerA, byEffect.at(-1)!.layerB));
+
+  await o.page.check('[data-testid="colour-observed"]');
+  assert.equal(await o.page.evaluate(() => (window as any).ufgReport.colourMode()), 'observed');
+  assert.match((await o.page.locator('[data-testid="colour-mode"]').innerText()).trim(), /^Showing the observed score/);
+  assert.ok(await o.page.isVisible('[data-testid="legend-svcca-observed"]'));
+  assert.ok(!(await o.page.isVisible('[data-testid="legend-svcca-effect"]')));
+  assert.match((await o.page.locator('[data-testid="heatmap-svcca"] h2').innerText()), /\(observed\)/);
+  cells = await svccaCells(o);
+  for (const k of cells) assert.equal(k.fill, k.observedFill, `${k.id} is drawn by its observed score`);
+  assert.equal(cells.find((k) => k.id === 'cell-svcca-1-2')!.text.replace('*', ''), c.svcca.observed.toFixed(2));
+  // The observed view's scale: [0, 1] widened to the data.
+  const observed = data.cells.map((x) => x.svcca.observed);
+  const [lo, hi] = [Math.min(0, ...observed), Math.max(1, ...observed)];
+  assert.equal(cells.find((k) => k.id === 'cell-svcca-1-2')!.fill, viridis((c.svcca.observed - lo) / (hi - lo)));
+  await screenshot(o.page, 'sweep-report-observed', false);
+
+  await o.page.check('[data-testid="colour-effect"]');
+  cells = await svccaCells(o);
+  for (const k of cells) assert.equal(k.fill, k.effectFill);
   assert.deepEqual(o.errors, []);
+  await o.page.context().close();
+});
+
+test('saturated scores are grey in both views, and the tooltip and the card say why', async () => {
+  const o = await openOffline(browser, file);
+  const { layerA, layerB } = SATURATED_CELL;
+  const sel = `[data-testid="cell-svcca-${layerA}-${layerB}"]`;
+  assert.equal(await o.page.getAttribute(sel, 'data-saturated'), '1');
+  assert.equal(await o.page.getAttribute(sel, 'fill'), SATURATED_FILL);
+  const greyed = (await svccaCells(o)).filter((k) => k.fill === SATURATED_FILL).map((k) => k.id);
+  assert.deepEqual(greyed, [`cell-svcca-${layerA}-${layerB}`], 'only the saturated cell is grey');
+  await o.page.hover(sel);
+  assert.ok((await o.page.textContent('[data-testid="tooltip"]'))!.includes(`saturated (uninformative by construction): ${SATURATED_REASON}`));
+  await o.page.check('[data-testid="colour-observed"]');
+  assert.equal(await o.page.getAttribute(sel, 'fill'), SATURATED_FILL);
+  const card = o.page.locator(`#pair-${layerA}-${layerB}`);
+  assert.equal(await card.locator('[data-testid="score-row"][data-metric="svcca"]').getAttribute('data-saturated'), '1');
+  assert.ok((await card.locator('[data-testid="saturated-note"]').textContent())!.includes(SATURATED_REASON));
+  assert.equal(await o.page.locator('[data-testid="saturated-note"]').count(), 1);
+  // Skipped subspace scores are listed with their reasons.
+  const skips = await o.page.locator(`#pair-${data.cells[1]!.layerA}-${data.cells[1]!.layerB} [data-testid="subspace-skip"]`).allTextContents();
+  assert.deepEqual(skips, ['Countries · SVCCA: 3 pairs, svcca needs at least 5', 'Countries · RSA: 3 pairs, rsa needs at least 5']);
+  await o.page.context().close();
+});
+
+test('stars mark q ≤ 0.05 (Benjamini–Hochberg over the sweep), not p ≤ 0.05, and the legend says so', async () => {
+  const o = await openOffline(browser, file);
+  const odd = data.cells.find((x) => x.layerA === P_BUT_NOT_Q.layerA && x.layerB === P_BUT_NOT_Q.layerB)!.svcca;
+  assert.ok(odd.p <= 0.05 && odd.q! > 0.05, `the fixture has a cell significant by p only: p ${odd.p}, q ${odd.q}`);
+  const cells = await svccaCells(o);
+  const text = (la: number, lb: number) => cells.find((k) => k.id === `cell-svcca-${la}-${lb}`)!.text;
+  assert.ok(!text(P_BUT_NOT_Q.layerA, P_BUT_NOT_Q.layerB).includes('*'), 'p ≤ 0.05 alone earns no star');
+  for (const c of data.cells) assert.equal(text(c.layerA, c.layerB).endsWith('*'), c.svcca.q! <= 0.05, `cell ${c.layerA}/${c.layerB}: q ${c.svcca.q}`);
+  assert.ok(data.cells.some((c) => c.svcca.q! <= 0.05), 'some cells are starred');
+  assert.match((await o.page.locator('p.legend').innerText()), /\* marks q ≤ 0\.05: the Benjamini–Hochberg q over every scored cell, subspace and metric of the sweep/);
+  await o.page.hover('[data-testid="cell-svcca-1-2"]');
+  assert.match((await o.page.textContent('[data-testid="tooltip"]'))!, /p = 1\.0e-3, q = \d/);
   await o.page.context().close();
 });
 

@@ -96,10 +96,15 @@ export function assertSameResults(actual: ResultRow[], expected: ResultRow[], wh
     assert.deepStrictEqual(Object.keys(a).sort(), Object.keys(e).sort(), `${where}: columns`);
     for (const col of Object.keys(e)) {
       const [x, y] = [a[col], e[col]];
-      if (typeof x === 'number' && typeof y === 'number' && !EXACT_COLUMNS.test(col)) {
-        const rel = Math.abs(x - y) / Math.max(1e-3, Math.abs(y));
+      if (typeof x === 'number' && typeof y === 'number' && (Number.isNaN(x) || Number.isNaN(y))) {
+        assert.ok(Number.isNaN(x) && Number.isNaN(y), `${where}: ${col} ${x} vs ${y}`);
+      } else if (typeof x === 'number' && typeof y === 'number' && !EXACT_COLUMNS.test(col)) {
+        // The effect divides a difference of two scores by the null sd: their last-bit noise
+        // arrives scaled by (|observed| + |null mean|) / null sd.
+        const scale = col === 'effect' ? Math.max(1, (Math.abs(e.observed as number) + Math.abs(e.null_mean as number)) / (e.null_sd as number)) : 1;
+        const rel = Math.abs(x - y) / Math.max(1e-3, Math.abs(y)) / scale;
         worst = Math.max(worst, rel);
-        assert.ok(rel <= FLOAT_RTOL, `${where}: ${col} ${x} vs ${y} (relative difference ${rel.toExponential(2)})`);
+        assert.ok(rel <= FLOAT_RTOL, `${where}: ${col} ${x} vs ${y} (relative difference ${rel.toExponential(2)}${scale > 1 ? `, over the effect's scale ${scale.toPrecision(3)}` : ''})`);
       } else {
         assert.deepStrictEqual(x, y, `${where}: ${col}`);
       }

@@ -253,7 +253,7 @@
       var name = el('td', sc.name, 'scope');
       if (sc.group >= 0) { var sw = el('span', '● '); sw.style.color = groups[sc.group].color; name.insertBefore(sw, name.firstChild); }
       tr.appendChild(name);
-      ['cka', 'rsa', 'procrustes', 'svcca', 'knn'].forEach(function (m) {
+      $('metrics-table').getAttribute('data-metrics').split(',').forEach(function (m) {
         var v = sc.set[m], td = el('td', '', 'num');
         if (v) {
           td.appendChild(el('div', fmt(v.observed), 'obs'));

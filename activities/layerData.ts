@@ -16,6 +16,7 @@ import { readParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { artifactFolder, readJsonArtifact, sourceAt } from './storeAccess.ts';
 import type { LayerPairInput, PairSide } from './types.ts';
+import type { PairJobSide } from '../pipelines/pair/pairJob.ts';
 
 export const PAIRS_FILE = 'pairs.parquet';
 export const PAIRING_FILE = 'pairing.json';
@@ -51,6 +52,18 @@ async function decodedTokens(store: ArtifactStore, input: LayerPairInput, dirA: 
     assertSameTokenTables({ model: input.a.model, tokenizer, table: ta }, { model: input.b.model, tokenizer: tokB, table: tb }, dirB);
   }
   return { tokens: tokenStrings(tokenizer, ta.tokenIds), follows: rowsFollow(ta.docIds, ta.positions) };
+}
+
+/** What a pairing job reads for each side (paths, verified here), and the token at every row. */
+export async function layerPairPaths(store: ArtifactStore, input: LayerPairInput): Promise<{ a: PairJobSide; b: PairJobSide; tokens: string[] }> {
+  const side = async (s: PairSide): Promise<PairJobSide> => ({
+    extractDir: await artifactFolder(store, s.extractId, INDEX_FILE),
+    layer: s.layer,
+    saePath: await sourceAt(store, s.saeId, s.saePath),
+    model: s.model,
+  });
+  const a = await side(input.a), b = await side(input.b);
+  return { a, b, tokens: (await decodedTokens(store, input, a.extractDir, b.extractDir)).tokens };
 }
 
 /** Both sides of a layer pair as activation sources, the token at every position, and which positions continue each other. */

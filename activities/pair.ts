@@ -5,15 +5,22 @@
 // Stores the kept pairs (Parquet), the counts (filter stages, features without a label) and means,
 // and each feature's top activations with the label rule (labels for subspaces and maps are made
 // from them exactly as the keyword filter's were, with no further pass).
-import { pairAndFilterLayer } from '../pipelines/pair/pairLayer.ts';
+import { runComputeJob } from '../pipelines/kernels/session.ts';
+import { PAIR_JOB, type PairJobArgs, type PairJobProgress, type PairJobResult } from '../pipelines/pair/pairJob.ts';
+import type { CorrelationCheckpoint } from '../pipelines/pair/streamingCorrelation.ts';
+import { decodeTypedJson, encodeTypedJson } from '../storage/typedJson.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import { writeParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
-import { loadLayerPair, PAIRING_FILE, PAIRS_FILE, storedTop, TOP_FILE, type StoredPairing } from './layerData.ts';
-import { oneToOneLayerPairs } from '../pipelines/pair/oneToOneLayer.ts';
+import { layerPairPaths, PAIRING_FILE, PAIRS_FILE, storedTop, TOP_FILE, type StoredPairing } from './layerData.ts';
 import { produce } from './storeAccess.ts';
 import type { LayerPairInput, PairResult } from './types.ts';
+
+/** The correlation's running state, while the pairing runs (removed before the artifact is published). */
+export const CHECKPOINT_FILE = 'pairing.checkpoint';
+/** How often the running state is saved: what a killed attempt loses at most. */
+const CHECKPOINT_EVERY_MS = Number(process.env.UFG_CHECKPOINT_SECONDS ?? 120) * 1000;
 
 /** The parameters that change a pairing: pool size for one-to-one methods, ε for OT only. */
 function methodParams(pairing: LayerPairInput['pairing']): Record<string, number> {
@@ -42,15 +49,43 @@ export function pairSpec(input: LayerPairInput) {
 
 export function pairActivity(store: ArtifactStore) {
   return (input: LayerPairInput): Promise<PairResult> =>
-    runActivity(async () => {
+    runActivity(async (progress) => {
       const { manifest, reused } = await produce(store, pairSpec(input), async (writer) => {
-        const { a, b, tokens } = await loadLayerPair(store, input);
-        const r = await pairAndFilterLayer(a.source, b.source, tokens, { mode: input.compat, minCorrelation: input.pairing.minCorrelation, minActivations: input.pairing.minActivations });
+        const { a, b, tokens } = await layerPairPaths(store, input);
+        // A previous attempt's checkpoint, carried into this attempt's staging by the store.
+        const resume = (await writer.hasFile(CHECKPOINT_FILE)) ? decodeTypedJson<CorrelationCheckpoint>(await writer.readFile(CHECKPOINT_FILE)) : undefined;
+        let saving: Promise<void> = Promise.resolve();
+        let total = 0;
+        const args: PairJobArgs = {
+          a,
+          b,
+          tokens,
+          encode: input.pairing.encode,
+          mode: input.compat,
+          minCorrelation: input.pairing.minCorrelation,
+          minActivations: input.pairing.minActivations,
+          method: input.pairing.method,
+          poolSize: input.pairing.poolSize,
+          epsilon: input.pairing.epsilon,
+          ...(resume ? { resume } : {}),
+          checkpointEveryMs: CHECKPOINT_EVERY_MS,
+        };
+        const job = await runComputeJob<PairJobArgs, PairJobResult>(PAIR_JOB, 'pairLayerJob', args, {
+          onProgress: (p) => {
+            const q = p as PairJobProgress;
+            if ('checkpoint' in q) saving = saving.then(() => writer.writeFile(CHECKPOINT_FILE, encodeTypedJson(q.checkpoint)));
+            else {
+              total = q.total;
+              progress.report({ blockPairs: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) });
+            }
+          },
+        });
+        await saving;
+        await writer.removeFile(CHECKPOINT_FILE);
+        const r = job.greedy;
         const { method } = input.pairing;
-        const kept =
-          method === 'greedy'
-            ? { ...r, correlation: r.pairsB.map((bf) => r.pairing.corrForEachB[bf]!) }
-            : await oneToOneLayerPairs(a.source, b.source, r, { method, poolSize: input.pairing.poolSize, epsilon: input.pairing.epsilon, minCorrelation: input.pairing.minCorrelation });
+        const kept = job.oneToOne ?? { ...r, correlation: r.pairsB.map((bf) => r.pairing.corrForEachB[bf]!) };
+        const resumedFrom = resume ? { unit: 'block pairs', done: resume.rowsDone * Math.ceil(job.numFeaturesB / resume.plan.blockB), total } : undefined;
         await writer.writeWithPath(PAIRS_FILE, (tmp) =>
           writeParquetTable(tmp, [
             { name: 'feature_a', type: 'INT32', data: Int32Array.from(kept.pairsA) },
@@ -66,8 +101,8 @@ export function pairActivity(store: ArtifactStore) {
           meanPearson: kept.meanPearson,
           meanPearsonFiltered: kept.meanPearsonFiltered,
           numTokens: r.pairing.numTokens,
-          numFeaturesA: a.sae.numFeatures,
-          numFeaturesB: b.sae.numFeatures,
+          numFeaturesA: job.numFeaturesA,
+          numFeaturesB: job.numFeaturesB,
           ...('poolA' in kept
             ? {
                 oneToOne: {
@@ -82,6 +117,7 @@ export function pairActivity(store: ArtifactStore) {
         await writer.writeJson(PAIRING_FILE, nanToNull(stored));
         await writer.writeJson(TOP_FILE, storedTop({ a: r.pairing.topA!, b: r.pairing.topB! }, r.labelRule));
         return {
+          ...(resumedFrom ? { resumedFrom } : {}),
           counts: { ...kept.counts, ...r.labelCounts, tokens: r.pairing.numTokens },
           summary: { layerA: input.a.layer, layerB: input.b.layer, method, meanCorrFiltered: finiteOrNull(kept.meanCorrFiltered) },
         };

@@ -77,6 +77,7 @@ function producerText(m: Manifest): string {
   if (p.host) parts.push(`host ${p.host}`);
   if (m.attempts && m.attempts.length > 1) parts.push(`${m.attempts.length} staging attempts`);
   if (m.resumedFromChunk !== undefined) parts.push(`resumed from chunk ${m.resumedFromChunk}`);
+  if (m.resumedFrom) parts.push(`resumed at ${m.resumedFrom.done}/${m.resumedFrom.total} ${m.resumedFrom.unit}`);
   return parts.join(', ');
 }
 

@@ -40,6 +40,13 @@ export interface SourceInfo {
   files: FileEntry[];
 }
 
+/** How far an earlier attempt had got when this one took over: `done` of `total` `unit`s. */
+export interface ResumePoint {
+  unit: string;
+  done: number;
+  total: number;
+}
+
 export interface Manifest {
   format: number;
   id: string;
@@ -53,6 +60,8 @@ export interface Manifest {
   finishedAt: string;
   counts: Record<string, number>;
   resumedFromChunk?: number;
+  /** Where a retried attempt's long computation continued from (e.g. block pairs of a pairing). */
+  resumedFrom?: ResumePoint;
   attempts?: AttemptRecord[];
   source?: SourceInfo;
   /** Small stage-specific facts worth showing in lineage (e.g. layer, dims). */

@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { isUserInputError } from '../pipelines/errors.ts';
 import { artifactId, type ArtifactSpec, type JsonValue } from './artifactId.ts';
 import { asStoreFull } from './diskFull.ts';
-import type { Manifest, Producer } from './manifest.ts';
+import type { Manifest, Producer, ResumePoint } from './manifest.ts';
 import type { ArtifactStore, ArtifactWriter } from './store.ts';
 
 export interface ProduceResult {
@@ -18,6 +18,7 @@ export interface ProduceResult {
 export interface ProducedInfo {
   counts?: Record<string, number>;
   resumedFromChunk?: number;
+  resumedFrom?: ResumePoint;
   summary?: { [key: string]: JsonValue };
 }
 

@@ -42,6 +42,7 @@ import {
   type FileEntry,
   type Manifest,
   type Producer,
+  type ResumePoint,
   type SourceInfo,
 } from './manifest.ts';
 import { thisOwner } from './owner.ts';
@@ -52,6 +53,7 @@ export interface CommitInfo extends ArtifactSpec {
   producer?: Producer;
   counts?: Record<string, number>;
   resumedFromChunk?: number;
+  resumedFrom?: ResumePoint;
   source?: SourceInfo;
   summary?: { [key: string]: JsonValue };
 }
@@ -83,6 +85,8 @@ export interface ArtifactWriter {
   /** Atomic: the file is either absent or complete, even if the process dies mid-write. */
   writeFile(name: string, data: Uint8Array | string): Promise<void>;
   writeJson(name: string, value: unknown): Promise<void>;
+  /** Drops a file this attempt no longer wants published (e.g. a checkpoint, once the work is done). */
+  removeFile(name: string): Promise<void>;
   /**
    * For writers that need a real path (Arrow/Parquet/ONNX streaming writers): `produce` writes to
    * the temp path it is given; the file appears under `name` only once `produce` resolves.
@@ -526,6 +530,14 @@ class LocalWriter implements ArtifactWriter {
     await recordFile(this.ledger, entry);
   }
 
+  async removeFile(name: string): Promise<void> {
+    checkFileName(name);
+    this.checkOpen();
+    await rm(join(this.dir, name), { force: true });
+    this.own.delete(name);
+    this.known.delete(name);
+  }
+
   writeJson(name: string, value: unknown): Promise<void> {
     return this.writeFile(name, JSON.stringify(value, null, 2) + '\n');
   }
@@ -621,6 +633,7 @@ class LocalWriter implements ArtifactWriter {
       finishedAt: new Date().toISOString(),
       counts: { ...info.counts },
       ...(info.resumedFromChunk !== undefined ? { resumedFromChunk: info.resumedFromChunk } : {}),
+      ...(info.resumedFrom ? { resumedFrom: info.resumedFrom } : {}),
       ...(attempts.length > 1 ? { attempts } : {}),
       ...(info.source ? { source: info.source } : {}),
       ...(info.summary ? { summary: info.summary } : {}),

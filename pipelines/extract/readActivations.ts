@@ -94,3 +94,17 @@ export async function activationRows(dir: string, layer: number): Promise<{ numT
     },
   };
 }
+
+/** All rows of one layer in one matrix (T × d): what a long stage holds once instead of re-reading chunks. */
+export async function residualsInMemory(dir: string, layer: number): Promise<Mat> {
+  const index = await readActivationIndex(dir);
+  const entry = layerEntry(index, layer, dir);
+  const d = entry.width;
+  const out = new Float32Array(index.numTokens * d);
+  for (const c of index.chunks) {
+    const file = join(dir, c.file);
+    const m = layerMat(await readArrowChunk(file), entry, file);
+    out.set(m.data, c.firstToken * d);
+  }
+  return { data: out, rows: index.numTokens, cols: d };
+}

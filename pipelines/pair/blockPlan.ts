@@ -9,8 +9,11 @@ export interface BlockPlan {
   tokenChunk: number;
 }
 
-/** A quarter of the machine's memory, at most 4 GiB: room for one row's accumulators. */
-export const DEFAULT_MEMORY_BUDGET = Math.min(4 * 2 ** 30, Math.floor(totalmem() / 4));
+/**
+ * A quarter of the machine's memory, at most 4 GiB: room for one row's accumulators
+ * (UFG_MEMORY_BUDGET_MB overrides it, e.g. on a worker that shares its machine).
+ */
+export const DEFAULT_MEMORY_BUDGET = Number(process.env.UFG_MEMORY_BUDGET_MB ?? 0) * 2 ** 20 || Math.min(4 * 2 ** 30, Math.floor(totalmem() / 4));
 export const DEFAULT_TOKEN_CHUNK = 4096;
 /** Accumulators above 16M cells (64 MiB) measured slower per flop on CPU than two halves. */
 export const MAX_BLOCK_CELLS = 1 << 24;

@@ -4,7 +4,7 @@
 import type { ActivationSource } from './activationSource.ts';
 import { filterPairs, type FilterCounts, type FilterMode } from './filters.ts';
 import { countUnlabelled, DEFAULT_MIN_ACTIVATIONS, labelRule, topKForLabels, topTokenLabels, type LabelRule } from './labels.ts';
-import { correlateFeatures, type CorrelationPairing } from './streamingCorrelation.ts';
+import { correlateFeatures, type CheckpointOptions, type CorrelationPairing } from './streamingCorrelation.ts';
 
 export interface LayerPairingOptions {
   mode?: FilterMode;
@@ -14,6 +14,10 @@ export interface LayerPairingOptions {
   minActivations?: number;
   memoryBudgetBytes?: number;
   tokenChunk?: number;
+  /** Called after every block pair of the correlation. */
+  onProgress?: (blockPairsDone: number, blockPairsTotal: number) => void | Promise<void>;
+  /** Resume the correlation from a checkpoint, and report new ones. */
+  checkpoint?: CheckpointOptions;
 }
 
 export interface LayerPairing {
@@ -74,6 +78,8 @@ export async function pairAndFilterLayer(
     topK: topKForLabels(rule),
     ...(opts.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: opts.memoryBudgetBytes } : {}),
     ...(opts.tokenChunk !== undefined ? { tokenChunk: opts.tokenChunk } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...opts.checkpoint,
   });
   const topTokensA = topTokenLabels(pairing.topA!, tokens, rule);
   const topTokensB = topTokenLabels(pairing.topB!, tokens, rule);

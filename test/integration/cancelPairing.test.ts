@@ -1,15 +1,14 @@
 // Cancelling a sweep while a long pairing runs: the worker stops computing within seconds (its
 // CPU falls back to idle) and the pairing never commits an artifact, even later.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ensureDemoFixtures } from '../../cli/commands/demo.ts';
 import { cancelSweep, startSweep, waitForSweep } from '../../cli/sweepClient.ts';
 import { connectClient, type ConnectedClient, type DevServer } from '../../cli/temporal/index.ts';
 import { demoConfig, type SweepConfig } from '../../pipelines/config.ts';
-import { encodeSafetensors } from '../../pipelines/sae/safetensors.ts';
-import { gaussian, seededRandom } from '../../pipelines/random.ts';
+import { writeWideSae } from '../fixtures/wideSae.ts';
 import { pairWorkflowId } from '../../workflows/index.ts';
 import { committedArtifacts } from './sweepScenario.ts';
 import { sleep, spawnWorker, startTestServer, tempDir, waitFor, type UfgProcess } from './harness.ts';
@@ -31,34 +30,6 @@ after(async () => {
   tmp.cleanup();
 });
 
-/** A wide random SAE in the library's own layout: sparsify `layers.0` (d = dA) or SAELens `blocks.0.hook_resid_post`. */
-function writeWideSae(root: string, layout: 'sparsify' | 'saelens', d: number, seed: number): void {
-  const g = gaussian(seededRandom(seed));
-  const r = (n: number, s: number) => Float32Array.from({ length: n }, () => g() * s);
-  const dir = join(root, layout === 'sparsify' ? 'layers.0' : 'blocks.0.hook_resid_post');
-  mkdirSync(dir, { recursive: true });
-  const enc = r(FEATURES * d, 1 / Math.sqrt(d));
-  if (layout === 'sparsify') {
-    writeFileSync(join(dir, 'sae.safetensors'), encodeSafetensors({
-      'encoder.weight': { dtype: 'F32', shape: [FEATURES, d], data: enc },
-      'encoder.bias': { dtype: 'F32', shape: [FEATURES], data: r(FEATURES, 0.1) },
-      W_dec: { dtype: 'F32', shape: [FEATURES, d], data: r(FEATURES * d, 1 / Math.sqrt(d)) },
-      b_dec: { dtype: 'F32', shape: [d], data: new Float32Array(d) },
-    }));
-    writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ k: 32, num_latents: FEATURES, d_in: d }));
-  } else {
-    const encT = new Float32Array(enc.length);
-    for (let f = 0; f < FEATURES; f++) for (let c = 0; c < d; c++) encT[c * FEATURES + f] = enc[f * d + c]!;
-    writeFileSync(join(dir, 'sae_weights.safetensors'), encodeSafetensors({
-      W_enc: { dtype: 'F32', shape: [d, FEATURES], data: encT },
-      b_enc: { dtype: 'F32', shape: [FEATURES], data: r(FEATURES, 0.1) },
-      W_dec: { dtype: 'F32', shape: [FEATURES, d], data: r(FEATURES * d, 1 / Math.sqrt(d)) },
-      b_dec: { dtype: 'F32', shape: [d], data: new Float32Array(d) },
-    }));
-    writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ architecture: 'standard', d_in: d, d_sae: FEATURES, hook_name: 'blocks.0.hook_resid_post', apply_b_dec_to_input: true }));
-  }
-}
-
 /** CPU seconds a process (all its threads) has used, from /proc. */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -67,8 +38,8 @@ function cpuSeconds(pid: number): number {
 
 test('cancel during pairing: the worker is idle again within 10 s and no pairing artifact appears later', async (t) => {
   const fixtures = await ensureDemoFixtures();
-  writeWideSae(join(tmp.dir, 'saes-a'), 'sparsify', 64, 1);
-  writeWideSae(join(tmp.dir, 'saes-b'), 'saelens', 96, 2);
+  writeWideSae(join(tmp.dir, 'saes-a'), 'sparsify', 64, FEATURES, 1);
+  writeWideSae(join(tmp.dir, 'saes-b'), 'saelens', 96, FEATURES, 2);
   const config: SweepConfig = structuredClone(demoConfig(fixtures, join(tmp.dir, 'out')));
   config.models.a = { ...config.models.a, sae: join(tmp.dir, 'saes-a'), layers: [1] };
   config.models.b = { ...config.models.b, sae: join(tmp.dir, 'saes-b'), layers: [1] };

@@ -111,8 +111,8 @@ export function spawnUfg(args: string[], env: NodeJS.ProcessEnv = {}, cwd = REPO
 }
 
 /** A `ufg worker` process against `address`, writing artifacts to `storeRoot`. */
-export function spawnWorker(address: string, storeRoot: string, extraArgs: string[] = []): UfgProcess {
-  return spawnUfg(['worker', '--store', storeRoot, ...extraArgs], { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default' });
+export function spawnWorker(address: string, storeRoot: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): UfgProcess {
+  return spawnUfg(['worker', '--store', storeRoot, ...extraArgs], { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', ...env });
 }
 
 /** True while a process with this pid exists (and is not a zombie we own). */

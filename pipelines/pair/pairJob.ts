@@ -1,0 +1,82 @@
+// Pairing one layer pair as a compute job (runs whole inside a compute thread, see
+// kernels/session.ts): each side's residuals are read into memory once, its SAE encodes them block
+// by block inside the correlation's loop, and no kernel input or output crosses a thread. The
+// correlation's running state is reported as checkpoints, so a retried attempt resumes from the
+// last one instead of starting over.
+import type { JobContext } from '../kernels/computeThread.ts';
+import { residualsInMemory } from '../extract/readActivations.ts';
+import { UserInputError } from '../errors.ts';
+import { loadSae, residualMatrix, saeActivationSource, type EncodeMode } from '../sae/index.ts';
+import type { PairingMethod } from '../config.ts';
+import { pairAndFilterLayer, type LayerPairing } from './pairLayer.ts';
+import { oneToOneLayerPairs, type OneToOneLayerPairs } from './oneToOneLayer.ts';
+import type { FilterMode } from './filters.ts';
+import type { CorrelationCheckpoint } from './streamingCorrelation.ts';
+import type { ActivationSource } from './activationSource.ts';
+
+export const PAIR_JOB = new URL(import.meta.url);
+
+export interface PairJobSide {
+  /** The extraction folder, the layer in it, the SAE's path (verified by the caller), a name for errors. */
+  extractDir: string;
+  layer: number;
+  saePath: string;
+  model: string;
+}
+
+export interface PairJobArgs {
+  a: PairJobSide;
+  b: PairJobSide;
+  /** Decoded token at every row. */
+  tokens: string[];
+  encode: EncodeMode;
+  mode: FilterMode;
+  minCorrelation: number;
+  minActivations: number;
+  method: PairingMethod;
+  poolSize: number;
+  epsilon: number;
+  /** A previous attempt's last checkpoint. */
+  resume?: CorrelationCheckpoint;
+  checkpointEveryMs: number;
+}
+
+export interface PairJobResult {
+  greedy: LayerPairing;
+  oneToOne?: OneToOneLayerPairs;
+  numFeaturesA: number;
+  numFeaturesB: number;
+}
+
+/** What the job reports while it runs: progress, and now and then its state. */
+export type PairJobProgress = { blockPairs: number; total: number } | { checkpoint: CorrelationCheckpoint };
+
+async function side(s: PairJobSide, mode: EncodeMode): Promise<{ source: ActivationSource; numFeatures: number }> {
+  const rows = await residualsInMemory(s.extractDir, s.layer);
+  const sae = await loadSae(s.saePath);
+  if (sae.dIn !== rows.cols) {
+    throw new UserInputError(`SAE d_in=${sae.dIn} (${sae.source.file}) does not match the residual width ${rows.cols} of ${s.model} layer ${s.layer}`);
+  }
+  return { source: saeActivationSource(sae, residualMatrix(rows), mode), numFeatures: sae.numFeatures };
+}
+
+export async function pairLayerJob(args: PairJobArgs, ctx: JobContext): Promise<PairJobResult> {
+  const a = await side(args.a, args.encode);
+  const b = await side(args.b, args.encode);
+  const greedy = await pairAndFilterLayer(a.source, b.source, args.tokens, {
+    mode: args.mode,
+    minCorrelation: args.minCorrelation,
+    minActivations: args.minActivations,
+    onProgress: (blockPairs, total) => ctx.progress({ blockPairs, total } satisfies PairJobProgress),
+    checkpoint: {
+      ...(args.resume ? { resume: args.resume } : {}),
+      save: (checkpoint) => ctx.progress({ checkpoint } satisfies PairJobProgress),
+      everyMs: args.checkpointEveryMs,
+    },
+  });
+  const oneToOne =
+    args.method === 'greedy'
+      ? undefined
+      : await oneToOneLayerPairs(a.source, b.source, greedy, { method: args.method, poolSize: args.poolSize, epsilon: args.epsilon, minCorrelation: args.minCorrelation });
+  return { greedy, ...(oneToOne ? { oneToOne } : {}), numFeaturesA: a.numFeatures, numFeaturesB: b.numFeatures };
+}

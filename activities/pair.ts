@@ -55,7 +55,6 @@ export function pairActivity(store: ArtifactStore) {
         // A previous attempt's checkpoint, carried into this attempt's staging by the store.
         const resume = (await writer.hasFile(CHECKPOINT_FILE)) ? decodeTypedJson<CorrelationCheckpoint>(await writer.readFile(CHECKPOINT_FILE)) : undefined;
         let saving: Promise<void> = Promise.resolve();
-        let total = 0;
         const args: PairJobArgs = {
           a,
           b,
@@ -75,7 +74,6 @@ export function pairActivity(store: ArtifactStore) {
             const q = p as PairJobProgress;
             if ('checkpoint' in q) saving = saving.then(() => writer.writeFile(CHECKPOINT_FILE, encodeTypedJson(q.checkpoint)));
             else {
-              total = q.total;
               progress.report({ blockPairs: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) });
             }
           },
@@ -85,7 +83,10 @@ export function pairActivity(store: ArtifactStore) {
         const r = job.greedy;
         const { method } = input.pairing;
         const kept = job.oneToOne ?? { ...r, correlation: r.pairsB.map((bf) => r.pairing.corrForEachB[bf]!) };
-        const resumedFrom = resume ? { unit: 'block pairs', done: resume.rowsDone * Math.ceil(job.numFeaturesB / resume.plan.blockB), total } : undefined;
+        // In passes over one token chunk of one row of A features: the correlation's own steps.
+        const chunks = Math.ceil(r.pairing.numTokens / r.pairing.plan.tokenChunk);
+        const passes = Math.ceil(job.numFeaturesA / r.pairing.plan.blockA) * chunks;
+        const resumedFrom = resume ? { unit: 'row chunk passes', done: resume.rowsDone * chunks + resume.chunksDone, total: passes } : undefined;
         await writer.writeWithPath(PAIRS_FILE, (tmp) =>
           writeParquetTable(tmp, [
             { name: 'feature_a', type: 'INT32', data: Int32Array.from(kept.pairsA) },

@@ -81,9 +81,15 @@ test('bad input: exit 2 with one line naming the file and the problem, no page w
 test('validators reject script links and bad cells in sweep data', () => {
   const s = syntheticSweep([0], [0, 1]);
   assert.doesNotThrow(() => validateSweepReport(s, 'ok.json'));
-  const js = structuredClone(s);
-  js.cells[0]!.featureMap = 'javascript:alert(1)';
-  assert.throws(() => validateSweepReport(js, 's.json'), /s\.json: \$\.cells\[0\]\.featureMap: must be a relative path/);
+  // Only the links the sweep writes pass: control characters, schemes, `..` and queries do not.
+  for (const href of ['javascript:alert(1)', 'java\tscript:alert(1)', ' javascript:alert(1)', 'JaVaScRiPt:x', 'data:text/html,x', 'maps/../../etc/passwd.html', 'maps/A1_B2.html?x=1', '//evil.example/maps/A1_B2.html', 'maps/A1_B2.htm']) {
+    const js = structuredClone(s);
+    js.cells[0]!.featureMap = href;
+    assert.throws(() => validateSweepReport(js, 's.json'), /s\.json: \$\.cells\[0\]\.featureMap: must be a feature-map page as the sweep writes it/, href);
+  }
+  const ok = structuredClone(s);
+  ok.cells[0]!.featureMap = 'maps/A1_B2.html';
+  assert.doesNotThrow(() => validateSweepReport(ok, 's.json'));
   const dup = structuredClone(s);
   dup.cells[1]!.layerB = 0;
   assert.throws(() => validateSweepReport(dup, 's.json'), /duplicate cell for layers \(0, 0\)/);

@@ -33,3 +33,13 @@ export function assertInlineSafe(code: string, tag: 'script' | 'style'): string 
   if (new RegExp(`</${tag}`, 'i').test(code)) throw new Error(`inline ${tag} contains </${tag}`);
   return code;
 }
+
+/**
+ * The only links a report draws: feature-map pages next to it, as the sweep writes them
+ * (`maps/A<layer>_B<layer>.html`, optionally one folder deeper). No scheme, no `..`, no query.
+ */
+const MAP_HREF = /^maps\/[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)?\.html$/;
+
+export function isMapHref(href: string): boolean {
+  return MAP_HREF.test(href);
+}

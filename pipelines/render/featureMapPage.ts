@@ -1,7 +1,7 @@
 // The linked dual-UMAP page: server-side it only writes the frame (escaped headings, controls,
 // empty tables) and embeds the data as escaped JSON; client/featureMap.js draws and links it.
 import { escapeHtml as h, jsonForScript } from './escape.ts';
-import { clientAsset, pageHead } from './inlineAssets.ts';
+import { pageHead, scriptTag } from './inlineAssets.ts';
 import { METRIC_NAMES, type FeatureMapData, type MappingMethod, type MetricName, type ModelSide } from './types.ts';
 
 const METHOD_TEXT: Record<MappingMethod, string> = {
@@ -46,7 +46,7 @@ export function renderFeatureMapHtml(data: FeatureMapData): string {
   const provenance = Object.entries(data.provenance)
     .map(([role, id]) => `<tr><td>${h(role)}</td><td class="mono">${h(id)}</td></tr>`)
     .join('');
-  return `${pageHead(title, 'feature map', ['page.css', 'featureMap.css'])}
+  return `${pageHead(title, 'feature map', ['page.css', 'featureMap.css'], ['featureMap.js'])}
 <body>
 <header>
   <h1>${h(title)}</h1>
@@ -90,7 +90,7 @@ ${panel('b', data.sideB, data.pointsB.length)}
 </main>
 <div id="tooltip" data-testid="tooltip" role="tooltip"></div>
 <script type="application/json" id="ufg-data">${jsonForScript(data)}</script>
-<script>${clientAsset('featureMap.js')}</script>
+${scriptTag('featureMap.js')}
 </body>
 </html>
 `;

@@ -8,8 +8,8 @@
 // in the tooltip and on the card. Stars mark q ≤ 0.05 (Benjamini–Hochberg over the whole sweep,
 // the results table's q), not p.
 import { viridis, textColorOn } from './colorScale.ts';
-import { escapeHtml as h } from './escape.ts';
-import { clientAsset, pageHead } from './inlineAssets.ts';
+import { escapeHtml as h, isMapHref } from './escape.ts';
+import { pageHead, scriptTag } from './inlineAssets.ts';
 import { FVU_WARNING } from '../sae/fit.ts';
 import type { MappingMethod, SaeFitView, SweepCell, SweepMetric, SweepReportData, SweepScore } from './types.ts';
 
@@ -231,7 +231,8 @@ function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
     color: '#ffbf47',
   }));
   const maxCount = Math.max(1, ...c.counts.map((k) => k.count));
-  const link = c.featureMap
+  // Only links of the shape ufg writes; anything else (a `javascript:` URL in edited JSON) is text.
+  const link = c.featureMap && isMapHref(c.featureMap)
     ? `<a href="${h(c.featureMap)}" data-testid="feature-map-link">feature map →</a>`
     : '<span class="muted">(no feature map)</span>';
   return `<section class="card pair" id="${pairAnchor(c)}" data-testid="pair-card">
@@ -258,7 +259,7 @@ export function renderSweepReportHtml(data: SweepReportData): string {
     data.layersA.indexOf(a.layerA) - data.layersA.indexOf(b.layerA) || data.layersB.indexOf(a.layerB) - data.layersB.indexOf(b.layerB);
   const cells = [...data.cells].sort(order);
   const metrics = data.metrics && data.metrics.length > 0 ? data.metrics : DEFAULT_METRICS;
-  return `${pageHead(title, 'sweep report', ['page.css', 'sweep.css'])}
+  return `${pageHead(title, 'sweep report', ['page.css', 'sweep.css'], ['sweep.js'])}
 <body data-colour="effect">
 <header>
   <h1>${h(title)}</h1>
@@ -278,7 +279,7 @@ export function renderSweepReportHtml(data: SweepReportData): string {
   <div class="pairs">${cells.map((c) => pairCard(c, metrics)).join('\n')}</div>
 </main>
 <div id="tooltip" data-testid="tooltip" role="tooltip"></div>
-<script>${clientAsset('sweep.js')}</script>
+${scriptTag('sweep.js')}
 </body>
 </html>
 `;

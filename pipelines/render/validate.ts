@@ -2,6 +2,7 @@
 // malformed data would fail silently in the browser, so the first bad field is reported by path.
 import { readFileSync } from 'node:fs';
 import { UserInputError } from '../errors.ts';
+import { isMapHref } from './escape.ts';
 import type { Categories } from './categories.ts';
 import {
   MAPPING_METHODS,
@@ -179,8 +180,8 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
       s.fail(`${p}.method`, `expected one of ${MAPPING_METHODS.join(', ')}, got ${JSON.stringify(co.method)}`);
     s.str(co.artifactId, `${p}.artifactId`);
     s.optStr(co.featureMap, `${p}.featureMap`);
-    if (typeof co.featureMap === 'string' && /^\s*(javascript|data|vbscript):/i.test(co.featureMap))
-      s.fail(`${p}.featureMap`, 'must be a relative path to a feature-map page');
+    if (typeof co.featureMap === 'string' && !isMapHref(co.featureMap))
+      s.fail(`${p}.featureMap`, `must be a feature-map page as the sweep writes it (maps/A<layer>_B<layer>.html), got ${JSON.stringify(co.featureMap)}`);
     s.arr(co.subspaces, `${p}.subspaces`).forEach((sub, j) => {
       const so = s.obj(sub, `${p}.subspaces[${j}]`);
       s.str(so.name, `${p}.subspaces[${j}].name`);

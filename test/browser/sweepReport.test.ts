@@ -237,3 +237,30 @@ test('a full-page capture paints every heat-map and pair card, with no blank box
   assert.deepEqual(o.errors, []);
   await o.page.context().close();
 });
+
+test('only the page\'s own script runs: an injected script or handler is blocked by the CSP, a javascript: link is drawn as text', async () => {
+  const evil = structuredClone(data);
+  evil.cells[0]!.featureMap = 'java\tscript:window.__href=1';
+  const html = renderSweepReportHtml(evil)
+    // What an attacker editing the file (or a label that slipped past escaping) would add.
+    .replace('</main>', '<script>window.__injected = 1</script><img src="data:," onerror="window.__handler=1"><div id="clickme" onclick="window.__click=1">x</div></main>');
+  const evilFile = join(dir, 'evil.html');
+  writeFileSync(evilFile, html);
+  const csp = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)![1]!.replaceAll('&#39;', "'");
+  assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/=]+'; script-src-attr 'none'/);
+  assert.match(csp, /base-uri 'none'/);
+  assert.doesNotMatch(csp, /script-src[^;]*unsafe-inline/);
+  const o = await openOffline(browser, evilFile);
+  await o.page.click('#clickme');
+  const state = await o.page.evaluate(() => ({
+    injected: (window as any).__injected ?? null,
+    handler: (window as any).__handler ?? null,
+    click: (window as any).__click ?? null,
+    report: typeof (window as any).ufgReport,
+  }));
+  assert.deepEqual(state, { injected: null, handler: null, click: null, report: 'object' }, 'our script ran; nothing injected did');
+  const card = o.page.locator(`#pair-${evil.cells[0]!.layerA}-${evil.cells[0]!.layerB}`);
+  assert.equal(await card.locator('a[data-testid="feature-map-link"]').count(), 0, 'no link for a href ufg does not write');
+  assert.equal(await o.page.locator('a[href^="java"]').count(), 0);
+  await o.page.context().close();
+});

@@ -83,9 +83,9 @@ test('kill -9 mid-pairing: the retry resumes from the last checkpoint, results i
 
   const pairId = committedArtifacts(storeRoot).find((id) => id.startsWith('pair-'))!;
   const m = readManifestJson<Manifest>(storeRoot, pairId);
-  assert.ok(m.resumedFrom && m.resumedFrom.unit === 'block pairs' && m.resumedFrom.done > 0 && m.resumedFrom.done < m.resumedFrom.total, `resumed from ${JSON.stringify(m.resumedFrom)}`);
+  assert.ok(m.resumedFrom && m.resumedFrom.unit === 'row chunk passes' && m.resumedFrom.done > 0 && m.resumedFrom.done < m.resumedFrom.total, `resumed from ${JSON.stringify(m.resumedFrom)}`);
   assert.ok((m.producer.attempt ?? 0) >= 2, `committed by attempt ${m.producer.attempt}`);
   assert.equal(m.producer.pid, second.pid);
   assert.ok(!m.files.some((f) => f.name === 'pairing.checkpoint'), 'the checkpoint is not part of the artifact');
-  t.diagnostic(`resumed at ${m.resumedFrom!.done}/${m.resumedFrom!.total} block pairs; results equal the uninterrupted run's (largest relative difference ${deviation.toExponential(1)})`);
+  t.diagnostic(`resumed at ${m.resumedFrom!.done}/${m.resumedFrom!.total} row chunk passes; results equal the uninterrupted run's (largest relative difference ${deviation.toExponential(1)})`);
 });

@@ -5,7 +5,9 @@ import { UserInputError } from '../pipelines/errors.ts';
 import { extractActivations, readActivationChunks, readActivationIndex, type ChunkCursor } from '../pipelines/extract/index.ts';
 import { INDEX_FILE } from '../pipelines/extract/layout.ts';
 import { assertSaeMatchesWidth, FeatureStatsAccumulator, loadSae, writeFeatureStatsTable } from '../pipelines/sae/index.ts';
-import { fitWarning, SaeFitAccumulator, type SaeFit } from '../pipelines/sae/fit.ts';
+import { fitWarning, SaeFitAccumulator, type SaeFit, type SaeFitState } from '../pipelines/sae/fit.ts';
+import type { FeatureStatsState } from '../pipelines/sae/featureStats.ts';
+import { Checkpoint } from './checkpoint.ts';
 import { currentDevice, type Device } from '../pipelines/kernels/session.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
@@ -16,6 +18,7 @@ import type { ExtractInput, ExtractResult, FeatureStatsInput, FeatureStatsResult
 
 export const STATS_FILE = 'stats.parquet';
 export const FIT_FILE = 'fit.json';
+export const STATS_CHECKPOINT = 'stats.checkpoint';
 
 /**
  * The extraction's identity, including the device this worker runs ONNX Runtime on: CUDA kernels
@@ -110,20 +113,27 @@ export function featureStatsActivity(store: ArtifactStore) {
         if (!entry) throw new UserInputError(`layer ${input.layer} was not extracted`, dir);
         const sae = await loadSae(await sourceAt(store, input.saeId, input.saePath));
         assertSaeMatchesWidth(sae, entry.width, input.modelPath);
-        const acc = new FeatureStatsAccumulator(sae, { mode: input.mode });
-        const fitAcc = new SaeFitAccumulator(sae);
+        // Both accumulators' state after `chunks` chunks, saved now and then for a retry to resume.
+        const checkpoint = new Checkpoint<{ chunks: number; stats: FeatureStatsState; fit: SaeFitState }>(writer, STATS_CHECKPOINT);
+        const resume = await checkpoint.load();
+        const acc = resume ? FeatureStatsAccumulator.restore(sae, { mode: input.mode }, resume.stats) : new FeatureStatsAccumulator(sae, { mode: input.mode });
+        const fitAcc = new SaeFitAccumulator(sae, {}, resume?.fit);
         let chunk = 0;
         for await (const m of readActivationChunks(dir, input.layer)) {
+          if (chunk++ < (resume?.chunks ?? 0)) continue;
           await acc.add(m);
           await fitAcc.add(m);
-          progress.report({ chunk: chunk++, numChunks: index.chunks.length, tokensDone: acc.numTokens, totalTokens: index.numTokens });
+          progress.report({ chunk: chunk - 1, numChunks: index.chunks.length, tokensDone: acc.numTokens, totalTokens: index.numTokens });
           progress.checkCancelled();
+          if (checkpoint.due() && chunk < index.chunks.length) checkpoint.save({ chunks: chunk, stats: acc.snapshot(), fit: fitAcc.snapshot() });
         }
+        await checkpoint.finish();
         const stats = acc.finish();
         const fit = fitAcc.finish();
         await writer.writeWithPath(STATS_FILE, (tmp) => writeFeatureStatsTable(tmp, stats, { ufg_layer: String(input.layer) }));
         await writer.writeJson(FIT_FILE, finiteFit(fit));
         return {
+          ...(resume ? { resumedFrom: { unit: 'chunks', done: resume.chunks, total: index.chunks.length } } : {}),
           counts: { features: sae.numFeatures, tokens: stats.numTokens },
           summary: { layer: input.layer, dIn: sae.dIn, numFeatures: sae.numFeatures, sae: sae.source.layout, fit: finiteFit(fit) },
         };

@@ -8,7 +8,7 @@
 import { runComputeJob } from '../pipelines/kernels/session.ts';
 import { PAIR_JOB, type PairJobArgs, type PairJobProgress, type PairJobResult } from '../pipelines/pair/pairJob.ts';
 import type { CorrelationCheckpoint } from '../pipelines/pair/streamingCorrelation.ts';
-import { decodeTypedJson, encodeTypedJson } from '../storage/typedJson.ts';
+import { Checkpoint } from './checkpoint.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import { writeParquetTable } from '../storage/parquet.ts';
 import type { ArtifactStore } from '../storage/store.ts';
@@ -19,8 +19,6 @@ import type { LayerPairInput, PairResult } from './types.ts';
 
 /** The correlation's running state, while the pairing runs (removed before the artifact is published). */
 export const CHECKPOINT_FILE = 'pairing.checkpoint';
-/** How often the running state is saved: what a killed attempt loses at most. */
-const CHECKPOINT_EVERY_MS = Number(process.env.UFG_CHECKPOINT_SECONDS ?? 120) * 1000;
 
 /** The parameters that change a pairing: pool size for one-to-one methods, ε for OT only. */
 function methodParams(pairing: LayerPairInput['pairing']): Record<string, number> {
@@ -53,8 +51,8 @@ export function pairActivity(store: ArtifactStore) {
       const { manifest, reused } = await produce(store, pairSpec(input), async (writer) => {
         const { a, b, tokens } = await layerPairPaths(store, input);
         // A previous attempt's checkpoint, carried into this attempt's staging by the store.
-        const resume = (await writer.hasFile(CHECKPOINT_FILE)) ? decodeTypedJson<CorrelationCheckpoint>(await writer.readFile(CHECKPOINT_FILE)) : undefined;
-        let saving: Promise<void> = Promise.resolve();
+        const checkpoint = new Checkpoint<CorrelationCheckpoint>(writer, CHECKPOINT_FILE);
+        const resume = await checkpoint.load();
         const args: PairJobArgs = {
           a,
           b,
@@ -67,19 +65,18 @@ export function pairActivity(store: ArtifactStore) {
           poolSize: input.pairing.poolSize,
           epsilon: input.pairing.epsilon,
           ...(resume ? { resume } : {}),
-          checkpointEveryMs: CHECKPOINT_EVERY_MS,
+          checkpointEveryMs: checkpoint.everyMs,
         };
         const job = await runComputeJob<PairJobArgs, PairJobResult>(PAIR_JOB, 'pairLayerJob', args, {
           onProgress: (p) => {
             const q = p as PairJobProgress;
-            if ('checkpoint' in q) saving = saving.then(() => writer.writeFile(CHECKPOINT_FILE, encodeTypedJson(q.checkpoint)));
+            if ('checkpoint' in q) checkpoint.save(q.checkpoint);
             else {
               progress.report({ blockPairs: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) });
             }
           },
         });
-        await saving;
-        await writer.removeFile(CHECKPOINT_FILE);
+        await checkpoint.finish();
         const r = job.greedy;
         const { method } = input.pairing;
         const kept = job.oneToOne ?? { ...r, correlation: r.pairsB.map((bf) => r.pairing.corrForEachB[bf]!) };

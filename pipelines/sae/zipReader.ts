@@ -231,7 +231,7 @@ export async function readZipMember(fh: FileHandle, zip: ZipIndex, e: ZipEntry, 
   if (e.method === 0 && e.compressedSize !== e.size) throw bad(zip.file, `stored ${where} has compressed size ${e.compressedSize} but size ${e.size}`);
   if (e.method !== 0 && e.method !== 8) throw bad(zip.file, `${where} uses compression method ${e.method}; only stored (0) and deflated (8) are supported`);
   if (e.method === 8 && e.size > MAX_DEFLATE_RATIO * e.compressedSize + 64) {
-    throw bad(zip.file, `${where} declares ${e.size} bytes from ${e.compressedSize} compressed bytes, more than deflate can produce (a zip bomb?)`);
+    throw bad(zip.file, `${where} declares ${e.size} bytes from ${e.compressedSize} compressed bytes, more than deflate can produce (corrupt, or a zip bomb)`);
   }
   const start = await memberDataStart(fh, zip, e);
   let crc = 0;
@@ -256,9 +256,19 @@ export async function readZipMember(fh: FileHandle, zip: ZipIndex, e: ZipEntry, 
         yield piece;
       }
     }
+    // pipeline() reports an error thrown while consuming as an AbortError, so the reason is kept.
+    let stopped: unknown;
     const consume = async (output: AsyncIterable<Buffer>): Promise<void> => {
+      try {
+        await consumeAll(output);
+      } catch (err) {
+        stopped = err;
+        throw err;
+      }
+    };
+    const consumeAll = async (output: AsyncIterable<Buffer>): Promise<void> => {
       for await (const out of output) {
-        if (produced + out.byteLength > e.size) throw bad(zip.file, `${where} inflates past its declared ${e.size} bytes (a zip bomb?)`);
+        if (produced + out.byteLength > e.size) throw bad(zip.file, `${where} inflates past its declared ${e.size} bytes (corrupt, or a zip bomb)`);
         for (let off = 0; off < out.byteLength; ) {
           const space = sink.space();
           const n = Math.min(space.byteLength, out.byteLength - off);
@@ -273,6 +283,7 @@ export async function readZipMember(fh: FileHandle, zip: ZipIndex, e: ZipEntry, 
     try {
       await pipeline(Readable.from(compressed(), { highWaterMark: 2 }), createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES }), consume);
     } catch (err) {
+      if (stopped !== undefined) throw stopped;
       const code = (err as NodeJS.ErrnoException).code;
       if (typeof code === 'string' && code.startsWith('Z_')) throw bad(zip.file, `${where} is not valid deflate data (${(err as Error).message})`);
       throw err;

@@ -56,9 +56,9 @@ export async function loadSae(path: string): Promise<Sae> {
 
   let reader: TensorReader;
   if (located.layout === 'gemmascope') {
-    // A zip must be inflated from memory (fflate); Gemma Scope params.npz files are ≤ ~1 GB.
-    const npz = openNpz(new Uint8Array(await readFile(located.file)), located.file);
-    reader = { file: located.file, has: (n) => npzHas(npz, n), get: async (n) => npzTensorF32(npz, n), dtype: (n) => npzDtype(npz, n) };
+    // Read member by member from the file (npz.ts): wide Gemma Scope archives exceed 2 GiB.
+    const npz = await openNpz(located.file);
+    reader = { file: located.file, has: (n) => npzHas(npz, n), get: (n) => npzTensorF32(npz, n), dtype: (n) => npzDtype(npz, n) };
   } else {
     const st = await openSafetensorsFile(located.file);
     reader = { file: located.file, has: (n) => st.entries.has(n), get: (n) => readTensorF32(st, n), dtype: (n) => st.entries.get(n)?.dtype ?? 'missing' };

@@ -88,9 +88,18 @@ function parseHeader(headerBytes: Uint8Array, dataBytes: number, file: string): 
   return { entries, metadata };
 }
 
+/**
+ * The largest header read, as in the reference implementation (the Rust `safetensors` crate's
+ * MAX_HEADER_SIZE, checked before anything is allocated): real headers are a few KB to a few MB.
+ */
+export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
+
 function headerLength(first8: Uint8Array, fileSize: number, file: string): number {
   if (fileSize < 8) throw new UserInputError(`not a safetensors file: ${fileSize} bytes, need at least 8 for the header length`, file);
   const n = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
+  if (n > MAX_SAFETENSORS_HEADER_BYTES) {
+    throw new UserInputError(`safetensors header length ${n} exceeds the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit (corrupt or not a safetensors file)`, file);
+  }
   if (8 + n > fileSize) throw new UserInputError(`safetensors header length ${n} runs past the end of the file (${fileSize} bytes)`, file);
   return n;
 }

@@ -51,8 +51,6 @@ function positiveInt(v: unknown): number | undefined {
 /** Loads the one SAE `path` names (its weights file, or the folder holding it; see locate.ts). */
 export async function loadSae(path: string): Promise<Sae> {
   const located = await locateSae(path);
-  // Streamed hash: the file's identity for caching and lineage without holding it twice.
-  const sha256 = await sha256File(located.file);
 
   let reader: TensorReader;
   if (located.layout === 'gemmascope') {
@@ -115,6 +113,9 @@ export async function loadSae(path: string): Promise<Sae> {
     }
   }
   const hookpoint = await hookpointOf(file);
+  // Streamed hash (the file's identity for caching and lineage), once the file has passed every
+  // structural check: a hostile file is refused before gigabytes are hashed.
+  const sha256 = await sha256File(located.file);
   return {
     dIn,
     numFeatures,

@@ -140,6 +140,8 @@ function configFingerprint(config: SweepConfig): string {
 export interface Baseline {
   rows: ResultRow[];
   outcome: SweepOutcome;
+  /** Wall time of the uninterrupted sweep, when it was run. */
+  seconds: number;
   /** True when this process computed it (false: read from the cache). */
   computed: boolean;
 }
@@ -169,10 +171,12 @@ export async function baselineResults(config: SweepConfig, address: string): Pro
   const { client, connection } = await connectClient({ address, namespace: 'default' });
   try {
     await Promise.race([isReady, worker]);
+    const started = performance.now();
     const { workflowId } = await startSweep(client, baselineConfig);
     const outcome = await waitForSweep(client, workflowId);
+    const seconds = (performance.now() - started) / 1000;
     const rows = await readResultRows(outcome.resultsPath);
-    writeFileSync(join(work, 'baseline.json'), JSON.stringify({ rows, outcome }));
+    writeFileSync(join(work, 'baseline.json'), JSON.stringify({ rows, outcome, seconds }));
     rmSync(join(work, 'store'), { recursive: true, force: true });
     rmSync(join(work, 'out'), { recursive: true, force: true });
     try {
@@ -181,7 +185,7 @@ export async function baselineResults(config: SweepConfig, address: string): Pro
     } catch {
       rmSync(work, { recursive: true, force: true }); // another process cached it first
     }
-    return { rows, outcome, computed: true };
+    return { rows, outcome, seconds, computed: true };
   } finally {
     abort.abort();
     await worker.catch(() => undefined);

@@ -13,7 +13,7 @@ import { writeWideSae } from '../fixtures/wideSae.ts';
 import { assertSameResults, committedArtifacts, readManifestJson, readResultRows } from './sweepScenario.ts';
 import { spawnWorker, startTestServer, tempDir, waitFor, type UfgProcess } from './harness.ts';
 
-const FEATURES = 8192;
+const FEATURES = 4096;
 // Rows of 1024 A features (8 rows) and a checkpoint whenever a second has passed.
 const WORKER_ENV = { UFG_MEMORY_BUDGET_MB: '64', UFG_CHECKPOINT_SECONDS: '1' };
 const tmp = tempDir('ufg-kill-pair-');

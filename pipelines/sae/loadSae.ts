@@ -113,6 +113,7 @@ export async function loadSae(path: string, opts: LoadSaeOptions = {}): Promise<
       const k = positiveInt(cfg.k) ?? positiveInt(kwargs.k);
       if (k === undefined) throw new UserInputError('TopK SAE config needs a positive integer "k"', configFile);
       activation = { kind: 'topk', k: Math.min(k, numFeatures) };
+      if (cfg.rescale_acts_by_decoder_norm === true) foldDecoderNorms(wEnc, bEncT.data, wDecT.data, numFeatures, dIn);
     } else {
       activation = { kind: 'relu' };
     }
@@ -128,6 +129,27 @@ export async function loadSae(path: string, opts: LoadSaeOptions = {}): Promise<
     activation,
     source: { layout, file, configFile, sha256, dtype: reader.dtype(encName) },
   };
+}
+
+/**
+ * SAELens TopK with `rescale_acts_by_decoder_norm` (its training default) ranks and returns
+ * hidden_pre · ‖W_dec_f‖ and decodes with W_dec_f / ‖W_dec_f‖ (saes/topk_sae.py). Folding the
+ * norms into the weights gives exactly that with the plain encoder. Saving folds them once, but
+ * the norms are 1 only up to rounding: in a bf16 release they are off by ~1e-3, which moves codes
+ * and flips latents at the k-th place.
+ */
+function foldDecoderNorms(wEnc: Float32Array, bEnc: Float32Array, wDec: Float32Array, numFeatures: number, dIn: number): void {
+  for (let f = 0; f < numFeatures; f++) {
+    let sq = 0;
+    for (let j = 0; j < dIn; j++) sq += wDec[f * dIn + j]! ** 2;
+    const norm = Math.sqrt(sq);
+    if (!(norm > 0)) continue; // a zero decoder row: the library multiplies by 0 and divides by 0; leave the latent as it is
+    for (let j = 0; j < dIn; j++) {
+      wEnc[f * dIn + j]! *= norm;
+      wDec[f * dIn + j]! /= norm;
+    }
+    bEnc[f]! *= norm;
+  }
 }
 
 /** The SAE must read the residual stream it is applied to. */

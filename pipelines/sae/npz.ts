@@ -69,7 +69,7 @@ function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
 
 export function parseNpyF32(bytes: Uint8Array, file: string): F32Tensor {
   const h = parseNpyHeader(bytes, file);
-  if (h.fortran && h.shape.length > 1) throw new UserInputError('Fortran-ordered arrays are not supported; save with C order', file);
+  if (h.fortran && h.shape.length > 2) throw new UserInputError('Fortran-ordered arrays of more than 2 dimensions are not supported; save with C order', file);
   const count = h.shape.reduce((a, b) => a * b, 1);
   const body = bytes.subarray(h.dataOffset);
   const width: Record<string, number> = { '<f4': 4, '<f8': 8, '<f2': 2, '|V2': 2, '<V2': 2, bfloat16: 2 };
@@ -81,7 +81,15 @@ export function parseNpyF32(bytes: Uint8Array, file: string): F32Tensor {
   if (w === 4) data = new Float32Array(raw.buffer, 0, count);
   else if (w === 8) data = Float32Array.from(new Float64Array(raw.buffer, 0, count));
   else data = halfToF32(raw, h.descr === '<f2' ? 'f16' : 'bf16');
+  // np.savez of a transposed torch/numpy matrix (e.g. `W.T.numpy()`) writes it column-major.
+  if (h.fortran && h.shape.length === 2) data = fromColumnMajor(data, h.shape[0]!, h.shape[1]!);
   return { shape: h.shape, data };
+}
+
+function fromColumnMajor(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[r * cols + c] = data[c * rows + r]!;
+  return out;
 }
 
 /** Serialises one f32/f16/bf16 array as .npy v1 (fixtures). */

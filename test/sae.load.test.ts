@@ -227,3 +227,26 @@ function transposeRows(data: Float32Array, rows: number, cols: number): Float32A
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
   return out;
 }
+
+test('SAELens input transforms ufg does not apply (layer norm, norm rescale, attention reshape) are refused, naming cfg.json', async () => {
+  const src = saeFolder(fx.modelB.roots.f32.native, 'saelens', 0);
+  for (const [field, value, pattern] of [
+    ['normalize_activations', 'layer_norm', /normalize_activations="layer_norm" is applied by SAELens at inference/],
+    ['normalize_activations', 'constant_norm_rescale', /normalize_activations="constant_norm_rescale"/],
+    ['reshape_activations', 'hook_z', /reshape_activations="hook_z" \(an attention-head hook\)/],
+  ] as const) {
+    const folder = join(dir, `transform-${value}`);
+    await mkdir(folder, { recursive: true });
+    await copyFile(join(src, 'sae_weights.safetensors'), join(folder, 'sae_weights.safetensors'));
+    const cfg = JSON.parse(await readFile(join(src, 'cfg.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(folder, 'cfg.json'), JSON.stringify({ ...cfg, [field]: value }));
+    await expectUserError(loadSae(folder), join(folder, 'cfg.json'), pattern);
+  }
+  // Folded into the weights when SAELens saves an inference SAE: loads.
+  const folded = join(dir, 'transform-folded');
+  await mkdir(folded, { recursive: true });
+  await copyFile(join(src, 'sae_weights.safetensors'), join(folded, 'sae_weights.safetensors'));
+  const cfg = JSON.parse(await readFile(join(src, 'cfg.json'), 'utf8')) as Record<string, unknown>;
+  await writeFile(join(folded, 'cfg.json'), JSON.stringify({ ...cfg, normalize_activations: 'expected_average_only_in' }));
+  assert.equal((await loadSae(folded)).source.layout, 'saelens');
+});

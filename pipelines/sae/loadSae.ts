@@ -97,6 +97,7 @@ export async function loadSae(path: string): Promise<Sae> {
   } else {
     if (layout === 'gemmascope') subtractDecoderBias = false;
     else if (cfg.apply_b_dec_to_input === false) subtractDecoderBias = false;
+    if (layout === 'saelens') refuseRuntimeTransforms(cfg, configFile!);
     const kwargs = (cfg.activation_fn_kwargs ?? {}) as Record<string, unknown>;
     if (reader.has('threshold')) {
       const th = await reader.get('threshold');
@@ -108,6 +109,7 @@ export async function loadSae(path: string): Promise<Sae> {
       const k = positiveInt(cfg.k) ?? positiveInt(kwargs.k);
       if (k === undefined) throw new UserInputError('TopK SAE config needs a positive integer "k"', configFile);
       activation = { kind: 'topk', k: Math.min(k, numFeatures) };
+      if (cfg.rescale_acts_by_decoder_norm === true) foldDecoderNorms(wEnc, bEncT.data, wDecT.data, numFeatures, dIn);
     } else {
       activation = { kind: 'relu' };
     }
@@ -127,6 +129,44 @@ export async function loadSae(path: string): Promise<Sae> {
     activation,
     source: { layout, file, configFile, sha256, dtype: reader.dtype(encName), ...(hookpoint ? { hookpoint } : {}) },
   };
+}
+
+/**
+ * SAELens TopK with `rescale_acts_by_decoder_norm` (its training default) ranks and returns
+ * hidden_pre · ‖W_dec_f‖ and decodes with W_dec_f / ‖W_dec_f‖ (saes/topk_sae.py). Folding the
+ * norms into the weights gives exactly that with the plain encoder. Saving folds them once, but
+ * the norms are 1 only up to rounding: in a bf16 release they are off by ~1e-3, which moves codes
+ * and flips latents at the k-th place.
+ */
+function foldDecoderNorms(wEnc: Float32Array, bEnc: Float32Array, wDec: Float32Array, numFeatures: number, dIn: number): void {
+  for (let f = 0; f < numFeatures; f++) {
+    let sq = 0;
+    for (let j = 0; j < dIn; j++) sq += wDec[f * dIn + j]! ** 2;
+    const norm = Math.sqrt(sq);
+    if (!(norm > 0)) continue; // a zero decoder row: the library multiplies by 0 and divides by 0; leave the latent as it is
+    for (let j = 0; j < dIn; j++) {
+      wEnc[f * dIn + j]! *= norm;
+      wDec[f * dIn + j]! /= norm;
+    }
+    bEnc[f]! *= norm;
+  }
+}
+
+/**
+ * SAELens applies some input transforms at inference that are not in the weights: a layer norm or
+ * a norm rescale of every activation, or a reshape for attention hooks. ufg does not apply them, so
+ * such an SAE would give plausible, wrong codes: refuse it. `expected_average_only_in` is a training
+ * scale that SAELens folds into the weights when it saves an inference SAE, so it needs nothing.
+ */
+function refuseRuntimeTransforms(cfg: Record<string, unknown>, configFile: string): void {
+  const norm = cfg.normalize_activations;
+  if (norm !== undefined && norm !== null && norm !== 'none' && norm !== 'expected_average_only_in') {
+    throw new UserInputError(`normalize_activations=${JSON.stringify(norm)} is applied by SAELens at inference and ufg does not apply it; the codes would be wrong`, configFile);
+  }
+  const reshape = cfg.reshape_activations;
+  if (reshape !== undefined && reshape !== null && reshape !== 'none') {
+    throw new UserInputError(`reshape_activations=${JSON.stringify(reshape)} (an attention-head hook) is not a residual-stream SAE`, configFile);
+  }
 }
 
 /** The SAE must read the residual stream it is applied to. */

@@ -82,6 +82,7 @@ const WIDTH: Record<string, number> = { '<f4': 4, '<f8': 8, '<f2': 2, '|V2': 2, 
 class NpyMember implements MemberSink {
   descr = '';
   private shape: number[] = [];
+  private fortran = false;
   private head = new Uint8Array(10);
   private headFilled = 0;
   private data: Uint8Array | undefined;
@@ -120,7 +121,7 @@ class NpyMember implements MemberSink {
     if (bytes.byteLength < start + headerLen) return this.growHead(start + headerLen);
     const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start));
     const { descr, fortran, shape } = parseHeaderDict(text, this.where);
-    if (fortran && shape.length > 1) throw new UserInputError('Fortran-ordered arrays are not supported; save with C order', this.where);
+    if (fortran && shape.length > 2) throw new UserInputError('Fortran-ordered arrays of more than 2 dimensions are not supported; save with C order', this.where);
     const width = WIDTH[descr];
     if (width === undefined) throw new UserInputError(`unsupported dtype ${descr} (expected little-endian f4, f8, f2 or bfloat16)`, this.where);
     const dataBytes = shape.reduce((a, b) => a * b, 1) * width;
@@ -133,6 +134,7 @@ class NpyMember implements MemberSink {
     }
     this.descr = descr;
     this.shape = shape;
+    this.fortran = fortran && shape.length === 2;
     this.data = new Uint8Array(dataBytes);
   }
 
@@ -152,8 +154,16 @@ class NpyMember implements MemberSink {
     if (width === 4) data = new Float32Array(this.data.buffer, 0, count);
     else if (width === 8) data = Float32Array.from(new Float64Array(this.data.buffer, 0, count));
     else data = halfToF32(this.data, this.descr === '<f2' ? 'f16' : 'bf16');
+    // np.savez of a transposed torch/numpy matrix (e.g. `W.T.numpy()`) writes it column-major.
+    if (this.fortran) data = fromColumnMajor(data, this.shape[0]!, this.shape[1]!);
     return { shape: this.shape, data };
   }
+}
+
+function fromColumnMajor(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) out[r * cols + c] = data[c * rows + r]!;
+  return out;
 }
 
 /** Serialises one f32/f16/bf16 array as .npy v1 (fixtures). */

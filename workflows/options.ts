@@ -30,10 +30,10 @@ type Kind = 'setup' | 'model' | 'analysis' | 'publish';
  */
 interface KindOptions extends Required<Pick<ActivityOptions, 'taskQueue' | 'startToCloseTimeout' | 'scheduleToCloseTimeout'>> {
   /**
-   * Floor of the heartbeat timeout: ONNX Runtime work runs in compute threads, but some cpu
-   * activities still do plain JS work on the activity's thread (tokenizing a corpus, building
-   * tables and pages) that holds the event loop for a while, so their timeout is at least two
-   * minutes to avoid retrying healthy work.
+   * Floor of the heartbeat timeout. ONNX Runtime work (and the pairing's Hungarian assignment)
+   * runs in compute threads and UMAP yields between epochs, so what still holds the activity's
+   * event loop is plain JS of seconds at most (tokenizing a corpus, building tables and pages);
+   * the floor covers that without making a lost worker cost minutes.
    */
   minHeartbeatSeconds: number;
 }
@@ -45,10 +45,10 @@ interface KindOptions extends Required<Pick<ActivityOptions, 'taskQueue' | 'star
  * day at any stage, and still end inside two days when something is broken for good.
  */
 const KINDS: Record<Kind, KindOptions> = {
-  setup: { taskQueue: CPU_QUEUE, startToCloseTimeout: '6h', scheduleToCloseTimeout: '24h', minHeartbeatSeconds: 120 },
+  setup: { taskQueue: CPU_QUEUE, startToCloseTimeout: '6h', scheduleToCloseTimeout: '24h', minHeartbeatSeconds: 15 },
   model: { taskQueue: GPU_QUEUE, startToCloseTimeout: '24h', scheduleToCloseTimeout: '48h', minHeartbeatSeconds: 0 },
-  analysis: { taskQueue: CPU_QUEUE, startToCloseTimeout: '12h', scheduleToCloseTimeout: '24h', minHeartbeatSeconds: 120 },
-  publish: { taskQueue: CPU_QUEUE, startToCloseTimeout: '2h', scheduleToCloseTimeout: '24h', minHeartbeatSeconds: 120 },
+  analysis: { taskQueue: CPU_QUEUE, startToCloseTimeout: '12h', scheduleToCloseTimeout: '24h', minHeartbeatSeconds: 15 },
+  publish: { taskQueue: CPU_QUEUE, startToCloseTimeout: '2h', scheduleToCloseTimeout: '24h', minHeartbeatSeconds: 15 },
 };
 
 /** Every activity's kind (a new activity does not compile until it has one). */

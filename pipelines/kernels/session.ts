@@ -103,7 +103,9 @@ const localCache = new Map<string, Promise<ComputeSession>>();
 export function localSession(key: string, build: () => Uint8Array): Promise<ComputeSession> {
   let s = localCache.get(key);
   if (!s) {
-    s = ort.InferenceSession.create(build(), sessionOptions()).then((session) => ({
+    s = ort.InferenceSession.create(build(), sessionOptions()).catch((e: unknown) => {
+      throw cudaHint(e);
+    }).then((session) => ({
       run(feeds, fetches) {
         throwIfAborted();
         return (fetches ? session.run(feeds, fetches as ort.InferenceSession.FetchesType) : session.run(feeds)) as Promise<Record<string, ort.Tensor>>;
@@ -113,6 +115,15 @@ export function localSession(key: string, build: () => Uint8Array): Promise<Comp
     s.catch(() => localCache.delete(key));
   }
   return s;
+}
+
+/** A CUDA provider that cannot load is the installation's problem: say how to fix it. */
+function cudaHint(e: unknown): unknown {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (device !== 'cuda' || !/cuda/i.test(msg)) return e;
+  return new UserInputError(
+    `--device cuda: ONNX Runtime could not start its CUDA execution provider (${msg.split('\n')[0]}); install it with \`bash scripts/install-cuda.sh\`, then \`source .cuda/env.sh\` before starting the worker (an NVIDIA driver must provide libcuda.so.1)`,
+  );
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -3,32 +3,17 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { ensureDemoFixtures } from '../../cli/commands/demo.ts';
 import { cancelSweep, startSweep, waitForSweep } from '../../cli/sweepClient.ts';
-import { connectClient, type ConnectedClient, type DevServer } from '../../cli/temporal/index.ts';
 import { demoConfig, type SweepConfig } from '../../pipelines/config.ts';
 import { writeWideSae } from '../fixtures/wideSae.ts';
 import { pairWorkflowId } from '../../workflows/index.ts';
 import { committedArtifacts } from './sweepScenario.ts';
-import { sleep, spawnWorker, startTestServer, tempDir, waitFor, type UfgProcess } from './harness.ts';
+import { serverSuite, sleep, waitFor } from './harness.ts';
 
 const FEATURES = 16_384;
-const tmp = tempDir('ufg-cancel-pair-');
-let server: DevServer;
-let conn: ConnectedClient;
-let worker: UfgProcess | undefined;
-
-before(async () => {
-  server = await startTestServer(join(tmp.dir, 'temporal'));
-  conn = await connectClient({ address: server.address, namespace: server.namespace });
-});
-after(async () => {
-  await worker?.stop();
-  await conn?.connection.close();
-  await server?.stop();
-  tmp.cleanup();
-});
+const suite = serverSuite('ufg-cancel-pair-');
 
 /** CPU seconds a process (all its threads) has used, from /proc. */
 function cpuSeconds(pid: number): number {
@@ -38,24 +23,23 @@ function cpuSeconds(pid: number): number {
 
 test('cancel during pairing: the worker is idle again within 10 s and no pairing artifact appears later', async (t) => {
   const fixtures = await ensureDemoFixtures();
-  writeWideSae(join(tmp.dir, 'saes-a'), 'sparsify', 64, FEATURES, 1);
-  writeWideSae(join(tmp.dir, 'saes-b'), 'saelens', 96, FEATURES, 2);
-  const config: SweepConfig = structuredClone(demoConfig(fixtures, join(tmp.dir, 'out')));
-  config.models.a = { ...config.models.a, sae: join(tmp.dir, 'saes-a'), layers: [1] };
-  config.models.b = { ...config.models.b, sae: join(tmp.dir, 'saes-b'), layers: [1] };
+  writeWideSae(join(suite.dir, 'saes-a'), 'sparsify', 64, FEATURES, 1);
+  writeWideSae(join(suite.dir, 'saes-b'), 'saelens', 96, FEATURES, 2);
+  const config: SweepConfig = structuredClone(demoConfig(fixtures, join(suite.dir, 'out')));
+  config.models.a = { ...config.models.a, sae: join(suite.dir, 'saes-a'), layers: [1] };
+  config.models.b = { ...config.models.b, sae: join(suite.dir, 'saes-b'), layers: [1] };
   config.orchestration = { ...config.orchestration, heartbeatTimeoutSeconds: 4 };
-  const storeRoot = join(tmp.dir, 'store');
-  worker = spawnWorker(server.address, storeRoot);
-  await waitFor('the worker to poll', () => /ufg worker: serving/.test(worker!.output()), { timeoutMs: 180_000 });
+  const storeRoot = join(suite.dir, 'store');
+  const worker = await suite.startWorker(storeRoot);
 
   const started = Date.now();
-  const { workflowId } = await startSweep(conn.client, config);
+  const { workflowId } = await startSweep(suite.conn.client, config);
   const pairWf = pairWorkflowId(workflowId, 1, 1);
   await waitFor(
     'the pairing activity to run',
     async () => {
       try {
-        const d = await conn.client.workflow.getHandle(pairWf).describe();
+        const d = await suite.conn.client.workflow.getHandle(pairWf).describe();
         return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'pairLayer' && !!a.lastStartedTime);
       } catch {
         return false;
@@ -71,8 +55,8 @@ test('cancel during pairing: the worker is idle again within 10 s and no pairing
   assert.ok(busy > 0.3, `the worker computes while pairing: ${busy.toFixed(2)} cores`);
 
   const cancelledAt = Date.now();
-  await cancelSweep(conn.client, workflowId);
-  await assert.rejects(waitForSweep(conn.client, workflowId));
+  await cancelSweep(suite.conn.client, workflowId);
+  await assert.rejects(waitForSweep(suite.conn.client, workflowId));
   // Idle: under 10% of a core over a 1 s window, within 10 s of the cancellation.
   let idleAfter: number | undefined;
   while (Date.now() - cancelledAt < 15_000) {

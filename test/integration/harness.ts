@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { startDevServer, type DevServer } from '../../cli/temporal/devServer.ts';
+import { connectClient, type ConnectedClient } from '../../cli/temporal/index.ts';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const UFG_BIN = join(REPO_ROOT, 'bin', 'ufg.mjs');
@@ -123,4 +125,43 @@ export function processAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** What a test file against real `ufg worker` processes shares: a dev server, a client, its workers. */
+export interface ServerSuite {
+  dir: string;
+  /** The dev server's state dir; a test that restarts the server replaces `server`. */
+  stateDir: string;
+  server: DevServer;
+  conn: ConnectedClient;
+  /** A `ufg worker` child process on `storeRoot` (with extra environment), once it polls; stopped after the file. */
+  startWorker(storeRoot: string, env?: NodeJS.ProcessEnv): Promise<UfgProcess>;
+}
+
+/**
+ * Registers the file's before/after hooks for a ServerSuite in a fresh temp dir; `setup` runs in the
+ * same before hook once the server and client are up.
+ */
+export function serverSuite<S extends ServerSuite = ServerSuite>(prefix: string, setup?: (suite: S) => Promise<void>): S {
+  const tmp = tempDir(prefix);
+  const workers: UfgProcess[] = [];
+  const suite = { dir: tmp.dir, stateDir: join(tmp.dir, 'temporal') } as S;
+  suite.startWorker = async (storeRoot, env = {}) => {
+    const w = spawnWorker(suite.server.address, storeRoot, [], env);
+    workers.push(w);
+    await waitFor('the worker to poll', () => /ufg worker: serving/.test(w.output()), { timeoutMs: 180_000 });
+    return w;
+  };
+  before(async () => {
+    suite.server = await startTestServer(suite.stateDir);
+    suite.conn = await connectClient({ address: suite.server.address, namespace: suite.server.namespace });
+    await setup?.(suite);
+  });
+  after(async () => {
+    for (const w of workers) await w.stop();
+    await suite.conn?.connection.close();
+    await suite.server?.stop();
+    tmp.cleanup();
+  });
+  return suite;
 }

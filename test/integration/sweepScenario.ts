@@ -10,15 +10,14 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ensureDemoFixtures } from '../../cli/commands/demo.ts';
 import { startSweep, waitForSweep } from '../../cli/sweepClient.ts';
-import { connectClient, connectWorker, type ConnectedClient, type DevServer } from '../../cli/temporal/index.ts';
+import { connectClient, connectWorker } from '../../cli/temporal/index.ts';
 import { demoConfig, type SweepConfig } from '../../pipelines/config.ts';
 import { canonicalJson } from '../../storage/artifactId.ts';
 import { readParquetTable } from '../../storage/parquet.ts';
 import { fixtureCorpus } from '../fixtures/generate.ts';
 import type { SweepOutcome } from '../../workflows/index.ts';
 import { runWorker } from '../../worker/runWorker.ts';
-import { after, before } from 'node:test';
-import { REPO_ROOT, spawnWorker, startTestServer, tempDir, waitFor, type UfgProcess } from './harness.ts';
+import { REPO_ROOT, serverSuite, type ServerSuite } from './harness.ts';
 
 /** Copies of the fixture corpus: 2 × 300 documents (~20k tokens), 300 extraction chunks per model. */
 const CORPUS_REPEATS = 2;
@@ -234,39 +233,14 @@ export function extractionStaging(storeRoot: string): { id: string; chunks: numb
 }
 
 /** What every interrupted-sweep test file shares: a dev server, the scenario and its baseline. */
-export interface ScenarioSuite {
-  dir: string;
-  /** The dev server's state dir; a test that restarts the server replaces `server`. */
-  stateDir: string;
-  server: DevServer;
-  conn: ConnectedClient;
+export interface ScenarioSuite extends ServerSuite {
   scenario: Scenario;
   baseline: Baseline;
-  /** A `ufg worker` child process on `storeRoot`, once it polls; stopped after the file. */
-  startWorker(storeRoot: string): Promise<UfgProcess>;
 }
 
 export function scenarioSuite(prefix: string): ScenarioSuite {
-  const tmp = tempDir(prefix);
-  const workers: UfgProcess[] = [];
-  const suite = { dir: tmp.dir, stateDir: join(tmp.dir, 'temporal') } as ScenarioSuite;
-  suite.startWorker = async (storeRoot) => {
-    const w = spawnWorker(suite.server.address, storeRoot);
-    workers.push(w);
-    await waitFor('the worker to poll', () => /ufg worker: serving/.test(w.output()), { timeoutMs: 180_000 });
-    return w;
-  };
-  before(async () => {
-    suite.server = await startTestServer(suite.stateDir);
-    suite.scenario = await scenarioConfig(join(tmp.dir, 'work'), join(tmp.dir, 'out'));
+  return serverSuite<ScenarioSuite>(prefix, async (suite) => {
+    suite.scenario = await scenarioConfig(join(suite.dir, 'work'), join(suite.dir, 'out'));
     suite.baseline = await baselineResults(suite.scenario.config, suite.server.address);
-    suite.conn = await connectClient({ address: suite.server.address, namespace: suite.server.namespace });
   });
-  after(async () => {
-    for (const w of workers) await w.stop();
-    await suite.conn?.connection.close();
-    await suite.server?.stop();
-    tmp.cleanup();
-  });
-  return suite;
 }

@@ -137,12 +137,14 @@ export async function permutedCrossSumOfSquares(leftT: Mat, right: Mat, perms: r
 
 export type PolarStepKind = 'quintic' | 'cubic';
 
-// Newton–Schulz steps towards the orthogonal polar factor of M, whose singular values σ map
-// through a scalar polynomial each step. The quintic (coefficients from the Muon optimizer)
-// lifts small σ by ×3.44 per step into roughly [0.7, 1.2]; the classic cubic 1.5x − 0.5x³ then
-// converges every σ in (0, √3) to 1 quadratically. Σσ = trace(polar(M)ᵀM) is the nuclear norm.
-const QUINTIC = [3.4445, -4.775, 2.0315] as const;
+/** An odd quintic p(σ) = a·σ + b·σ³ + c·σ⁵, applied to singular values by one quintic step. */
+export type OddQuintic = readonly [number, number, number];
 
+// Newton–Schulz steps towards the orthogonal polar factor of M, whose singular values σ map
+// through a scalar polynomial each step, singular vectors fixed. A quintic step applies the odd
+// quintic it is given (its coefficients are inputs, so one session serves every schedule: the
+// Muon coefficients, Polar Express steps); the classic cubic 1.5x − 0.5x³ costs one product less
+// and converges every σ in (0, √3) to 1 quadratically. Σσ = trace(polar(M)ᵀM) is the nuclear norm.
 function polarStepGraph(kind: PolarStepKind, wide: boolean): Uint8Array {
   const g = new GraphBuilder(`polar_${kind}`);
   g.input('X', 'float32', ['B', 'r', 'c']);
@@ -153,9 +155,9 @@ function polarStepGraph(kind: PolarStepKind, wide: boolean): Uint8Array {
   const times = (p: string): string => (wide ? g.node('MatMul', [p, 'X']) : g.node('MatMul', ['X', p]));
   let next: string;
   if (kind === 'quintic') {
-    const [ca, cb, cc] = QUINTIC;
-    const poly = g.node('Add', [g.node('Mul', [a, g.float(cb)]), g.node('Mul', [g.node('MatMul', [a, a]), g.float(cc)])]);
-    next = g.node('Add', [g.node('Mul', ['X', g.float(ca)]), times(poly)], ['Xnext']);
+    for (const name of ['ca', 'cb', 'cc']) g.input(name, 'float32', [1]);
+    const poly = g.node('Add', [g.node('Mul', [a, 'cb']), g.node('Mul', [g.node('MatMul', [a, a]), 'cc'])]);
+    next = g.node('Add', [g.node('Mul', ['X', 'ca']), times(poly)], ['Xnext']);
   } else {
     next = g.node('Sub', [g.node('Mul', ['X', g.float(1.5)]), g.node('Mul', [times(a), g.float(0.5)])], ['Xnext']);
   }
@@ -170,11 +172,17 @@ function polarStepGraph(kind: PolarStepKind, wide: boolean): Uint8Array {
   return g.build();
 }
 
-/** One Newton–Schulz step on a [B, r, c] batch; also returns trace(Xnextᵀ·M) per batch entry. */
-export async function polarStep(kind: PolarStepKind, x: Float32Array, m: Float32Array, dims: [number, number, number]): Promise<{ x: Float32Array; trace: Float32Array }> {
+/**
+ * One Newton–Schulz step on a [B, r, c] batch — the odd quintic `poly`, or the cubic when none is
+ * given; also returns trace(Xnextᵀ·M) per batch entry.
+ */
+export async function polarStep(x: Float32Array, m: Float32Array, dims: [number, number, number], poly?: OddQuintic): Promise<{ x: Float32Array; trace: Float32Array }> {
   const wide = dims[1] <= dims[2];
+  const kind: PolarStepKind = poly ? 'quintic' : 'cubic';
   const s = await cachedSession(`sim:polar:${kind}:${wide}`, () => polarStepGraph(kind, wide));
-  const out = await s.run({ X: f32(x, dims), M: f32(m, dims) });
+  const feeds: Record<string, Tensor> = { X: f32(x, dims), M: f32(m, dims) };
+  if (poly) poly.forEach((v, i) => (feeds[['ca', 'cb', 'cc'][i]!] = f32(Float32Array.of(v), [1])));
+  const out = await s.run(feeds);
   return { x: out.Xnext!.data as Float32Array, trace: out.trace!.data as Float32Array };
 }
 

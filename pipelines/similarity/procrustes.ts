@@ -23,7 +23,7 @@ import type { Mat } from '../kernels/gemm.ts';
 import { keptComponents } from './basis.ts';
 import { crossProduct, crossProductGram, permutedCross } from './graphs.ts';
 import { transpose } from './matrix.ts';
-import { nuclearNormsBatched, symmetricEigen } from './spectrum.ts';
+import { muonSchedule, nuclearNormsBatched, symmetricEigen } from './spectrum.ts';
 import { batchFor } from './svcca.ts';
 import { describeSpread, effectiveRank, SATURATION_BASELINE, spreadRatio } from './saturation.ts';
 import { symmetricEigenvalues } from './symmetricEigenvalues.ts';
@@ -142,7 +142,7 @@ async function blockNuclearNorms(m: Float32Array, batch: number, k1: number, k2:
     const inv = scales[b]! > 0 ? 1 / scales[b]! : 0;
     for (let i = 0; i < size; i++) block[i] = block[i]! * inv;
   }
-  const norms = await nuclearNormsBatched(m, batch, k1, k2, 1e-7, tight ? QUINTIC_STEPS : undefined);
+  const norms = await nuclearNormsBatched(m, batch, k1, k2, muonSchedule(tight ? QUINTIC_STEPS : undefined));
   return { norms: norms.map((v, b) => v * scales[b]!), fro: frobeniusNorms };
 }
 

@@ -1,7 +1,7 @@
 // Small dense decompositions (d×d eigen, k1×k2 SVD) through ml-matrix, and batched nuclear norms
-// through ONNX Newton–Schulz iterations for the thousands of k1×k2 matrices of a null.
+// through ONNX polar (Newton–Schulz-type) iterations for the thousands of k1×k2 matrices of a null.
 import { EigenvalueDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
-import { polarStep } from './graphs.ts';
+import { polarStep, type OddQuintic } from './graphs.ts';
 
 export interface SymmetricEigen {
   /** Eigenvalues, largest first. */
@@ -36,38 +36,80 @@ export function singularValues(data: ArrayLike<number>, rows: number, cols: numb
   return Float64Array.from(svd.diagonal.slice(0, Math.min(rows, cols)));
 }
 
-const QUINTIC_STEPS = 8;
-const MAX_CUBIC_STEPS = 30;
+/**
+ * Which polynomial steps a batch of nuclear norms takes: `lead` runs on every matrix, then
+ * `finish` (an odd quintic, or the cubic when undefined) repeats until each matrix's trace settles,
+ * at most `maxFinish` times.
+ */
+export interface PolarSchedule {
+  lead: readonly OddQuintic[];
+  finish?: OddQuintic;
+  maxFinish: number;
+}
+
+/** The Muon optimizer's quintic: lifts small σ by ×3.44 per step into [0.7, 1.2], tolerates σ up to ~1.3. */
+const MUON: OddQuintic = [3.4445, -4.775, 2.0315];
 
 /**
- * Nuclear norms (sums of singular values) of a batch of r×c matrices whose singular values lie
- * in [0, 1] (canonical correlations). Newton–Schulz drives every singular value σ to 1 while the
- * singular vectors stay fixed, so trace(Xᵀ·M) → Σσ. A σ too small to be lifted within the steps
- * (below ~1e-4) contributes at most σ to the error. Each matrix's norm is its trace at the first
- * cubic step that moved it by no more than `tol`·min(r, c) (+1e-7 relative): decided per matrix,
- * so a matrix gets the same norm whichever others share its batch (the null's observed score is
- * the identity permutation's, scored alone). `quinticSteps` (default 8) lifts σ ≥ ~3.44^-steps
- * into the cubic's fast range; a caller that knows its σ are not far below 1 can pass fewer.
+ * Singular values up to ~1.3 (a scale estimate with a margin): `quinticSteps` Muon steps lift
+ * σ ≥ ~3.44^-steps into the cubic's fast range, then cubic steps until the trace settles.
  */
-export async function nuclearNormsBatched(m: Float32Array, batch: number, r: number, c: number, tol = 1e-7, quinticSteps = QUINTIC_STEPS): Promise<Float64Array> {
+export function muonSchedule(quinticSteps = 8): PolarSchedule {
+  return { lead: Array.from({ length: quinticSteps }, () => MUON), maxFinish: 30 };
+}
+
+/**
+ * Singular values in [0, 1.001] (canonical correlations, f32-rounded): the greedy minimax odd
+ * quintics of Polar Express (Amsel, Persson, Musco, Gower 2025) for the interval [1e-3, 1.001],
+ * each the best degree-5 approximation of 1 on the interval the previous one leaves (computed by
+ * linear-programming minimax on a dense grid). After the six steps every σ ≥ 1e-3 is within
+ * ~1e-3 of 1, and σ·|1 − p(σ)| ≤ 9e-4 over all of [0, 1] (a σ < 1e-3 costs at most itself);
+ * each finishing step (1.875, −1.25, 0.375), which converges with order 3, then at least halves
+ * what is left (7e-5 after one, 4e-5 after two). Six steps instead of the Muon schedule's eight
+ * quintic plus up to thirty cubic ones.
+ */
+export const UNIT_SPECTRUM_SCHEDULE: PolarSchedule = {
+  lead: [
+    [8.461910510820125, -25.03307257519526, 18.536544313162477],
+    [4.182906951471184, -3.108751744284467, 0.5806124806196875],
+    [3.9621266469302263, -2.9542536876259273, 0.5629977759688118],
+    [3.2872591489292047, -2.465223389661108, 0.5074146635772354],
+    [2.274304265813802, -1.645162042255941, 0.41624499073940374],
+    [1.888765862080086, -1.2652107534244315, 0.3765234209864001],
+  ],
+  finish: [1.875, -1.25, 0.375],
+  maxFinish: 8,
+};
+
+/**
+ * Nuclear norms (sums of singular values) of a batch of r×c matrices whose singular values the
+ * schedule admits. Polar steps drive every singular value σ to 1 while the singular vectors stay
+ * fixed, so trace(Xᵀ·M) → Σσ; a σ the steps cannot lift contributes at most σ to the error. Each
+ * matrix's norm is its trace at the first finishing step that moved it by no more than
+ * `tol`·min(r, c) (+1e-7 relative): decided per matrix, so a matrix gets the same norm whichever
+ * others share its batch (the null's observed score is the identity permutation's, scored alone).
+ */
+export async function nuclearNormsBatched(m: Float32Array, batch: number, r: number, c: number, schedule: PolarSchedule, tol = 1e-7): Promise<Float64Array> {
   const dims: [number, number, number] = [batch, r, c];
   let x = m;
-  for (let s = 0; s < quinticSteps; s++) x = (await polarStep('quintic', x, m, dims)).x;
+  let prev: Float32Array | undefined;
+  for (const poly of schedule.lead) {
+    const step = await polarStep(x, m, dims, poly);
+    x = step.x;
+    prev = step.trace;
+  }
   const out = new Float64Array(batch);
   const done = new Uint8Array(batch);
   let open = batch;
-  let prev: Float32Array | undefined;
-  for (let s = 0; s < MAX_CUBIC_STEPS && open > 0; s++) {
-    const step = await polarStep('cubic', x, m, dims);
+  for (let s = 0; s < schedule.maxFinish && open > 0; s++) {
+    const step = await polarStep(x, m, dims, schedule.finish);
     x = step.x;
     for (let b = 0; b < batch; b++) {
       if (done[b]) continue;
+      out[b] = step.trace[b]!;
       if (prev && Math.abs(step.trace[b]! - prev[b]!) <= tol * Math.min(r, c) + 1e-7 * Math.abs(step.trace[b]!)) {
-        out[b] = step.trace[b]!;
         done[b] = 1;
         open--;
-      } else {
-        out[b] = step.trace[b]!;
       }
     }
     prev = step.trace;

@@ -4,8 +4,8 @@
 //
 // Null: permuting the rows of y permutes the rows of its centred data and of its basis Uy, so
 // each side's SVD is done once; a permuted score is the mean singular value of Uxᵀ·P·Uy, gathered
-// and multiplied for a batch of permutations per ONNX call, its nuclear norm by Newton–Schulz
-// (f32). The null's observed score is the identity permutation's, by the same route.
+// and multiplied for a batch of permutations per ONNX call, its nuclear norm by Polar Express
+// steps (f32; canonical correlations lie in [0, 1], which the steps are designed for). The null's observed score is the identity permutation's, by the same route.
 //
 // Saturation: the kept directions of n centred rows span at most n − 1 dimensions, so SVCCA is 1
 // by construction once a side keeps n − 1 of them, and inflated with fewer than 2·k rows.
@@ -13,7 +13,7 @@ import type { Mat } from '../kernels/gemm.ts';
 import { singularBasis, type ComponentRule, type SingularBasis } from './basis.ts';
 import { crossProduct, permutedCross } from './graphs.ts';
 import { transpose } from './matrix.ts';
-import { nuclearNormsBatched, singularValues } from './spectrum.ts';
+import { nuclearNormsBatched, singularValues, UNIT_SPECTRUM_SCHEDULE } from './spectrum.ts';
 import { componentSaturation } from './saturation.ts';
 import type { Measure, MeasureResult, PreparedNull } from './types.ts';
 
@@ -54,7 +54,7 @@ async function prepareSvccaNull(x: Mat, y: Mat, rule: ComponentRule): Promise<Pr
     batchSize: batchFor(4 * (x.rows * by.k + 5 * bx.k * by.k + 2 * r * r)),
     async scorePermuted(perms) {
       const m = await permutedCross(uxT, by.u, perms);
-      const norms = await nuclearNormsBatched(m, perms.length, bx.k, by.k);
+      const norms = await nuclearNormsBatched(m, perms.length, bx.k, by.k, UNIT_SPECTRUM_SCHEDULE);
       return norms.map((v) => Math.min(r, v) / r);
     },
   };

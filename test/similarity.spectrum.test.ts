@@ -1,0 +1,80 @@
+// The batched nuclear norms behind the SVCCA null: matrices U·diag(σ)·Vᵀ with prescribed singular
+// values in [0, 1] — spread, clustered where the Polar Express schedule is weakest (σ ≈ 1e-3),
+// exact zeros (equal kA = kB with canonical correlations reaching 0), all ones, square and
+// rectangular — against Σσ, to the SVCCA tolerance (1e-4 of the mean); and the SVCCA null against
+// exact SVD scores on spectra that reach 0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Matrix, QrDecomposition } from 'ml-matrix';
+import type { Mat } from '../pipelines/kernels/gemm.ts';
+import { seededRandom } from '../pipelines/random.ts';
+import { nuclearNormsBatched, UNIT_SPECTRUM_SCHEDULE } from '../pipelines/similarity/spectrum.ts';
+import { permutationNull } from '../pipelines/similarity/permutationNull.ts';
+import { MEASURES } from '../pipelines/similarity/registry.ts';
+import { seededPermutations } from '../pipelines/similarity/permutations.ts';
+import { gaussian } from './similarity.data.ts';
+
+/** `cols` orthonormal columns; with `centred`, also orthogonal to the all-ones vector. */
+function orthonormalColumns(rows: number, cols: number, seed: number, centred = false): Matrix {
+  const g = gaussian(seededRandom(seed));
+  const extra = centred ? 1 : 0;
+  const a = new Matrix(Array.from({ length: rows }, () => [...(centred ? [1] : []), ...Array.from({ length: cols }, g)]));
+  const q = new QrDecomposition(a).orthogonalMatrix;
+  return q.subMatrix(0, rows - 1, extra, cols + extra - 1);
+}
+
+/** An r×c matrix (f32, row-major) with singular values `sigma` (length min(r, c)). */
+function withSpectrum(r: number, c: number, sigma: readonly number[], seed: number): Float32Array {
+  const k = Math.min(r, c);
+  const u = orthonormalColumns(r, k, seed), v = orthonormalColumns(c, k, seed + 1);
+  const m = u.mmul(Matrix.diag(sigma)).mmul(v.transpose());
+  return Float32Array.from(m.to1DArray());
+}
+
+const spectra: Record<string, (k: number) => number[]> = {
+  'log-spread 1e-6..1': (k) => Array.from({ length: k }, (_, i) => 10 ** (-6 + (6 * i) / (k - 1))),
+  'clustered at 1e-3': (k) => Array.from({ length: k }, (_, i) => 1e-3 * (0.5 + i / k)),
+  'clustered at 3e-3': (k) => Array.from({ length: k }, (_, i) => 3e-3 * (0.8 + (0.4 * i) / k)),
+  'half zeros, half near 1': (k) => Array.from({ length: k }, (_, i) => (i < k / 2 ? 0 : 1 - 1e-3 * i)),
+  'all ones (f32 rounding above 1)': (k) => Array.from({ length: k }, () => 1),
+  'uniform 0..1': (k) => Array.from({ length: k }, (_, i) => i / (k - 1)),
+  'null-like 0.05..0.5': (k) => Array.from({ length: k }, (_, i) => 0.05 + (0.45 * i) / (k - 1)),
+};
+
+for (const [r, c] of [[24, 24], [20, 31], [31, 20]] as const) {
+  test(`nuclear norms of ${r}×${c} matrices with adversarial spectra in [0, 1] are within 1e-4 of Σσ per value`, async () => {
+    const names = Object.keys(spectra);
+    const k = Math.min(r, c);
+    const batch = new Float32Array(names.length * r * c);
+    const exact = names.map((name, b) => {
+      const sigma = spectra[name]!(k);
+      batch.set(withSpectrum(r, c, sigma, 100 + b), b * r * c);
+      return sigma.reduce((a, s) => a + s, 0);
+    });
+    const norms = await nuclearNormsBatched(batch, names.length, r, c, UNIT_SPECTRUM_SCHEDULE);
+    names.forEach((name, b) => {
+      const err = Math.abs(norms[b]! - exact[b]!) / k;
+      assert.ok(err <= 1e-4, `${name}: ${norms[b]} vs Σσ ${exact[b]} (mean error ${err.toExponential(2)})`);
+    });
+    // Each matrix alone gets the same norm as in the batch (decided per matrix).
+    const alone = await nuclearNormsBatched(batch.slice(3 * r * c, 4 * r * c), 1, r, c, UNIT_SPECTRUM_SCHEDULE);
+    assert.ok(Math.abs(alone[0]! - norms[3]!) <= 1e-5 * k, `alone ${alone[0]} vs in batch ${norms[3]}`);
+  });
+}
+
+test('SVCCA null with kA = kB and canonical correlations reaching 0 equals exact SVD scores within 1e-4', async () => {
+  // x and y share 3 of 6 directions exactly and are orthogonal in the other 3: the observed
+  // canonical correlations are 1,1,1,0,0,0 (kA = kB = 6 of n = 40 rows).
+  const n = 40, d = 6;
+  const q = orthonormalColumns(n, 2 * d, 7, true);
+  const centred = (cols: number[]): Mat => ({ data: Float32Array.from(q.subMatrixColumn(cols).to1DArray()), rows: n, cols: cols.length });
+  const x = centred([0, 1, 2, 3, 4, 5]);
+  const y = centred([0, 1, 2, 9, 10, 11]);
+  const perms = seededPermutations(n, 12, 3);
+  const fast = await permutationNull(MEASURES.svcca, x, y, { permutations: perms, keepScores: true });
+  const slow = await permutationNull(MEASURES.svcca, x, y, { permutations: perms, keepScores: true, slow: true });
+  assert.deepEqual([fast.extras?.kA, fast.extras?.kB], [d, d]);
+  assert.ok(Math.abs(slow.observed - 0.5) < 1e-5, `exact observed ${slow.observed} (three correlations 1, three ~0)`);
+  assert.ok(Math.abs(fast.observed - slow.observed) <= 1e-4, `observed: ${fast.observed} vs exact ${slow.observed}`);
+  fast.nullScores!.forEach((v, i) => assert.ok(Math.abs(v - slow.nullScores![i]!) <= 1e-4, `permutation ${i}: ${v} vs exact ${slow.nullScores![i]}`));
+});

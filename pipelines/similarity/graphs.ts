@@ -167,23 +167,27 @@ function polarStepGraph(kind: PolarStepKind, wide: boolean): Uint8Array {
   const flat = g.node('Reshape', [next, g.int64s([0, 1, -1])]);
   const column = g.node('Reshape', ['M', g.int64s([0, -1, 1])]);
   g.node('Reshape', [g.node('MatMul', [flat, column]), g.int64s([-1])], ['trace']);
+  // ‖Xnext − X‖²_F, by the same batch-position-independent route.
+  const diff = g.node('Reshape', [g.node('Sub', [next, 'X']), g.int64s([0, 1, -1])]);
+  g.node('Reshape', [g.node('MatMul', [diff, g.node('Transpose', [diff], 1, { perm: [0, 2, 1] })]), g.int64s([-1])], ['change']);
   g.output('Xnext', 'float32', ['B', 'r', 'c']);
   g.output('trace', 'float32', ['B']);
+  g.output('change', 'float32', ['B']);
   return g.build();
 }
 
 /**
  * One Newton–Schulz step on a [B, r, c] batch — the odd quintic `poly`, or the cubic when none is
- * given; also returns trace(Xnextᵀ·M) per batch entry.
+ * given; also returns trace(Xnextᵀ·M) and ‖Xnext − X‖²_F per batch entry.
  */
-export async function polarStep(x: Float32Array, m: Float32Array, dims: [number, number, number], poly?: OddQuintic): Promise<{ x: Float32Array; trace: Float32Array }> {
+export async function polarStep(x: Float32Array, m: Float32Array, dims: [number, number, number], poly?: OddQuintic): Promise<{ x: Float32Array; trace: Float32Array; change: Float32Array }> {
   const wide = dims[1] <= dims[2];
   const kind: PolarStepKind = poly ? 'quintic' : 'cubic';
   const s = await cachedSession(`sim:polar:${kind}:${wide}`, () => polarStepGraph(kind, wide));
   const feeds: Record<string, Tensor> = { X: f32(x, dims), M: f32(m, dims) };
   if (poly) poly.forEach((v, i) => (feeds[['ca', 'cb', 'cc'][i]!] = f32(Float32Array.of(v), [1])));
   const out = await s.run(feeds);
-  return { x: out.Xnext!.data as Float32Array, trace: out.trace!.data as Float32Array };
+  return { x: out.Xnext!.data as Float32Array, trace: out.trace!.data as Float32Array, change: out.change!.data as Float32Array };
 }
 
 function rdmBlockGraph(kind: 'correlation' | 'euclidean'): Uint8Array {

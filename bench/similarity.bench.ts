@@ -1,14 +1,19 @@
-// SVCCA and RSA with a 1000-permutation null on 8192 paired rows × 512 (A) / 768 (B) dimensions,
-// against a numpy/scipy baseline that recomputes every permuted score from scratch
-// (bench/similarity_baseline.py, in bench/.venv — created here from PyPI if missing). Both run on
-// the same inputs and permutations (written as .npy); their scores are compared (≤ 1e-4).
-// The baseline scores only the first UFG_BENCH_SIM_BASELINE_SVCCA (20) / _RSA (3) permutations:
-// from scratch, a full 1000-permutation baseline would take hours. Its time per permutation is
+// SVCCA (8192 paired rows × 512 (A) / 768 (B) dimensions) and RSA (at 2000 and 8192 rows) with a
+// 1000-permutation null, against two numpy/scipy baselines (bench/similarity_baseline.py, float64,
+// in bench/.venv — created here from PyPI if missing): one that recomputes every permuted score
+// from scratch, and one that reuses what a permutation does not change (SVCCA: each side's SVD
+// once, svdvals(Uxᵀ·Uy[perm]) per permutation; RSA: ranks once, a vectorised gather + dot per
+// permutation). All run on the same inputs and permutations (written as .npy); scores are compared
+// (≤ 1e-4), and the BLAS library and kernel numpy ran (threadpoolctl) are printed. The numpy child
+// runs without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, so OpenBLAS picks its own kernel.
+// The from-scratch baseline scores only the first UFG_BENCH_SIM_BASELINE_SVCCA (20) / _RSA (3)
+// permutations, the reuse baseline UFG_BENCH_SIM_REUSE_SVCCA (all) / _RSA (50); fewer than N are
 // extrapolated linearly to N, and the output says so.
 // Procrustes is timed against its own from-scratch path (UFG_BENCH_SIM_BASELINE_PROCRUSTES (3)
 // permutations, extrapolated), since the numpy baseline has no Procrustes.
 // Sizes: UFG_BENCH_SIM_ROWS (8192), UFG_BENCH_SIM_DIM_A (512), UFG_BENCH_SIM_DIM_B (768),
-// UFG_BENCH_SIM_PERMUTATIONS (1000); UFG_BENCH_SIM_METRICS picks lines (svcca,rsa,procrustes).
+// UFG_BENCH_SIM_PERMUTATIONS (1000), UFG_BENCH_SIM_RSA_ROWS (2000,<rows>); UFG_BENCH_SIM_METRICS
+// picks lines (svcca,rsa,procrustes).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,12 +35,12 @@ function envInt(name: string, fallback: number): number {
 }
 
 function ensureVenv(): void {
-  const hasPackages = (): boolean => existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import numpy, scipy'], { stdio: 'ignore' }).status === 0;
+  const hasPackages = (): boolean => existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import numpy, scipy, threadpoolctl'], { stdio: 'ignore' }).status === 0;
   if (hasPackages()) return;
-  console.log(`creating ${VENV} (numpy, scipy from PyPI)…`);
+  console.log(`creating ${VENV} (numpy, scipy, threadpoolctl from PyPI)…`);
   const steps: [string, string[]][] = [
     ['python3', ['-m', 'venv', VENV]],
-    [PYTHON, ['-m', 'pip', 'install', '--quiet', 'numpy', 'scipy']],
+    [PYTHON, ['-m', 'pip', 'install', '--quiet', 'numpy', 'scipy', 'threadpoolctl']],
   ];
   for (const [cmd, args] of steps) {
     const r = spawnSync(cmd, args, { stdio: 'inherit' });
@@ -90,6 +95,79 @@ interface Baseline {
   observed_seconds: number;
   scores: number[];
   seconds_per_permutation: number;
+  blas: { prefix?: string; internal_api?: string; version?: string; architecture?: string; num_threads?: number; threading_layer?: string }[];
+}
+
+/** The environment of the numpy child: this one without OpenBLAS's kernel and cache overrides. */
+function baselineEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}
+
+function baseline(metric: 'svcca' | 'rsa', mode: 'scratch' | 'reuse', files: { a: string; b: string; p: string }, count: number): Baseline {
+  const args = [join(here, 'similarity_baseline.py'), '--metric', metric, '--mode', mode, '--a', files.a, '--b', files.b, '--perms', files.p, '--count', String(count)];
+  const r = spawnSync(PYTHON, args, { encoding: 'utf8', maxBuffer: 64 * 2 ** 20, env: baselineEnv() });
+  if (r.status !== 0) throw new Error(`baseline ${metric} ${mode} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Baseline;
+}
+
+function blasLine(b: Baseline): string {
+  if (b.blas.length === 0) return 'no BLAS reported by threadpoolctl';
+  return b.blas.map((l) => `${l.prefix}: ${l.internal_api} ${l.version}, kernel ${l.architecture}, ${l.num_threads} threads (${l.threading_layer})`).join('; ');
+}
+
+function firstRows(m: Mat, n: number): Mat {
+  return { data: m.data.subarray(0, n * m.cols), rows: n, cols: m.cols };
+}
+
+async function writeInputs(dir: string, x: Mat, y: Mat, perms: Int32Array[]): Promise<{ a: string; b: string; p: string }> {
+  const n = x.rows;
+  const flat = new Int32Array(perms.length * n);
+  perms.forEach((q, k) => flat.set(q, k * n));
+  const files = { a: join(dir, `a${n}.npy`), b: join(dir, `b${n}.npy`), p: join(dir, `perms${n}.npy`) };
+  await writeNpy(files.a, x);
+  await writeNpy(files.b, y);
+  await writeNpy(files.p, { data: flat, shape: [perms.length, n] });
+  return files;
+}
+
+/**
+ * One metric at one size: ufg's null, then both numpy baselines (each on its first `counts`
+ * permutations, extrapolated linearly to N where fewer), their times, ratios and the largest score
+ * difference on the permutations they share with ufg.
+ */
+async function metricLine(metric: 'svcca' | 'rsa', x: Mat, y: Mat, N: number, counts: { scratch: number; reuse: number }, dir: string): Promise<void> {
+  const n = x.rows;
+  const perms = nullPermutations(n, 7, 0, N);
+  const files = await writeInputs(dir, x, y, perms);
+  const t0 = performance.now();
+  const ours = await permutationNull(MEASURES[metric], x, y, { permutations: perms, keepScores: true });
+  const oursS = (performance.now() - t0) / 1000;
+  const rssMiB = process.resourceUsage().maxRSS / 1024;
+  console.log(`${metric}, ${n} rows × ${x.cols} / ${y.cols}: observed ${ours.observed.toFixed(4)}, null ${ours.nullMean.toFixed(4)} ± ${ours.nullSd.toFixed(4)}, p ${ours.p.toPrecision(3)}${ours.extras ? ` ${JSON.stringify(ours.extras)}` : ''}`);
+  console.log(`  ufg (observed + ${N}-permutation null): ${oursS.toFixed(1)} s (peak RSS of this process so far ${rssMiB.toFixed(0)} MiB)`);
+  for (const mode of ['scratch', 'reuse'] as const) {
+    const count = Math.min(N, counts[mode]);
+    const base = baseline(metric, mode, files, count);
+    let worst = Math.abs(base.observed - ours.observed);
+    base.scores.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ours.nullScores![i]!))));
+    const baseS = base.observed_seconds + base.seconds_per_permutation * N;
+    const how = count === N ? `all ${N} permutations` : `measured on ${count} permutations, extrapolated linearly to ${N}`;
+    console.log(
+      `  numpy ${mode === 'scratch' ? 'from scratch' : 'reuse'}: ${base.observed_seconds.toFixed(2)} s observed + ${(base.seconds_per_permutation * 1000).toFixed(1)} ms per permutation (${how}): ${baseS.toFixed(1)} s` +
+        ` → ufg speed-up ${(baseS / oursS).toFixed(2)}×; largest score difference ${worst.toExponential(2)} (must be ≤ 1e-4)`,
+    );
+    console.log(`    BLAS: ${blasLine(base)}`);
+    if (!(worst <= 1e-4)) console.log(`  MISMATCH: ${metric} scores differ from the ${mode} baseline by ${worst}`);
+  }
+}
+
+function envList(name: string, fallback: number[]): number[] {
+  const v = process.env[name];
+  if (!v) return fallback;
+  return v.split(',').map(Number).filter((k) => Number.isInteger(k) && k > 3);
 }
 
 export async function run(): Promise<void> {
@@ -97,48 +175,20 @@ export async function run(): Promise<void> {
   const dA = envInt('UFG_BENCH_SIM_DIM_A', 512);
   const dB = envInt('UFG_BENCH_SIM_DIM_B', 768);
   const N = envInt('UFG_BENCH_SIM_PERMUTATIONS', 1000);
-  const baselineCounts = { svcca: envInt('UFG_BENCH_SIM_BASELINE_SVCCA', 20), rsa: envInt('UFG_BENCH_SIM_BASELINE_RSA', 3) };
+  const rsaRows = envList('UFG_BENCH_SIM_RSA_ROWS', [2000, n]).filter((k) => k <= n);
+  const counts = {
+    svcca: { scratch: envInt('UFG_BENCH_SIM_BASELINE_SVCCA', 20), reuse: envInt('UFG_BENCH_SIM_REUSE_SVCCA', N) },
+    rsa: { scratch: envInt('UFG_BENCH_SIM_BASELINE_RSA', 3), reuse: envInt('UFG_BENCH_SIM_REUSE_RSA', 50) },
+  };
   ensureVenv();
   const dir = mkdtempSync(join(tmpdir(), 'ufg-bench-similarity-'));
   try {
     const { x, y } = pairedRows(n, dA, dB);
-    const perms = nullPermutations(n, 7, 0, N);
-    const flat = new Int32Array(N * n);
-    perms.forEach((p, k) => flat.set(p, k * n));
-    const [a, b, p] = [join(dir, 'a.npy'), join(dir, 'b.npy'), join(dir, 'perms.npy')];
-    await writeNpy(a, x);
-    await writeNpy(b, y);
-    await writeNpy(p, { data: flat, shape: [N, n] });
-    console.log(`${n} paired rows × ${dA} / ${dB} dims, ${N} permutations`);
-
+    console.log(`${n} paired rows × ${dA} / ${dB} dims, ${N} permutations; RSA at ${rsaRows.join(', ')} rows`);
     const wanted = (process.env.UFG_BENCH_SIM_METRICS ?? 'svcca,rsa,procrustes').split(',');
-    for (const metric of (['svcca', 'rsa'] as const).filter((m) => wanted.includes(m))) {
-      const t0 = performance.now();
-      const ours = await permutationNull(MEASURES[metric], x, y, { permutations: perms, keepScores: true });
-      const oursS = (performance.now() - t0) / 1000;
-      const rssMiB = process.resourceUsage().maxRSS / 1024;
-
-      const count = Math.min(N, baselineCounts[metric]);
-      const r = spawnSync(PYTHON, [join(here, 'similarity_baseline.py'), '--metric', metric, '--a', a, '--b', b, '--perms', p, '--count', String(count)], {
-        encoding: 'utf8',
-        maxBuffer: 64 * 2 ** 20,
-      });
-      if (r.status !== 0) throw new Error(`baseline failed: ${r.stderr}`);
-      const base = JSON.parse(r.stdout) as Baseline;
-      let worst = Math.abs(base.observed - ours.observed);
-      base.scores.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ours.nullScores![i]!))));
-      const baseS = base.observed_seconds + base.seconds_per_permutation * N;
-
-      console.log(`${metric}: observed ${ours.observed.toFixed(4)}, null ${ours.nullMean.toFixed(4)} ± ${ours.nullSd.toFixed(4)}, p ${ours.p.toPrecision(3)}`);
-      console.log(`  ufg (observed + ${N}-permutation null): ${oursS.toFixed(1)} s (peak RSS so far ${rssMiB.toFixed(0)} MiB)`);
-      console.log(
-        `  numpy/scipy from scratch: ${base.observed_seconds.toFixed(2)} s observed + ${base.seconds_per_permutation.toFixed(2)} s per permutation, ` +
-          `measured on ${count} permutations and extrapolated linearly to ${N}: ${baseS.toFixed(0)} s`,
-      );
-      console.log(`  speed-up: ${(baseS / oursS).toFixed(1)}× (target ≥ 10×); largest score difference on the shared permutations ${worst.toExponential(2)} (must be ≤ 1e-4)`);
-      if (!(worst <= 1e-4)) console.log(`  MISMATCH: ${metric} scores differ from the baseline by ${worst}`);
-    }
-    if (wanted.includes('procrustes')) await procrustesLine(x, y, perms, envInt('UFG_BENCH_SIM_BASELINE_PROCRUSTES', 3));
+    if (wanted.includes('svcca')) await metricLine('svcca', x, y, N, counts.svcca, dir);
+    if (wanted.includes('rsa')) for (const rows of rsaRows) await metricLine('rsa', firstRows(x, rows), firstRows(y, rows), N, counts.rsa, dir);
+    if (wanted.includes('procrustes')) await procrustesLine(x, y, nullPermutations(n, 7, 0, N), envInt('UFG_BENCH_SIM_BASELINE_PROCRUSTES', 3));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

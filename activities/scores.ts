@@ -3,8 +3,10 @@
 // a permutation null, with its effect against the null and the measure's saturation verdict (a
 // saturated score is stored, flagged with the reason). A metric that cannot be computed on this
 // pair (too few pairs, or a matched-column measure on decoders of different widths) is stored
-// with the reason instead.
-import { permutationNull } from '../pipelines/similarity/permutationNull.ts';
+// with the reason instead. The finished metrics and the running null are checkpointed per batch
+// of permutations (at most every UFG_CHECKPOINT_SECONDS): a retried attempt continues from the
+// last saved batch, and its manifest's `resumedFrom` counts the permutations it took over.
+import { permutationNull, type NullProgress } from '../pipelines/similarity/permutationNull.ts';
 import { measureFor, withNull } from '../pipelines/similarity/pairedScorer.ts';
 import { MEASURES } from '../pipelines/similarity/registry.ts';
 import type { MeasureName } from '../pipelines/similarity/types.ts';
@@ -14,12 +16,21 @@ import { loadSae } from '../pipelines/sae/index.ts';
 import { MIN_PAIRS } from '../pipelines/subspace/analyseSubspaces.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
+import { Checkpoint } from './checkpoint.ts';
 import { runActivity } from './context.ts';
 import { readKeptPairs, rowsOf } from './layerData.ts';
 import { produce, readJsonArtifact, sourceAt } from './storeAccess.ts';
 import type { LayerPairInput, ScoresResult } from './types.ts';
 
 export const SCORES_FILE = 'scores.json';
+/** The scores so far while the activity runs (dropped before publishing). */
+export const SCORES_CHECKPOINT = 'scores.checkpoint';
+
+/** What a retried attempt resumes from: the finished metrics, and the null of the next one so far. */
+export interface ScoresCheckpoint {
+  scores: MetricScore[];
+  current?: NullProgress;
+}
 
 /**
  * Fewest pairs any full-space metric is scored on: the floor the semantic subspaces use for SVCCA
@@ -76,12 +87,28 @@ export function skipReason(metric: MeasureName, measure: MeasureName, n: number,
   return undefined;
 }
 
-export async function scoreMetric(metric: MeasureName, x: Mat, y: Mat, opts: { mode: ScoreMode; permutations: number; seed: number }): Promise<MetricScore> {
+export interface ScoreMetricOptions {
+  mode: ScoreMode;
+  permutations: number;
+  seed: number;
+  /** Where an earlier attempt left this metric's null. */
+  resume?: NullProgress;
+  /** After every batch of permutations (checkpoints, cancellation). */
+  onBatch?: (progress: NullProgress) => void | Promise<void>;
+}
+
+export async function scoreMetric(metric: MeasureName, x: Mat, y: Mat, opts: ScoreMetricOptions): Promise<MetricScore> {
   const measure = fullSpaceMeasure(metric, opts.mode);
   const head = { metric, measure, largerIsMoreSimilar: MEASURES[measure].properties.largerIsMoreSimilar };
   const skipped = skipReason(metric, measure, x.rows, x, y);
   if (skipped) return { ...head, skipped };
-  const r = await permutationNull(MEASURES[measure], x, y, { permutations: opts.permutations, seed: opts.seed, pValue: opts.mode });
+  const r = await permutationNull(MEASURES[measure], x, y, {
+    permutations: opts.permutations,
+    seed: opts.seed,
+    pValue: opts.mode,
+    ...(opts.resume ? { resume: opts.resume } : {}),
+    ...(opts.onBatch ? { onBatch: opts.onBatch } : {}),
+  });
   return { ...head, ...withNull(r), ...(r.extras ? { extras: r.extras } : {}) };
 }
 
@@ -94,15 +121,32 @@ export function scoresActivity(store: ArtifactStore) {
         const saeB = await loadSae(await sourceAt(store, input.b.saeId, input.b.saePath));
         const x = rowsOf({ data: saeA.wDec, rows: saeA.numFeatures, cols: saeA.dIn }, pairs.a);
         const y = rowsOf({ data: saeB.wDec, rows: saeB.numFeatures, cols: saeB.dIn }, pairs.b);
-        const out: StoredScores = { n: pairs.a.length, widthA: x.cols, widthB: y.cols, scores: [] };
-        for (const metric of input.similarity.metrics) {
-          progress.report({ metric });
-          out.scores.push(await scoreMetric(metric, x, y, { mode: input.compat, permutations: input.similarity.permutations, seed: input.similarity.seed }));
+        const { metrics, permutations, seed } = input.similarity;
+        // The finished metrics and the running null, saved now and then: a retried attempt (a
+        // killed worker) continues from the last saved batch of permutations.
+        const checkpoint = new Checkpoint<ScoresCheckpoint>(writer, SCORES_CHECKPOINT);
+        const resume = await checkpoint.load();
+        const out: StoredScores = { n: pairs.a.length, widthA: x.cols, widthB: y.cols, scores: resume ? resume.scores.slice() : [] };
+        for (let i = out.scores.length; i < metrics.length; i++) {
+          const metric = metrics[i]!;
+          progress.report({ metric, permutationsDone: 0, permutations });
+          const onBatch = (state: NullProgress): void => {
+            progress.report({ metric, permutationsDone: state.done, permutations });
+            progress.checkCancelled();
+            if (checkpoint.due() && state.done < permutations) checkpoint.save({ scores: out.scores.slice(), current: state });
+          };
+          const current = resume && i === resume.scores.length ? resume.current : undefined;
+          out.scores.push(await scoreMetric(metric, x, y, { mode: input.compat, permutations, seed, ...(current ? { resume: current } : {}), onBatch }));
           progress.checkCancelled();
+          if (checkpoint.due() && i + 1 < metrics.length) checkpoint.save({ scores: out.scores.slice() });
         }
+        await checkpoint.finish();
         await writer.writeJson(SCORES_FILE, out);
         const scored = out.scores.filter((s) => !('skipped' in s)).length;
-        return { counts: { pairs: out.n, permutations: input.similarity.permutations, metrics: out.scores.length, scored } };
+        return {
+          ...(resume ? { resumedFrom: { unit: 'permutations', done: resume.scores.length * permutations + (resume.current?.done ?? 0), total: metrics.length * permutations } } : {}),
+          counts: { pairs: out.n, permutations, metrics: out.scores.length, scored },
+        };
       });
       const s = await readScores(store, manifest.id);
       return { id: manifest.id, reused, n: s.n, metrics: Object.fromEntries(s.scores.map((m) => [m.metric, 'skipped' in m ? { skipped: m.skipped } : { observed: m.observed, p: m.p }])) };

@@ -18,6 +18,17 @@ import { checkPairedInput } from './validate.ts';
 
 export type PValueRule = 'described' | 'reference';
 
+/**
+ * How far a null has come: its observed score and the first `done` permuted scores. A null given
+ * this as `resume` scores only permutations done..N-1 (each permutation depends only on the seed and
+ * its index, so the result is the uninterrupted null's).
+ */
+export interface NullProgress {
+  observed: number;
+  done: number;
+  scores: Float64Array;
+}
+
 export interface NullOptions {
   /** A count of seeded permutations (default 1000) or explicit permutations of 0..n-1. */
   permutations?: number | readonly (ArrayLike<number>)[];
@@ -28,6 +39,10 @@ export interface NullOptions {
   /** Recompute every permuted score from scratch even when the measure has a fast null (tests, benches). */
   slow?: boolean;
   measure?: MeasureOptions;
+  /** Continue a null that an earlier run (a killed activity attempt) left at this point. */
+  resume?: NullProgress;
+  /** Called after every batch of permutations with a copy of the progress so far (to checkpoint it). */
+  onBatch?: (progress: NullProgress) => void | Promise<void>;
 }
 
 export interface NullResult {
@@ -111,16 +126,22 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
   const given = typeof opts.permutations === 'object' ? checkPermutations(opts.permutations, x.rows) : undefined;
   const count = given ? given.length : (opts.permutations as number | undefined) ?? 1000;
   const prepared = !opts.slow && measure.prepareNull ? await measure.prepareNull(x, y, opts.measure) : await slowNull(measure, x, y, opts.measure);
+  const resume = opts.resume;
+  if (resume && !(Number.isInteger(resume.done) && resume.done >= 0 && resume.done <= count && resume.scores.length === resume.done)) {
+    throw new Error(`permutationNull: cannot resume at ${resume.done} of ${count} permutations with ${resume.scores.length} scores`);
+  }
   const identity = Int32Array.from({ length: x.rows }, (_, i) => i);
-  const observed = (await prepared.scorePermuted([identity]))[0]!;
+  const observed = resume ? resume.observed : (await prepared.scorePermuted([identity]))[0]!;
   const scores = new Float64Array(count);
+  if (resume) scores.set(resume.scores);
   // Seeded permutations are drawn batch by batch (never all N at once): permutation k depends
-  // only on (seed, k), so the batch size does not change the null.
+  // only on (seed, k), so the batch size (and where a resumed null starts) does not change the null.
   const seed = opts.seed ?? 0;
-  for (let start = 0; start < count; start += prepared.batchSize) {
+  for (let start = resume?.done ?? 0; start < count; start += prepared.batchSize) {
     const end = Math.min(count, start + prepared.batchSize);
     const batch = given ? given.slice(start, end) : nullPermutations(x.rows, seed, start, end);
     scores.set(await prepared.scorePermuted(batch), start);
+    await opts.onBatch?.({ observed, done: end, scores: scores.slice(0, end) });
   }
   let sum = 0;
   for (const v of scores) sum += v;

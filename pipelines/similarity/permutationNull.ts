@@ -127,21 +127,26 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
   const count = given ? given.length : (opts.permutations as number | undefined) ?? 1000;
   const prepared = !opts.slow && measure.prepareNull ? await measure.prepareNull(x, y, opts.measure) : await slowNull(measure, x, y, opts.measure);
   const resume = opts.resume;
-  if (resume && !(Number.isInteger(resume.done) && resume.done >= 0 && resume.done <= count && resume.scores.length === resume.done)) {
-    throw new Error(`permutationNull: cannot resume at ${resume.done} of ${count} permutations with ${resume.scores.length} scores`);
-  }
-  const identity = Int32Array.from({ length: x.rows }, (_, i) => i);
-  const observed = resume ? resume.observed : (await prepared.scorePermuted([identity]))[0]!;
   const scores = new Float64Array(count);
-  if (resume) scores.set(resume.scores);
-  // Seeded permutations are drawn batch by batch (never all N at once): permutation k depends
-  // only on (seed, k), so the batch size (and where a resumed null starts) does not change the null.
-  const seed = opts.seed ?? 0;
-  for (let start = resume?.done ?? 0; start < count; start += prepared.batchSize) {
-    const end = Math.min(count, start + prepared.batchSize);
-    const batch = given ? given.slice(start, end) : nullPermutations(x.rows, seed, start, end);
-    scores.set(await prepared.scorePermuted(batch), start);
-    await opts.onBatch?.({ observed, done: end, scores: scores.slice(0, end) });
+  let observed: number;
+  try {
+    if (resume && !(Number.isInteger(resume.done) && resume.done >= 0 && resume.done <= count && resume.scores.length === resume.done)) {
+      throw new Error(`permutationNull: cannot resume at ${resume.done} of ${count} permutations with ${resume.scores.length} scores`);
+    }
+    const identity = Int32Array.from({ length: x.rows }, (_, i) => i);
+    observed = resume ? resume.observed : (await prepared.scorePermuted([identity]))[0]!;
+    if (resume) scores.set(resume.scores);
+    // Seeded permutations are drawn batch by batch (never all N at once): permutation k depends
+    // only on (seed, k), so the batch size (and where a resumed null starts) does not change the null.
+    const seed = opts.seed ?? 0;
+    for (let start = resume?.done ?? 0; start < count; start += prepared.batchSize) {
+      const end = Math.min(count, start + prepared.batchSize);
+      const batch = given ? given.slice(start, end) : nullPermutations(x.rows, seed, start, end);
+      scores.set(await prepared.scorePermuted(batch), start);
+      await opts.onBatch?.({ observed, done: end, scores: scores.slice(0, end) });
+    }
+  } finally {
+    prepared.dispose?.();
   }
   let sum = 0;
   for (const v of scores) sum += v;

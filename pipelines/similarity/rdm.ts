@@ -4,6 +4,7 @@
 import type { Mat } from '../kernels/gemm.ts';
 import { rdmBlock } from './graphs.ts';
 import { rowCorrelationFactors, squaredRowNorms } from './matrix.ts';
+import { sharedFloat32 } from './triangleDotsPool.ts';
 
 /** `correlation`: Pearson correlation of rows (the original's inner measure); `euclidean`: distance. */
 export type RdmKind = 'correlation' | 'euclidean';
@@ -18,7 +19,8 @@ export async function lowerTriangle(x: Mat, kind: RdmKind): Promise<Float32Array
   const n = x.rows;
   const rows = kind === 'correlation' ? rowCorrelationFactors(x) : x;
   const sq = kind === 'euclidean' ? squaredRowNorms(x) : undefined;
-  const out = new Float32Array(triangleSize(n));
+  // Shared, so the RSA null's threads read the ranks made in place from it without a copy.
+  const out = sharedFloat32(triangleSize(n));
   const block = Math.max(1, Math.floor(BLOCK_BYTES / (4 * n)));
   for (let r0 = 1; r0 < n; r0 += block) {
     const r1 = Math.min(n, r0 + block);
@@ -31,7 +33,7 @@ export async function lowerTriangle(x: Mat, kind: RdmKind): Promise<Float32Array
 
 /** The full symmetric n×n matrix of a packed lower triangle (diagonal 0), for row gathers. */
 export function expandSymmetric(tri: Float32Array, n: number): Float32Array {
-  const full = new Float32Array(n * n);
+  const full = sharedFloat32(n * n);
   for (let i = 1; i < n; i++) {
     const base = (i * (i - 1)) / 2;
     for (let j = 0; j < i; j++) {

@@ -5,10 +5,11 @@
 // Null: the RDM of permuted rows is the permuted RDM, and ranking commutes with permuting, so
 // each side is ranked once. A permuted score is Σ_{i>j} zA[i,j]·zB[perm i, perm j] over the
 // z-scored rank vectors: no new RDM, no new ranking — a gather-dot over the triangle, with row
-// perm[i] of B read contiguously.
+// perm[i] of B read contiguously, split over threads (triangleDotsPool.ts).
 import type { Mat } from '../kernels/gemm.ts';
 import { expandSymmetric, lowerTriangle, type RdmKind } from './rdm.ts';
 import { zScoredRanksInPlace } from './ranks.ts';
+import { triangleDots } from './triangleDotsPool.ts';
 import type { Measure, PreparedNull } from './types.ts';
 
 async function rankedTriangle(x: Mat, kind: RdmKind): Promise<Float32Array> {
@@ -26,28 +27,14 @@ function dot(a: Float32Array, b: Float32Array): number {
 /** Permutations per pass over the triangle: A's row is reused from cache across the batch. */
 const RSA_BATCH = 8;
 
-/** Σ_{i>j} a[i,j]·bFull[perm[i]·n + perm[j]] for each permutation (a packed, bFull n×n). */
-export function permutedTriangleDots(a: Float32Array, bFull: Float32Array, n: number, perms: readonly Int32Array[]): Float64Array {
-  const out = new Float64Array(perms.length);
-  for (let i = 1; i < n; i++) {
-    const base = (i * (i - 1)) / 2;
-    for (let p = 0; p < perms.length; p++) {
-      const perm = perms[p]!;
-      const row = perm[i]! * n;
-      let s = 0;
-      for (let j = 0; j < i; j++) s += a[base + j]! * bFull[row + perm[j]!]!;
-      out[p]! += s;
-    }
-  }
-  return out;
-}
-
 async function prepareRsaNull(x: Mat, y: Mat, kind: RdmKind): Promise<PreparedNull> {
   const za = await rankedTriangle(x, kind);
   const zb = expandSymmetric(await rankedTriangle(y, kind), y.rows);
+  const dots = triangleDots(za, zb, y.rows);
   return {
     batchSize: RSA_BATCH,
-    scorePermuted: async (perms) => permutedTriangleDots(za, zb, y.rows, perms),
+    scorePermuted: (perms) => dots.dots(perms),
+    dispose: () => dots.close(),
   };
 }
 

@@ -54,6 +54,8 @@ export interface PreparedNull {
   scorePermuted(perms: readonly Int32Array[]): Promise<Float64Array>;
   /** How many permutations one `scorePermuted` call should get so memory stays bounded. */
   batchSize: number;
+  /** Releases what the null holds beyond its own memory (threads' references); called once it is done. */
+  dispose?(): void;
 }
 
 export interface Measure {

@@ -84,7 +84,7 @@ export function skipReason(metric: MeasureName, measure: MeasureName, n: number,
   const min = Math.max(m.minRows, MIN_SCORED_PAIRS);
   if (n < min) return `${n} pair${n === 1 ? '' : 's'}, ${metric} needs at least ${min}`;
   if (m.equalWidths && x.cols !== y.cols) return `${metric} matches columns one to one and needs equal decoder widths, got ${x.cols} (A) and ${y.cols} (B)`;
-  return undefined;
+  return m.sizeLimit?.(n);
 }
 
 export interface ScoreMetricOptions {

@@ -10,6 +10,7 @@ import type { Mat } from '../kernels/gemm.ts';
 import { expandSymmetric, lowerTriangle, type RdmKind } from './rdm.ts';
 import { zScoredRanksInPlace } from './ranks.ts';
 import { triangleDots } from './triangleDotsPool.ts';
+import { DEFAULT_MEMORY_BUDGET } from '../pair/blockPlan.ts';
 import type { Measure, PreparedNull } from './types.ts';
 
 async function rankedTriangle(x: Mat, kind: RdmKind): Promise<Float32Array> {
@@ -22,6 +23,22 @@ function dot(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
   return s;
+}
+
+/**
+ * Peak bytes per squared row: one side's ranked triangle (2n², f32) and the other's full ranked
+ * matrix (4n²), and while a triangle is ranked its sort keys and indices twice (8n²) next to the
+ * triangle (2n²) and the first side's (2n²) — 12·n² at the peak (n = 8192: 0.8 GB).
+ */
+const BYTES_PER_ROW_SQUARED = 12;
+
+/** Why n rows do not fit the memory budget, or undefined (n = 8192 needs 0.8 GB; the 4 GiB default holds 18 900 rows). */
+export function rsaSizeLimit(n: number, budget = DEFAULT_MEMORY_BUDGET): string | undefined {
+  const need = BYTES_PER_ROW_SQUARED * n * n;
+  if (need <= budget) return undefined;
+  const fit = Math.floor(Math.sqrt(budget / BYTES_PER_ROW_SQUARED));
+  const gib = (b: number): string => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  return `RSA of ${n} paired rows ranks ${n}×${n} similarity matrices and needs ~${gib(need)}, more than the memory budget of ${gib(budget)} (UFG_MEMORY_BUDGET_MB): at most ${fit} rows fit; score a subsample of the pairs, or raise the budget`;
 }
 
 /** Permutations per pass over the triangle: A's row is reused from cache across the batch. */
@@ -50,6 +67,7 @@ function rsaMeasure(name: 'rsa' | 'rsa-euclidean', kind: RdmKind, description: s
       invariances: { orthogonal: kind === 'euclidean', isotropicScaling: true, translation: kind === 'euclidean', permutationOfColumns: true },
     },
     minRows: 4,
+    sizeLimit: (n) => rsaSizeLimit(n),
     async score(x, y) {
       return { score: dot(await rankedTriangle(x, kind), await rankedTriangle(y, kind)) };
     },

@@ -76,6 +76,11 @@ export interface Measure {
    * and no measure scores near its best on independent rows without declaring it.
    */
   saturation?(n: number, extras: Readonly<Record<string, number>>, x: Shape, y: Shape): string | undefined;
+  /**
+   * Why n paired rows are more than this measure can hold in memory here (its size grows faster
+   * than the input's), or undefined when they fit.
+   */
+  sizeLimit?(n: number): string | undefined;
   /** Fast null; without it the null recomputes `score` on every permuted input. */
   prepareNull?(x: Mat, y: Mat, opts?: MeasureOptions): Promise<PreparedNull>;
 }

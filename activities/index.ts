@@ -11,6 +11,7 @@ import { registerSourcesActivity, tokenizeActivity, validateSweepActivity } from
 import { reportActivity } from './report.ts';
 import { resultsActivity } from './results.ts';
 import { scoresActivity } from './scores.ts';
+import { pairShiftActivity, selectionNullActivity } from './selection.ts';
 import { subspacesActivity } from './subspaces.ts';
 
 export interface ActivityOptions {
@@ -32,6 +33,8 @@ export function createActivities(opts: ActivityOptions) {
     featureStats: featureStatsActivity(store),
     pairLayer: pairActivity(store),
     scoreLayerPair: scoresActivity(store),
+    pairShift: pairShiftActivity(store),
+    scoreSelectionNull: selectionNullActivity(store),
     analyseSubspaces: subspacesActivity(store, scorer),
     renderFeatureMap: featureMapActivity(store),
     writeResults: resultsActivity(store),
@@ -41,4 +44,4 @@ export function createActivities(opts: ActivityOptions) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-export const GPU_ACTIVITIES = ['extract', 'featureStats', 'pairLayer'] as const satisfies readonly (keyof Activities)[];
+export const GPU_ACTIVITIES = ['extract', 'featureStats', 'pairLayer', 'pairShift'] as const satisfies readonly (keyof Activities)[];

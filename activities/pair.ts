@@ -11,8 +11,10 @@ import type { CorrelationCheckpoint } from '../pipelines/pair/streamingCorrelati
 import { Checkpoint } from './checkpoint.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import { writeParquetTable } from '../storage/parquet.ts';
-import type { ArtifactStore } from '../storage/store.ts';
-import { runActivity } from './context.ts';
+import type { ProducedInfo } from '../storage/produce.ts';
+import type { ArtifactStore, ArtifactWriter } from '../storage/store.ts';
+import { shiftedRows } from '../pipelines/pair/documentShift.ts';
+import { runActivity, type ActivityProgress } from './context.ts';
 import { layerPairPaths, PAIRING_FILE, PAIRS_FILE, storedTop, TOP_FILE, type StoredPairing } from './layerData.ts';
 import { produce } from './storeAccess.ts';
 import type { LayerPairInput, PairResult } from './types.ts';
@@ -45,11 +47,22 @@ export function pairSpec(input: LayerPairInput) {
   };
 }
 
-export function pairActivity(store: ArtifactStore) {
-  return (input: LayerPairInput): Promise<PairResult> =>
-    runActivity(async (progress) => {
-      const { manifest, reused } = await produce(store, pairSpec(input), async (writer) => {
-        const { a, b, tokens } = await layerPairPaths(store, input);
+/**
+ * The selection null's pairing of one document shift (pipelines/pair/documentShift.ts): the same
+ * parameters and inputs as the pairing, plus the shift, so each shift is its own artifact.
+ */
+export function pairShiftSpec(input: LayerPairInput, shift: number) {
+  const base = pairSpec(input);
+  return { ...base, stage: 'pair-shift', codeVersion: codeVersionFor('pair-shift'), params: { ...base.params, shift } };
+}
+
+/**
+ * Runs the pairing compute job into `writer` (kept pairs, counts, top activations), resuming from
+ * a previous attempt's checkpoint; with `shift`, on B's documents shifted by that many against A's.
+ */
+export async function writePairing(store: ArtifactStore, input: LayerPairInput, writer: ArtifactWriter, progress: ActivityProgress, shift?: number): Promise<ProducedInfo> {
+        const { a, b, tokens, docIds } = await layerPairPaths(store, input);
+        const shifted = shift === undefined ? undefined : shiftedRows(docIds, shift);
         // A previous attempt's checkpoint, carried into this attempt's staging by the store.
         const checkpoint = new Checkpoint<CorrelationCheckpoint>(writer, CHECKPOINT_FILE);
         const resume = await checkpoint.load();
@@ -64,6 +77,7 @@ export function pairActivity(store: ArtifactStore) {
           method: input.pairing.method,
           poolSize: input.pairing.poolSize,
           epsilon: input.pairing.epsilon,
+          ...(shifted ? { shift: { rowsA: shifted.rowsA, rowsB: shifted.rowsB } } : {}),
           ...(resume ? { resume } : {}),
           checkpointEveryMs: checkpoint.everyMs,
         };
@@ -117,9 +131,14 @@ export function pairActivity(store: ArtifactStore) {
         return {
           ...(resumedFrom ? { resumedFrom } : {}),
           counts: { ...kept.counts, ...r.labelCounts, tokens: r.pairing.numTokens },
-          summary: { layerA: input.a.layer, layerB: input.b.layer, method, meanCorrFiltered: finiteOrNull(kept.meanCorrFiltered) },
+          summary: { layerA: input.a.layer, layerB: input.b.layer, method, meanCorrFiltered: finiteOrNull(kept.meanCorrFiltered), ...(shifted ? { shift: shifted.shift } : {}) },
         };
-      });
+}
+
+export function pairActivity(store: ArtifactStore) {
+  return (input: LayerPairInput): Promise<PairResult> =>
+    runActivity(async (progress) => {
+      const { manifest, reused } = await produce(store, pairSpec(input), (writer) => writePairing(store, input, writer, progress));
       const c = manifest.counts;
       return {
         id: manifest.id,

@@ -183,6 +183,8 @@ export interface LayerPairOutcome {
   scoresId: string;
   subspacesId: string;
   mapId: string;
+  /** The selection-null artifact (similarity.null includes "selection"; absent in outcomes of older runs). */
+  selectionId?: string;
   reused: number;
   produced: number;
 }

@@ -100,6 +100,15 @@ export interface SweepConfig {
     seed: number;
     /** Full-space metrics, each with its permutation null; in registry order (MEASURE_NAMES). */
     metrics: MeasureName[];
+    /**
+     * Which nulls the full-space scores are tested against: `rows` (permute paired decoder rows),
+     * `selection` (re-pair with B's documents shifted against A's, pipelines/pair/documentShift.ts;
+     * costs `selectionShifts` extra pairings). Always in this order. Optional: configs recorded
+     * before it existed mean `["rows"]`.
+     */
+    null?: NullKind[];
+    /** Document shifts s = 1..selectionShifts of the selection null (default 10; its p is parametric, see selectionNull.ts). */
+    selectionShifts?: number;
   };
   /** A categories JSON file ({"Category": ["keyword", …]}); undefined = the paper's built-ins. */
   categories?: string;
@@ -138,6 +147,7 @@ const DEFAULTS = {
   keepSpecialPositions: false,
   permutations: 1000,
   seed: 0,
+  selectionShifts: 10,
   chunkTokens: 4096,
   maxMapPoints: 2000,
   concurrency: 4,
@@ -280,6 +290,33 @@ function parseMetrics(f: Fields, key: string): MeasureName[] {
   return MEASURE_NAMES.filter((m) => seen.has(m));
 }
 
+/** The nulls a sweep can test full-space scores against (the results table's `null` column adds others). */
+export const NULL_KINDS = ['rows', 'selection'] as const;
+export type NullKind = (typeof NULL_KINDS)[number];
+
+/** `"rows"`, `"selection"`, or a non-empty list of them without duplicates; returned in NULL_KINDS order. */
+function parseNulls(f: Fields, key: string): NullKind[] {
+  const v = f.raw(key);
+  const path = f.at(key);
+  if (v === undefined) return ['rows'];
+  const list = Array.isArray(v) ? v : [v];
+  const known = NULL_KINDS.map((k) => JSON.stringify(k)).join(', ');
+  if (list.length === 0) throw fail(f.file, path, `must be ${known} or a non-empty list of them`);
+  const seen = new Set<string>();
+  list.forEach((name, i) => {
+    const at = Array.isArray(v) ? `${path}[${i}]` : path;
+    if (typeof name !== 'string' || !(NULL_KINDS as readonly string[]).includes(name)) throw fail(f.file, at, `unknown null ${JSON.stringify(name)} (known: ${known})`);
+    if (seen.has(name)) throw fail(f.file, at, `null "${name}" is listed twice`);
+    seen.add(name);
+  });
+  return NULL_KINDS.filter((k) => seen.has(k));
+}
+
+/** The nulls a layer pair's full-space scores are tested against (`["rows"]` for inputs older than the field). */
+export function nullsOf(similarity: Pick<SweepConfig['similarity'], 'null'>): NullKind[] {
+  return similarity.null ?? ['rows'];
+}
+
 /** `sae`: a path, or {"<layer>": path} naming an SAE for every listed layer and no other. */
 function parseSae(f: Fields, layers: readonly number[], baseDir: string): SweepModelConfig['sae'] {
   const v = f.raw('sae');
@@ -368,6 +405,8 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     permutations: s.int('permutations', DEFAULTS.permutations, 1, 1_000_000),
     seed: s.int('seed', DEFAULTS.seed, 0),
     metrics: parseMetrics(s, 'metrics'),
+    null: parseNulls(s, 'null'),
+    selectionShifts: s.int('selectionShifts', DEFAULTS.selectionShifts, 2, 10_000),
   };
   s.done();
 

@@ -2,7 +2,7 @@
 // subspaces (cpu, in parallel) → the feature-map page (cpu). Returns artifact ids only.
 //
 // Changing this file under running sweeps: see docs/temporal.md → "Changing a workflow".
-import { setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
 import type { LayerPairInput, LayerPairOutcome } from '../activities/types.ts';
 import { sweepActivities } from './options.ts';
 import { stageProgressQuery, type StageProgress } from './progress.ts';
@@ -20,9 +20,28 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
   const pair = await act.pairLayer(input);
   tally(pair.reused);
   progress.stage = 'similarity+subspaces';
-  const [scores, subspaces] = await Promise.all([
+  // The selection-aware null (opt-in): one pairing per document shift, one after the other (each
+  // holds a pairing's memory on its gpu worker), then their scoring; next to the other analyses.
+  // Behind a patch: a run that started before it issues exactly the commands it recorded.
+  const nulls = input.similarity.null ?? ['rows'];
+  const shifts = input.similarity.selectionShifts ?? 0;
+  const withSelection = nulls.includes('selection') && patched('selection-null');
+  if (withSelection) progress.stagesTotal += shifts + 1;
+  const selection = async () => {
+    const done = [];
+    for (let s = 1; s <= shifts; s++) {
+      const r = await act.pairShift(input, s);
+      tally(r.reused);
+      done.push(r);
+    }
+    const r = await act.scoreSelectionNull(input, pair.id, done);
+    tally(r.reused);
+    return r;
+  };
+  const [scores, subspaces, selected] = await Promise.all([
     act.scoreLayerPair(input, pair.id).then((r) => (tally(r.reused), r)),
     act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused), r)),
+    withSelection ? selection() : Promise.resolve(undefined),
   ]);
   progress.stage = 'featureMap';
   const map = await act.renderFeatureMap(input, { pairId: pair.id, scoresId: scores.id, subspacesId: subspaces.id });
@@ -35,6 +54,7 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
     scoresId: scores.id,
     subspacesId: subspaces.id,
     mapId: map.id,
+    ...(selected ? { selectionId: selected.id } : {}),
     reused: progress.reused,
     produced: progress.produced,
   };

@@ -1,4 +1,4 @@
-// The sweep's results table (cpu queue): one row per (layer A, layer B, subspace, metric) with
+// The sweep's results table (cpu queue): one row per (layer A, layer B, subspace, metric, null) with
 // observed, null mean, null sd, effect, p, the Benjamini–Hochberg q over every scored row of the
 // sweep, the saturation flag, the pair counts after every filter stage, the features without a
 // label per side, each side's SAE fit and hookpoint, and the id of the artifact that holds the
@@ -14,6 +14,7 @@ import { runActivity } from './context.ts';
 import { readPairing } from './layerData.ts';
 import { readScores } from './scores.ts';
 import { produce } from './storeAccess.ts';
+import { readSelection } from './selection.ts';
 import { readSubspaces } from './subspaces.ts';
 import type { ResultsInput, ResultsTableResult, Side, StoredFit } from './types.ts';
 import { readFit } from './extract.ts';
@@ -37,7 +38,7 @@ export function resultsSpec(input: ResultsInput) {
       cells: pairs.map((p) => [p.layerA, p.layerB]),
       hookpoints: { a: input.saes.a.hookpoints, b: input.saes.b.hookpoints },
     },
-    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId]), ...statsIds(input)],
+    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...(p.selectionId ? [p.selectionId] : [])]), ...statsIds(input)],
   };
 }
 
@@ -67,13 +68,27 @@ interface Row {
   /** Features without a label on side A and B (counted once per layer pair, repeated on its rows). */
   unlabelled: [number, number];
   artifactId: string;
+  /** Which null p and effect are against (the `null` column). */
+  nullKind: ResultNull;
+  /** Selection null: the pairs each document shift kept, in shift order. */
+  shiftPairs?: number[];
 }
+
+/**
+ * The `null` column: what a row's p and effect are against. `rows`: the row-permutation null;
+ * `selection`: the selection-aware null (activities/selection.ts); the others are other analyses'.
+ */
+export type ResultNull = 'rows' | 'selection' | 'shuffled-pairs' | 'independence' | 'none';
 
 const num = (v: number | null | undefined) => (typeof v === 'number' ? v : NaN);
 
-/** A results row's key: its layers, subspace and metric. */
-export function resultKey(layerA: number, layerB: number, subspace: string, metric: string): string {
-  return `${layerA}/${layerB}/${subspace}/${metric}`;
+/**
+ * A results row's key: its layers, subspace and metric, and its null where two rows would
+ * otherwise collide (the selection null's rows repeat the row-permutation rows' metrics).
+ */
+export function resultKey(layerA: number, layerB: number, subspace: string, metric: string, nullKind: string = 'rows'): string {
+  const base = `${layerA}/${layerB}/${subspace}/${metric}`;
+  return nullKind === 'selection' ? `${base}/${nullKind}` : base;
 }
 
 /** The q column of a results artifact, by resultKey (rows without a q are left out). */
@@ -83,7 +98,8 @@ export async function readResultQValues(store: ArtifactStore, resultsId: string)
   const out = new Map<string, number>();
   for (let i = 0; i < t.numRows; i++) {
     const q = c.q![i];
-    if (typeof q === 'number' && Number.isFinite(q)) out.set(resultKey(c.layer_a![i] as number, c.layer_b![i] as number, c.subspace![i] as string, c.metric![i] as string), q);
+    const nullKind = (c.null?.[i] as string | undefined) ?? 'rows';
+    if (typeof q === 'number' && Number.isFinite(q)) out.set(resultKey(c.layer_a![i] as number, c.layer_b![i] as number, c.subspace![i] as string, c.metric![i] as string, nullKind), q);
   }
   return out;
 }
@@ -103,13 +119,21 @@ export function resultsActivity(store: ArtifactStore) {
           const scores = await readScores(store, p.scoresId);
           for (const s of scores.scores) {
             const base = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
-            rows.push({ ...base, score: s, nPairs: scores.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.scoresId });
+            rows.push({ ...base, score: s, nPairs: scores.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.scoresId, nullKind: 'rows' });
+          }
+          if (p.selectionId) {
+            const sel = await readSelection(store, p.selectionId);
+            const shiftPairs = sel.shifts.map((x) => x.pairs);
+            for (const s of sel.scores) {
+              const base = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
+              rows.push({ ...base, score: s, nPairs: sel.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.selectionId, nullKind: 'selection', shiftPairs });
+            }
           }
           // Semantic subspaces carry the paper's two scores.
           for (const cat of await readSubspaces(store, p.subspacesId)) {
             for (const metric of ['svcca', 'rsa'] as const) {
               const measure = measureFor(metric, input.compat);
-              rows.push({ layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, unlabelled, artifactId: p.subspacesId });
+              rows.push({ layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, unlabelled, artifactId: p.subspacesId, nullKind: 'rows' });
             }
           }
         }
@@ -122,6 +146,7 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'subspace', type: 'STRING', data: rows.map((r) => r.subspace) },
           { name: 'metric', type: 'STRING', data: rows.map((r) => r.metric) },
           { name: 'measure', type: 'STRING', data: rows.map((r) => r.measure) },
+          { name: 'null', type: 'STRING', data: rows.map((r) => r.nullKind) },
           { name: 'larger_is_more_similar', type: 'BOOLEAN', data: rows.map((r) => r.largerIsMoreSimilar) },
           { name: 'observed', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.observed)) },
           { name: 'null_mean', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.nullMean)) },
@@ -150,6 +175,7 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'sae_hookpoint_b', type: 'STRING', data: rows.map((r) => input.saes.b.hookpoints[String(r.layerB)] ?? 'unknown') },
           { name: 'count_unlabelled_a', type: 'INT32', data: rows.map((r) => r.unlabelled[0]) },
           { name: 'count_unlabelled_b', type: 'INT32', data: rows.map((r) => r.unlabelled[1]) },
+          { name: 'shift_pairs', type: 'STRING', data: rows.map((r) => r.shiftPairs?.join(',') ?? '') },
           { name: 'artifact_id', type: 'STRING', data: rows.map((r) => r.artifactId) },
         ];
         await writer.writeWithPath(RESULTS_FILE, (tmp) => writeParquetTable(tmp, columns, { ufg_model_a: input.modelA, ufg_model_b: input.modelB, ufg_compat: input.compat, ufg_pairing_method: input.pairingMethod }));

@@ -206,6 +206,23 @@ function fitTable(c: SweepCell): string {
   <tbody>${fitRow('A', c.layerA, c.saeFit.a)}${fitRow('B', c.layerB, c.saeFit.b)}</tbody></table>`;
 }
 
+/** The card's selection-null table: each metric against the shifts, then what every shift kept. */
+function selectionTable(c: SweepCell, metrics: SweepMetric[]): string {
+  const sel = c.selection;
+  if (!sel) return '';
+  const rows = metrics.flatMap((m) => {
+    const s = sel.scores[m.name];
+    if (s) return [scoreRow(titleOf(m), s, m.name).replace(/data-testid="score-row"/g, 'data-testid="selection-row"').replace(/data-testid="saturated-note"/g, 'data-testid="selection-saturated-note"')];
+    const why = sel.skipped?.[m.name];
+    return why ? [`<tr data-testid="selection-skip" data-metric="${h(m.name)}"><td>${h(titleOf(m))}</td><td colspan="6" class="muted">${h(why)}</td></tr>`] : [];
+  });
+  const shifts = sel.shifts.map((x) => `<span data-testid="selection-shift" data-shift="${x.shift}" data-pairs="${x.pairs}" data-tip="${h(`shift ${x.shift}: ${x.pairs} pairs kept\nartifact ${x.artifactId}`)}">s=${x.shift}: ${x.pairs}</span>`).join(' · ');
+  return `<h2 style="margin-top:10px">Against the selection-aware null <span class="muted" style="font-weight:400">(pairing and filters re-run with B's documents shifted by s against A's; null = the shifts' scores; p from Student's t)</span></h2>
+  <table data-testid="selection-table"><thead><tr><th>score</th><th class="num">observed</th><th class="num">shifts</th><th class="num">effect</th><th class="num">p</th><th class="num">q</th><th>artifact</th></tr></thead>
+  <tbody>${rows.join('')}</tbody></table>
+  <div class="muted" data-testid="selection-shifts">pairs kept per shift: ${shifts || 'none'} &nbsp;(${c.counts[4] !== undefined ? `unshifted: ${c.counts[4].count}` : ''}) &nbsp;artifact <span class="mono lineage">${h(sel.artifactId)}</span></div>`;
+}
+
 function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
   const subRows = c.subspaces.flatMap((s) =>
     (['svcca', 'rsa'] as const)
@@ -243,6 +260,7 @@ function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
     const s = scoreOf(c, m.name);
     return s ? [scoreRow(titleOf(m), s, m.name)] : [];
   }).join('')}</tbody></table>
+  ${selectionTable(c, metrics)}
   ${fitTable(c)}
   <h2 style="margin-top:10px">Semantic subspaces <span class="muted" style="font-weight:400">(bar: observed, white tick: null mean)</span></h2>
   ${subRows.length ? bars(subRows, maxSub) : '<p class="muted">no subspace scores</p>'}

@@ -194,6 +194,10 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
         s.optStr(sk.rsa, `${p}.subspaces[${j}].skipped.rsa`);
       }
     });
+    if (co.selection !== undefined) {
+      const so = s.obj(co.selection, `${p}.selection`);
+      for (const [k, sc] of Object.entries(s.obj(so.scores, `${p}.selection.scores`))) checkScore(s, sc, `${p}.selection.scores.${k}`);
+    }
     if (co.saeFit !== undefined) {
       const fo = s.obj(co.saeFit, `${p}.saeFit`);
       checkFit(s, fo.a, `${p}.saeFit.a`);

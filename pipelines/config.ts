@@ -312,9 +312,18 @@ function parseNulls(f: Fields, key: string): NullKind[] {
   return NULL_KINDS.filter((k) => seen.has(k));
 }
 
-/** The nulls a layer pair's full-space scores are tested against (`["rows"]` for inputs older than the field). */
-export function nullsOf(similarity: Pick<SweepConfig['similarity'], 'null'>): NullKind[] {
-  return similarity.null ?? ['rows'];
+/**
+ * `null` and `selectionShifts`, present only when the selection null is asked for: a config
+ * without it parses (and hashes to a sweep id) exactly as before the fields existed.
+ */
+function selectionFields(s: Fields): Pick<SweepConfig['similarity'], 'null' | 'selectionShifts'> {
+  const nulls = parseNulls(s, 'null');
+  const shifts = s.int('selectionShifts', DEFAULTS.selectionShifts, 2, 10_000);
+  if (!nulls.includes('selection')) {
+    if (s.has('selectionShifts')) throw fail(s.file, s.at('selectionShifts'), 'is used only with "null": "selection" (or ["rows", "selection"])');
+    return {};
+  }
+  return { null: nulls, selectionShifts: shifts };
 }
 
 /** `sae`: a path, or {"<layer>": path} naming an SAE for every listed layer and no other. */
@@ -405,8 +414,7 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     permutations: s.int('permutations', DEFAULTS.permutations, 1, 1_000_000),
     seed: s.int('seed', DEFAULTS.seed, 0),
     metrics: parseMetrics(s, 'metrics'),
-    null: parseNulls(s, 'null'),
-    selectionShifts: s.int('selectionShifts', DEFAULTS.selectionShifts, 2, 10_000),
+    ...selectionFields(s),
   };
   s.done();
 

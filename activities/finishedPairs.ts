@@ -9,6 +9,7 @@ import { runActivity } from './context.ts';
 import { featureMapSpec } from './featureMap.ts';
 import { pairShiftSpec, pairSpec } from './pair.ts';
 import { selectionSpec } from './selection.ts';
+import { bootstrapSpec } from './bootstrap.ts';
 import { scoresSpec } from './scores.ts';
 import { subspacesSpec } from './subspaces.ts';
 import type { FinishedPairCandidate } from './types.ts';
@@ -31,6 +32,10 @@ export function finishedPairsActivity(store: ArtifactStore) {
           const shifts = Array.from({ length: input.similarity.selectionShifts ?? 0 }, (_, k) => ({ shift: k + 1, id: artifactId(pairShiftSpec(input, k + 1)) }));
           recorded.push(outcome.selectionId ?? '');
           now.push(artifactId(selectionSpec(input, pairId, shifts)));
+        }
+        if (input.similarity.bootstrap !== undefined) {
+          recorded.push(outcome.bootstrapId ?? '');
+          now.push(artifactId(bootstrapSpec(input, pairId, scoresId)));
         }
         if (now.some((id, k) => id !== recorded[k])) continue;
         if ((await Promise.all(now.map((id) => store.has(id)))).every(Boolean)) still.push(i);

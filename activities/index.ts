@@ -11,6 +11,8 @@ import { registerSourcesActivity, tokenizeActivity, validateSweepActivity } from
 import { reportActivity } from './report.ts';
 import { resultsActivity } from './results.ts';
 import { scoresActivity } from './scores.ts';
+import { bootstrapActivity } from './bootstrap.ts';
+import { correspondenceActivity } from './correspondence.ts';
 import { pairShiftActivity, selectionNullActivity } from './selection.ts';
 import { subspacesActivity } from './subspaces.ts';
 
@@ -35,6 +37,8 @@ export function createActivities(opts: ActivityOptions) {
     scoreLayerPair: scoresActivity(store),
     pairShift: pairShiftActivity(store),
     scoreSelectionNull: selectionNullActivity(store),
+    bootstrapLayerPair: bootstrapActivity(store),
+    layerCorrespondence: correspondenceActivity(store),
     analyseSubspaces: subspacesActivity(store, scorer),
     renderFeatureMap: featureMapActivity(store),
     writeResults: resultsActivity(store),

@@ -162,7 +162,7 @@ export function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** JSON has no NaN: means over zero pairs are written as null. */
-function nanToNull<T extends object>(o: T): T {
+/** JSON has no NaN: means over zero pairs (an interval over no finite value …) are written as null. */
+export function nanToNull<T extends object>(o: T): T {
   return JSON.parse(JSON.stringify(o, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))) as T;
 }

@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
 import { renderSweepReportHtml } from '../pipelines/render/sweepPage.ts';
-import type { MappingMethod, SaeFitView, SweepCell, SweepMetric, SweepReportData, SweepScore, SweepSelection } from '../pipelines/render/types.ts';
+import type { MappingMethod, SaeFitView, SweepCell, SweepMetric, SweepReportData, SweepCorrespondence, SweepScore, SweepSelection } from '../pipelines/render/types.ts';
 import { writeFileAtomic } from '../storage/atomic.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
@@ -17,6 +17,7 @@ import { readPairing, type StoredPairing } from './layerData.ts';
 import { FULL_SPACE, readResultQValues, readSideFits, RESULTS_FILE, resultKey, statsIds } from './results.ts';
 import { readScores, scoreOf } from './scores.ts';
 import { produce } from './storeAccess.ts';
+import { readCorrespondence } from './correspondence.ts';
 import { readSelection } from './selection.ts';
 import { readSubspaces } from './subspaces.ts';
 import type { LayerPairOutcome, ReportInput, ReportResult, Side, StoredFit } from './types.ts';
@@ -52,7 +53,7 @@ export function reportSpec(input: ReportInput) {
       // A partial sweep's report shows its failed cells, so it is another artifact than the full one.
       ...(input.failed && input.failed.length > 0 ? { failed: input.failed.map((f) => [f.layerA, f.layerB, f.error]) } : {}),
     },
-    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId, ...(p.selectionId ? [p.selectionId] : [])]), ...statsIds(input)],
+    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId, ...(p.selectionId ? [p.selectionId] : [])]), ...statsIds(input), ...(input.correspondenceId ? [input.correspondenceId] : [])],
   };
 }
 
@@ -133,6 +134,21 @@ async function cellOf(
   };
 }
 
+/** The layer correspondence as the report draws it (NaN ends of an interval as null: JSON has no NaN). */
+async function correspondenceView(store: ArtifactStore, id: string): Promise<SweepCorrespondence> {
+  const c = await readCorrespondence(store, id);
+  const n = (v: number) => (Number.isFinite(v) ? v : null);
+  return {
+    level: c.level,
+    artifactId: id,
+    metrics: c.metrics.map((m) => ({
+      metric: m.metric,
+      largerIsMoreSimilar: m.largerIsMoreSimilar,
+      rows: m.rows.map((r) => ({ layerA: r.layerA, bestB: r.bestB, effect: r.effect, effectLow: n(r.effectLow), effectHigh: n(r.effectHigh), bestBLow: n(r.bestBLow), bestBHigh: n(r.bestBHigh), bestShare: n(r.bestShare) })),
+    })),
+  };
+}
+
 /** A layer pair's scores against the selection-aware null, with the results table's q. */
 async function selectionView(store: ArtifactStore, p: LayerPairOutcome, q: ReadonlyMap<string, number>): Promise<SweepSelection> {
   const id = p.selectionId!;
@@ -180,6 +196,7 @@ export function reportActivity(store: ArtifactStore) {
           cells,
           ...(input.failed && input.failed.length > 0 ? { failed: input.failed } : {}),
           ...(input.warnings.length > 0 ? { warnings: input.warnings } : {}),
+          ...(input.correspondenceId ? { correspondence: await correspondenceView(store, input.correspondenceId) } : {}),
         };
         await writer.writeJson(REPORT_JSON, data);
         await writer.writeFile(REPORT_HTML, renderSweepReportHtml(data));

@@ -14,6 +14,7 @@ import { runActivity } from './context.ts';
 import { readPairing } from './layerData.ts';
 import { readScores } from './scores.ts';
 import { produce } from './storeAccess.ts';
+import { readCorrespondence } from './correspondence.ts';
 import { readSelection } from './selection.ts';
 import { readSubspaces } from './subspaces.ts';
 import type { ResultsInput, ResultsTableResult, Side, StoredFit } from './types.ts';
@@ -38,7 +39,7 @@ export function resultsSpec(input: ResultsInput) {
       cells: pairs.map((p) => [p.layerA, p.layerB]),
       hookpoints: { a: input.saes.a.hookpoints, b: input.saes.b.hookpoints },
     },
-    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...(p.selectionId ? [p.selectionId] : [])]), ...statsIds(input)],
+    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...(p.selectionId ? [p.selectionId] : [])]), ...statsIds(input), ...(input.correspondenceId ? [input.correspondenceId] : [])],
   };
 }
 
@@ -72,6 +73,8 @@ interface Row {
   nullKind: ResultNull;
   /** Selection null: the pairs each document shift kept, in shift order. */
   shiftPairs?: number[];
+  /** Layer correspondence: the bootstrap interval of the effect, and the share of resamples choosing this layer of B. */
+  interval?: { low: number; high: number; bestShare: number; layerBLow: number; layerBHigh: number };
 }
 
 /**
@@ -100,6 +103,44 @@ export async function readResultQValues(store: ArtifactStore, resultsId: string)
     const q = c.q![i];
     const nullKind = (c.null?.[i] as string | undefined) ?? 'rows';
     if (typeof q === 'number' && Number.isFinite(q)) out.set(resultKey(c.layer_a![i] as number, c.layer_b![i] as number, c.subspace![i] as string, c.metric![i] as string, nullKind), q);
+  }
+  return out;
+}
+
+/** The prefix of a layer-correspondence row's metric: `correspondence-<metric>`. */
+export const CORRESPONDENCE_METRIC = 'correspondence-';
+
+/**
+ * One row per (metric, layer of A): layer_b is the best layer of B, observed / null / effect are
+ * that pair's (against the row-permutation null), with the bootstrap intervals; no p of its own
+ * (its pair's p is already a row of the table and in q's family).
+ */
+async function correspondenceRows(store: ArtifactStore, input: ResultsInput, id: string): Promise<Row[]> {
+  const out: Row[] = [];
+  const c = await readCorrespondence(store, id);
+  for (const m of c.metrics) {
+    for (const r of m.rows) {
+      const p = input.pairs.find((x) => x.layerA === r.layerA && x.layerB === r.bestB)!;
+      const s = (await readScores(store, p.scoresId)).scores.find((x) => x.metric === m.metric)!;
+      const pairing = await readPairing(store, p.pairId);
+      const k = pairing.counts;
+      out.push({
+        layerA: r.layerA,
+        layerB: r.bestB,
+        subspace: FULL_SPACE,
+        metric: `${CORRESPONDENCE_METRIC}${m.metric}`,
+        measure: s.measure,
+        largerIsMoreSimilar: m.largerIsMoreSimilar,
+        score: 'skipped' in s ? s : { ...s, p: NaN },
+        nPairs: 'skipped' in s ? 0 : pairing.counts.afterLowCorrelation,
+        meanCorr: pairing.meanCorrFiltered,
+        counts: [k.total, k.uniqueA, k.afterKeywords, k.afterOneToOne, k.afterLowCorrelation],
+        unlabelled: [k.unlabelledA, k.unlabelledB],
+        artifactId: id,
+        nullKind: 'rows',
+        interval: { low: r.effectLow, high: r.effectHigh, bestShare: r.bestShare, layerBLow: r.bestBLow, layerBHigh: r.bestBHigh },
+      });
+    }
   }
   return out;
 }
@@ -137,9 +178,11 @@ export function resultsActivity(store: ArtifactStore) {
             }
           }
         }
+        if (input.correspondenceId) rows.push(...(await correspondenceRows(store, input, input.correspondenceId)));
         const score = (r: Row) => ('skipped' in r.score ? undefined : r.score);
         // One family for the false discovery rate: every scored p of the sweep (all cells, subspaces, metrics).
         const q = benjaminiHochberg(rows.map((r) => num(score(r)?.p)));
+        const iv = (f: (i: NonNullable<Row['interval']>) => number) => rows.map((r) => (r.interval ? f(r.interval) : NaN));
         const columns: ParquetColumn[] = [
           { name: 'layer_a', type: 'INT32', data: rows.map((r) => r.layerA) },
           { name: 'layer_b', type: 'INT32', data: rows.map((r) => r.layerB) },
@@ -176,6 +219,11 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'count_unlabelled_a', type: 'INT32', data: rows.map((r) => r.unlabelled[0]) },
           { name: 'count_unlabelled_b', type: 'INT32', data: rows.map((r) => r.unlabelled[1]) },
           { name: 'shift_pairs', type: 'STRING', data: rows.map((r) => r.shiftPairs?.join(',') ?? '') },
+          { name: 'effect_ci_low', type: 'DOUBLE', data: iv((i) => i.low) },
+          { name: 'effect_ci_high', type: 'DOUBLE', data: iv((i) => i.high) },
+          { name: 'layer_b_ci_low', type: 'DOUBLE', data: iv((i) => i.layerBLow) },
+          { name: 'layer_b_ci_high', type: 'DOUBLE', data: iv((i) => i.layerBHigh) },
+          { name: 'best_share', type: 'DOUBLE', data: iv((i) => i.bestShare) },
           { name: 'artifact_id', type: 'STRING', data: rows.map((r) => r.artifactId) },
         ];
         await writer.writeWithPath(RESULTS_FILE, (tmp) => writeParquetTable(tmp, columns, { ufg_model_a: input.modelA, ufg_model_b: input.modelB, ufg_compat: input.compat, ufg_pairing_method: input.pairingMethod }));

@@ -185,6 +185,8 @@ export interface LayerPairOutcome {
   mapId: string;
   /** The selection-null artifact (similarity.null includes "selection"; absent in outcomes of older runs). */
   selectionId?: string;
+  /** The bootstrap artifact for the layer correspondence (similarity.bootstrap set; absent otherwise and in older runs). */
+  bootstrapId?: string;
   reused: number;
   produced: number;
 }
@@ -214,6 +216,8 @@ export interface ResultsInput {
   /** SAE mappings and fits to look at, shown on the report. */
   warnings: string[];
   pairs: LayerPairOutcome[];
+  /** The layer-correspondence artifact (similarity.bootstrap set). */
+  correspondenceId?: string;
 }
 
 export interface ResultsTableResult extends ArtifactRef {

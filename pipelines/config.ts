@@ -107,6 +107,11 @@ export interface SweepConfig {
      * before it existed mean `["rows"]`.
      */
     null?: NullKind[];
+    /**
+     * Bootstrap resamples of the paired rows per layer pair, for the layer correspondence (each
+     * layer of A, its best layer of B, with intervals). Absent: no correspondence.
+     */
+    bootstrap?: number;
     /** Document shifts s = 1..selectionShifts of the selection null (default 10; its p is parametric, see selectionNull.ts). */
     selectionShifts?: number;
   };
@@ -415,6 +420,7 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     seed: s.int('seed', DEFAULTS.seed, 0),
     metrics: parseMetrics(s, 'metrics'),
     ...selectionFields(s),
+    ...(s.has('bootstrap') ? { bootstrap: s.int('bootstrap', 0, 20, 100_000) } : (s.raw('bootstrap'), {})),
   };
   s.done();
 

@@ -38,8 +38,20 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
     tally(r.reused);
     return r;
   };
+  // The layer correspondence's bootstrap (opt-in: similarity.bootstrap), after the scores it reads.
+  const withBootstrap = input.similarity.bootstrap !== undefined && patched('layer-correspondence');
+  if (withBootstrap) progress.stagesTotal++;
+  let bootstrapId: string | undefined;
   const [scores, subspaces, selected] = await Promise.all([
-    act.scoreLayerPair(input, pair.id).then((r) => (tally(r.reused), r)),
+    act.scoreLayerPair(input, pair.id).then(async (r) => {
+      tally(r.reused);
+      if (withBootstrap) {
+        const b = await act.bootstrapLayerPair(input, pair.id, r.id);
+        tally(b.reused);
+        bootstrapId = b.id;
+      }
+      return r;
+    }),
     act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused), r)),
     withSelection ? selection() : Promise.resolve(undefined),
   ]);
@@ -55,6 +67,7 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
     subspacesId: subspaces.id,
     mapId: map.id,
     ...(selected ? { selectionId: selected.id } : {}),
+    ...(bootstrapId ? { bootstrapId } : {}),
     reused: progress.reused,
     produced: progress.produced,
   };

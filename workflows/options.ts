@@ -63,6 +63,8 @@ const KIND_OF: Record<keyof Activities, Kind> = {
   pairShift: 'model',
   scoreLayerPair: 'analysis',
   scoreSelectionNull: 'analysis',
+  bootstrapLayerPair: 'analysis',
+  layerCorrespondence: 'publish',
   analyseSubspaces: 'analysis',
   renderFeatureMap: 'analysis',
   writeResults: 'publish',

@@ -20,7 +20,7 @@ export interface SweepProgress {
   sweepId: string;
   /** 0 for the first run, +1 per continue-as-new. */
   run: number;
-  stage: 'validate' | 'prepare' | 'pairs' | 'results' | 'report' | 'done' | 'failed' | 'cancelled';
+  stage: 'validate' | 'prepare' | 'pairs' | 'correspondence' | 'results' | 'report' | 'done' | 'failed' | 'cancelled';
   /** validate + one prep per model + one per layer pair + results + report. */
   stagesDone: number;
   stagesTotal: number;

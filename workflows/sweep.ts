@@ -16,6 +16,7 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -156,7 +157,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     run: carried?.run ?? 0,
     stage: carried ? 'pairs' : 'validate',
     stagesDone: carried ? 3 + done.size + failed.size : 0,
-    stagesTotal: 3 + grid.length + 2,
+    stagesTotal: 3 + grid.length + 2 + (config.similarity.bootstrap !== undefined ? 1 : 0),
     prep: {
       a: { status: carried ? 'done' : 'pending', workflowId: prepWorkflowId(sweepId, 'a') },
       b: { status: carried ? 'done' : 'pending', workflowId: prepWorkflowId(sweepId, 'b') },
@@ -317,12 +318,22 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       warnings: progress.warnings,
       pairs,
     };
+    // The layer correspondence (opt-in: similarity.bootstrap) over every finished pair, before the
+    // results table and the report that show it. Behind a patch: older runs issue what they recorded.
+    let correspondenceId: string | undefined;
+    if (config.similarity.bootstrap !== undefined && patched('layer-correspondence')) {
+      progress.stage = 'correspondence';
+      const c = await act.layerCorrespondence({ pairs });
+      tally(c.reused);
+      correspondenceId = c.id;
+    }
     progress.stage = 'results';
-    const results = await act.writeResults(common);
+    const results = await act.writeResults({ ...common, ...(correspondenceId ? { correspondenceId } : {}) });
     tally(results.reused);
     progress.stage = 'report';
     const report = await act.writeReport({
       ...common,
+      ...(correspondenceId ? { correspondenceId } : {}),
       ...(config.title ? { title: config.title } : {}),
       ...(failedPairs.length > 0 ? { failed: failedPairs.map(({ layerA, layerB, error }) => ({ layerA, layerB, error })) } : {}),
       resultsId: results.id,

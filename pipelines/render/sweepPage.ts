@@ -206,6 +206,58 @@ function fitTable(c: SweepCell): string {
   <tbody>${fitRow('A', c.layerA, c.saeFit.a)}${fitRow('B', c.layerB, c.saeFit.b)}</tbody></table>`;
 }
 
+const fn = (v: number | null | undefined, digits = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
+
+/** One metric's layer correspondence: best layer of B per layer of A as a curve with its interval band, and the table behind it. */
+function correspondenceCurve(data: SweepReportData, m: NonNullable<SweepReportData['correspondence']>['metrics'][number], artifactId: string, level: number): string {
+  const title = titleOf({ name: m.metric });
+  const { layersA, layersB } = data;
+  const left = 56, top = 14, stepX = 44, stepY = 26;
+  const w = left + Math.max(1, layersA.length) * stepX + 10;
+  const hgt = top + Math.max(1, layersB.length) * stepY + 34;
+  const xOf = (la: number) => left + layersA.indexOf(la) * stepX + stepX / 2;
+  // B layers on a category axis (their order in the sweep), top = first layer.
+  const yOf = (lb: number) => top + layersB.indexOf(lb) * stepY + stepY / 2;
+  const rows = m.rows.filter((r) => layersA.includes(r.layerA) && layersB.includes(r.bestB));
+  const band = rows.filter((r) => r.bestBLow !== null && r.bestBHigh !== null && layersB.includes(r.bestBLow) && layersB.includes(r.bestBHigh));
+  const poly = band.length
+    ? `<polygon class="band" data-testid="correspondence-band" points="${[...band.map((r) => `${xOf(r.layerA)},${yOf(r.bestBLow!)}`), ...[...band].reverse().map((r) => `${xOf(r.layerA)},${yOf(r.bestBHigh!)}`)].join(' ')}" fill="#7cc4ff" fill-opacity="0.25" stroke="#7cc4ff" stroke-opacity="0.4"/>` +
+      band.map((r) => `<line x1="${xOf(r.layerA)}" x2="${xOf(r.layerA)}" y1="${yOf(r.bestBLow!)}" y2="${yOf(r.bestBHigh!)}" stroke="#7cc4ff" stroke-width="6" stroke-opacity="0.35"/>`).join('')
+    : '';
+  const line = rows.length > 1 ? `<polyline fill="none" stroke="#ffbf47" stroke-width="2" points="${rows.map((r) => `${xOf(r.layerA)},${yOf(r.bestB)}`).join(' ')}"/>` : '';
+  const dots = rows
+    .map((r) => {
+      const tip = `A layer ${r.layerA}: best B layer ${r.bestB} (${Math.round(level * 100)}% of resamples within ${fn(r.bestBLow, 0)}–${fn(r.bestBHigh, 0)}; ${fn(r.bestShare === null ? null : 100 * r.bestShare, 0)}% choose ${r.bestB})\n${title} effect ${fe(r.effect)} [${fn(r.effectLow)}, ${fn(r.effectHigh)}]\nartifact ${artifactId}`;
+      return `<circle cx="${xOf(r.layerA)}" cy="${yOf(r.bestB)}" r="5" fill="#ffbf47" data-testid="correspondence-point" data-layer-a="${r.layerA}" data-layer-b="${r.bestB}" data-tip="${h(tip)}"/>`;
+    })
+    .join('');
+  const axes = [
+    ...layersA.map((la) => `<text x="${xOf(la)}" y="${hgt - 20}" text-anchor="middle">${h(la)}</text>`),
+    ...layersB.map((lb) => `<text x="${left - 8}" y="${yOf(lb) + 4}" text-anchor="end">${h(lb)}</text>`),
+    `<text x="${left + (layersA.length * stepX) / 2}" y="${hgt - 4}" text-anchor="middle">layer of A</text>`,
+    `<text transform="translate(12 ${top + (layersB.length * stepY) / 2}) rotate(-90)" text-anchor="middle">best layer of B</text>`,
+  ].join('');
+  const table = rows
+    .map(
+      (r) =>
+        `<tr data-testid="correspondence-row" data-metric="${h(m.metric)}" data-layer-a="${r.layerA}" data-layer-b="${r.bestB}"><td>${h(r.layerA)}</td><td>${h(r.bestB)}</td><td class="num">${fn(r.bestBLow, 0)}–${fn(r.bestBHigh, 0)}</td><td class="num">${fn(r.bestShare === null ? null : 100 * r.bestShare, 0)}%</td><td class="num">${fe(r.effect)}</td><td class="num">[${fn(r.effectLow)}, ${fn(r.effectHigh)}]</td><td class="mono lineage">${h(artifactId)}</td></tr>`,
+    )
+    .join('');
+  return `<div class="correspondence" data-testid="correspondence-${h(m.metric)}"><h3>${h(title)}</h3>
+  <svg viewBox="0 0 ${w} ${hgt}" width="${w}" height="${hgt}" role="img" aria-label="${h(`${title}: best layer of B for each layer of A`)}">${poly}${line}${dots}${axes}</svg>
+  <table><thead><tr><th>layer A</th><th>best layer B</th><th class="num">${Math.round(level * 100)}% interval</th><th class="num">resamples choosing it</th><th class="num">effect</th><th class="num">${Math.round(level * 100)}% interval</th><th>artifact</th></tr></thead><tbody>${table}</tbody></table></div>`;
+}
+
+function correspondenceSection(data: SweepReportData): string {
+  const c = data.correspondence;
+  if (!c || c.metrics.length === 0) return '';
+  return `<section class="card correspondence-card" data-testid="correspondence">
+  <h2>Layer correspondence <span class="muted" style="font-weight:400">(for each layer of A, the layer of B with the largest effect; band: the ${Math.round(c.level * 100)}% interval of the chosen layer over bootstrap resamples of the paired rows, the null held fixed)</span></h2>
+  ${c.metrics.map((m) => correspondenceCurve(data, m, c.artifactId, c.level)).join('')}
+  <div class="lineage">artifact <span class="mono">${h(c.artifactId)}</span></div>
+</section>`;
+}
+
 /** The card's selection-null table: each metric against the shifts, then what every shift kept. */
 function selectionTable(c: SweepCell, metrics: SweepMetric[]): string {
   const sel = c.selection;
@@ -293,6 +345,7 @@ export function renderSweepReportHtml(data: SweepReportData): string {
     <span class="muted" data-testid="colour-mode"><span class="when-effect">Showing the effect: (observed − null mean) / null sd, the distance from what unrelated rows score at this n.</span><span class="when-observed">Showing the observed score (its raw value; at small n it may sit far from 0 for unrelated rows — see the effect).</span></span>
   </div>
   <div class="heatmaps">${metrics.map((m) => heatmap(data, m)).join('')}</div>
+  ${correspondenceSection(data)}
   <p class="legend">* marks q ≤ ${Q_STAR}: the Benjamini–Hochberg q over every scored cell, subspace and metric of the sweep (the results table's <span class="mono">q</span>), not the raw p. Grey cells are saturated: the score is uninformative by construction at this number of pairs (the tooltip and the card say why). Hover a cell for its null mean, effect, p, q and artifact id; click it for the layer pair's details. Every artifact id resolves with <span class="mono">ufg lineage &lt;id&gt;</span>.</p>
   <div class="pairs">${cells.map((c) => pairCard(c, metrics)).join('\n')}</div>
 </main>

@@ -174,6 +174,19 @@ export interface SweepReportData {
   warnings?: string[];
   /** Layer pairs of a partial sweep that failed, with the error (drawn as failed cells). */
   failed?: SweepFailedCell[];
+  /** Each layer of A, its best layer of B, with bootstrap intervals (similarity.bootstrap set). */
+  correspondence?: SweepCorrespondence;
+}
+
+export interface SweepCorrespondence {
+  /** Central interval level, e.g. 0.95. */
+  level: number;
+  metrics: {
+    metric: string;
+    largerIsMoreSimilar?: boolean;
+    rows: { layerA: number; bestB: number; effect: number; effectLow: number | null; effectHigh: number | null; bestBLow: number | null; bestBHigh: number | null; bestShare: number | null }[];
+  }[];
+  artifactId: string;
 }
 
 export interface SweepFailedCell {

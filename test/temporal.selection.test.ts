@@ -1,7 +1,9 @@
 // The selection-aware null through the real sweep (dev server, worker, store): one layer pair of
 // the demo with `similarity.null: ["rows", "selection"]` runs one pairing per document shift (each
 // its own `pair-shift` artifact), scores them in a `selection-null` artifact, and the results
-// table, the report and `ufg lineage` show it; a second start reuses every shift.
+// table, the report and `ufg lineage` show it; a second start reuses every shift. And the layer
+// correspondence (`similarity.bootstrap`): a bootstrap artifact per pair, one correspondence
+// artifact, its rows and its curve.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -80,4 +82,44 @@ test('selection null: one pair-shift artifact per shift, rows with null "selecti
   assert.equal(again.pairs[0]!.selectionId, pair.selectionId);
   assert.equal(again.produced, 0);
   assert.equal(again.resultsId, out.resultsId);
+});
+
+test('layer correspondence: a bootstrap per pair, a correspondence artifact, its rows in the results and its curve in the report', async () => {
+  const config = structuredClone(demo);
+  config.models.a.layers = [1];
+  config.models.b.layers = [1, 2];
+  config.similarity.permutations = 50;
+  config.similarity.bootstrap = 20;
+  const { workflowId } = await startSweep(env.client, config);
+  const out = await waitForSweep(env.client, workflowId);
+  for (const p of out.pairs) assert.match(p.bootstrapId ?? '', /^bootstrap-[0-9a-f]{16}$/);
+  const table = await readParquetTable(out.resultsPath);
+  const c = table.columns;
+  const rows = [...Array(table.numRows).keys()];
+  const corr = rows.filter((i) => (c.metric![i] as string).startsWith('correspondence-'));
+  assert.ok(corr.length >= 2, `${corr.length} correspondence rows`);
+  for (const i of corr) {
+    const metric = (c.metric![i] as string).slice('correspondence-'.length);
+    assert.equal(c.layer_a![i], 1);
+    // layer_b is the B layer whose own row has the largest (similarity-signed) effect.
+    const own = rows.filter((j) => c.subspace![j] === 'full' && c.metric![j] === metric && c.null![j] === 'rows');
+    const sign = c.larger_is_more_similar![i] ? 1 : -1;
+    const best = own.reduce((b, j) => ((sign * (c.effect![j] as number)) > sign * (c.effect![b] as number) ? j : b));
+    assert.equal(c.layer_b![i], c.layer_b![best]);
+    assert.equal(c.effect![i], c.effect![best]);
+    assert.ok(Number.isNaN(c.p![i] as number) && Number.isNaN(c.q![i] as number), 'no p of its own: its pair is already tested');
+    const [lo, hi] = [c.effect_ci_low![i] as number, c.effect_ci_high![i] as number];
+    assert.ok(lo <= hi && Number.isFinite(lo), `interval ${lo}..${hi}`);
+    assert.ok([1, 2].includes(c.layer_b_ci_low![i] as number) && [1, 2].includes(c.layer_b_ci_high![i] as number));
+    assert.ok((c.best_share![i] as number) > 0 && (c.best_share![i] as number) <= 1);
+    assert.match(c.artifact_id![i] as string, /^correspondence-[0-9a-f]{16}$/);
+  }
+  const id = c.artifact_id![corr[0]!] as string;
+  const lineage = ids(await lineageTree(env.store, id));
+  for (const p of out.pairs) assert.ok(lineage.includes(p.bootstrapId!) && lineage.includes(p.scoresId));
+  const report = readFileSync(out.reportPath, 'utf8');
+  assert.match(report, /data-testid="correspondence"/);
+  assert.match(report, /data-testid="correspondence-point" data-layer-a="1" data-layer-b="[12]"/);
+  assert.match(report, /data-testid="correspondence-row" data-metric="svcca" data-layer-a="1"/);
+  assert.ok(report.includes(id), 'the report links the correspondence artifact');
 });

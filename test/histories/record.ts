@@ -193,6 +193,15 @@ async function main(): Promise<void> {
       await waitForSweep(client, started.workflowId);
       save('selection-null', started.workflowId, await collect(client, started.workflowId, started.runId!));
     }
+    if (want('layer-correspondence')) {
+      // The layer correspondence (patch 'layer-correspondence'): bootstrapLayerPair per pair, then layerCorrespondence.
+      const config = tinyConfig(fixtures, join(dir, 'out-correspondence'), 5, (c) => {
+        c.similarity = { ...c.similarity, bootstrap: 20 };
+      });
+      const started = await startSweep(client, config);
+      await waitForSweep(client, started.workflowId);
+      save('layer-correspondence', started.workflowId, await collect(client, started.workflowId, started.runId!));
+    }
     if (want('cancelled')) {
       // A new extraction (other chunking, the whole corpus), so there is a running activity to cancel.
       const config = tinyConfig(fixtures, join(dir, 'out-cancel'), 3, (c) => {

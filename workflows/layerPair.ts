@@ -1,5 +1,7 @@
-// One layer pair: pair + filter + labels (gpu) → full-space similarity with nulls and semantic
-// subspaces (cpu, in parallel) → the feature-map page (cpu). Returns artifact ids only.
+// One layer pair: pair + filter + labels (gpu) → full-space similarity with nulls (then, opt-in,
+// its bootstrap) and semantic subspaces (cpu, in parallel), and opt-in the selection-aware null
+// (one gpu pairing per document shift, then its scoring) alongside → the feature-map page (cpu).
+// Returns artifact ids only.
 //
 // Changing this file under running sweeps: see docs/temporal.md → "Changing a workflow".
 import { patched, setHandler } from '@temporalio/workflow';

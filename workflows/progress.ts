@@ -21,7 +21,7 @@ export interface SweepProgress {
   /** 0 for the first run, +1 per continue-as-new. */
   run: number;
   stage: 'validate' | 'prepare' | 'pairs' | 'correspondence' | 'results' | 'report' | 'done' | 'failed' | 'cancelled';
-  /** validate + one prep per model + one per layer pair + results + report. */
+  /** validate + one prep per model + one per layer pair + (correspondence) + results + report. */
   stagesDone: number;
   stagesTotal: number;
   prep: Record<'a' | 'b', { status: PartStatus; workflowId: string }>;

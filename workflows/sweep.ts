@@ -1,7 +1,7 @@
 // A cross-layer sweep: validate → one modelPrep child per model → one layerPair child per
-// (layer A, layer B) with bounded concurrency → results table → report. Large grids continue as
-// new every `pairsPerRun` pairs, carrying the finished pairs as artifact ids, so no run's history
-// grows large. Cancelling the sweep cancels its children and, through heartbeats, their activities.
+// (layer A, layer B) with bounded concurrency → (opt-in) layer correspondence → results table →
+// report. Large grids continue as new every `pairsPerRun` pairs, carrying the finished pairs as
+// artifact ids, so no run's history grows large. Cancelling the sweep cancels its children and, through heartbeats, their activities.
 //
 // A layer pair that fails (bad input found at use, a retry budget spent) does not stop the others:
 // the sweep runs every pair it can, writes the results and the report for those, and completes

@@ -3,7 +3,10 @@
 // tabulated t quantiles and for calibration under the null.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { documentRuns, maxShifts, shiftedRows } from '../pipelines/pair/documentShift.ts';
+import { selectionMetric } from '../activities/selection.ts';
+import { mat, type Mat } from '../pipelines/kernels/gemm.ts';
+import { documentRuns, shiftedRows } from '../pipelines/pair/documentShift.ts';
+import { MEASURES } from '../pipelines/similarity/registry.ts';
 import { UserInputError } from '../pipelines/errors.ts';
 import { gaussian, seededRandom } from '../pipelines/random.ts';
 import { selectionNullScore } from '../pipelines/similarity/selectionNull.ts';
@@ -13,7 +16,6 @@ test('a document shift pairs document i of A with document i+s of B, cut to the 
   // Documents 7 (3 rows), 8 (1 row), 9 (2 rows).
   const docIds = [7, 7, 7, 8, 9, 9];
   assert.deepEqual(documentRuns(docIds), [[0, 3], [3, 1], [4, 2]]);
-  assert.equal(maxShifts(docIds), 2);
   const s1 = shiftedRows(docIds, 1);
   // doc0 (rows 0..2) ↔ doc1 (row 3): 1 row; doc1 ↔ doc2: 1 row; doc2 (rows 4, 5) ↔ doc0: 2 rows.
   assert.deepEqual(Array.from(s1.rowsA), [0, 3, 4, 5]);
@@ -63,4 +65,26 @@ test('selection p is calibrated when the observed score is one more draw of the 
   // Binomial sd at 4000 trials: 0.0034 (5%) and 0.0016 (1%).
   assert.ok(Math.abs(at05 / trials - 0.05) < 0.012, `rate at 0.05: ${at05 / trials}`);
   assert.ok(Math.abs(at01 / trials - 0.01) < 0.006, `rate at 0.01: ${at01 / trials}`);
+});
+
+test('selectionMetric: shifts with too few pairs are not scored, fewer than two scored shifts skip the row with the reason', async () => {
+  const g = gaussian(seededRandom(5));
+  const rows = (n: number, d: number, noise: number, base?: Mat) => {
+    const m = mat(n, d);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = (base ? base.data[i]! : 0) + noise * g();
+    return m;
+  };
+  const x = rows(40, 6, 1);
+  const observed = { x, y: rows(40, 6, 0.3, x) };
+  const small = { x: rows(3, 6, 1), y: rows(3, 6, 1) };
+  const chance = () => ({ x: rows(20, 6, 1), y: rows(20, 6, 1) });
+  const skipped = await selectionMetric('rsa', observed, [small, chance(), small], 'described');
+  assert.ok('skipped' in skipped && /1 of 3 document shifts kept enough pairs to score rsa/.test(skipped.skipped), JSON.stringify(skipped));
+  assert.equal(skipped.shiftScores[0], null);
+  assert.equal(typeof skipped.shiftScores[1], 'number');
+  const scored = await selectionMetric('rsa', observed, [small, chance(), chance(), chance()], 'described');
+  assert.ok(!('skipped' in scored));
+  assert.equal(scored.permutations, 3, 'the null is over the three scored shifts');
+  assert.ok(scored.observed > 0.8 && scored.p < 0.01, `observed ${scored.observed}, p ${scored.p}`);
+  assert.ok(Math.abs(scored.observed - (await MEASURES.rsa.score(observed.x, observed.y)).score) < 1e-12);
 });

@@ -22,12 +22,7 @@ export function documentRuns(docIds: ArrayLike<number>): Array<[number, number]>
   return runs;
 }
 
-/** How many distinct shifts a corpus allows: 1..D−1 (a shift of D is no shift). */
-export function maxShifts(docIds: ArrayLike<number>): number {
-  return Math.max(0, documentRuns(docIds).length - 1);
-}
-
-/** The aligned rows of shift `shift` (1 ≤ shift < number of documents). */
+/** The aligned rows of shift `shift` (1 ≤ shift < number of documents D: a shift of D is no shift). */
 export function shiftedRows(docIds: ArrayLike<number>, shift: number): ShiftedRows {
   const runs = documentRuns(docIds);
   const d = runs.length;

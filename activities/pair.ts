@@ -4,7 +4,9 @@
 // assignment on a pool of the most active features (pipelines/pair/oneToOneLayer.ts), filtered the same way.
 // Stores the kept pairs (Parquet), the counts (filter stages, features without a label) and means,
 // and each feature's top activations with the label rule (labels for subspaces and maps are made
-// from them exactly as the keyword filter's were, with no further pass).
+// from them exactly as the keyword filter's were, with no further pass). The selection null's
+// document shifts (activities/selection.ts) write the same files through writePairing, with B's
+// rows re-aligned.
 import { runComputeJob } from '../pipelines/kernels/session.ts';
 import { PAIR_JOB, type PairJobArgs, type PairJobProgress, type PairJobResult } from '../pipelines/pair/pairJob.ts';
 import type { CorrelationCheckpoint } from '../pipelines/pair/streamingCorrelation.ts';
@@ -61,78 +63,78 @@ export function pairShiftSpec(input: LayerPairInput, shift: number) {
  * a previous attempt's checkpoint; with `shift`, on B's documents shifted by that many against A's.
  */
 export async function writePairing(store: ArtifactStore, input: LayerPairInput, writer: ArtifactWriter, progress: ActivityProgress, shift?: number): Promise<ProducedInfo> {
-        const { a, b, tokens, docIds } = await layerPairPaths(store, input);
-        const shifted = shift === undefined ? undefined : shiftedRows(docIds, shift);
-        // A previous attempt's checkpoint, carried into this attempt's staging by the store.
-        const checkpoint = new Checkpoint<CorrelationCheckpoint>(writer, CHECKPOINT_FILE);
-        const resume = await checkpoint.load();
-        const args: PairJobArgs = {
-          a,
-          b,
-          tokens,
-          encode: input.pairing.encode,
-          mode: input.compat,
-          minCorrelation: input.pairing.minCorrelation,
-          minActivations: input.pairing.minActivations,
-          method: input.pairing.method,
-          poolSize: input.pairing.poolSize,
-          epsilon: input.pairing.epsilon,
-          ...(shifted ? { shift: { rowsA: shifted.rowsA, rowsB: shifted.rowsB } } : {}),
-          ...(resume ? { resume } : {}),
-          checkpointEveryMs: checkpoint.everyMs,
-        };
-        const job = await runComputeJob<PairJobArgs, PairJobResult>(PAIR_JOB, 'pairLayerJob', args, {
-          onProgress: (p) => {
-            const q = p as PairJobProgress;
-            if ('checkpoint' in q) checkpoint.save(q.checkpoint);
-            else {
-              progress.report({ blockPairs: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) });
-            }
+  const { a, b, tokens, docIds } = await layerPairPaths(store, input);
+  const shifted = shift === undefined ? undefined : shiftedRows(docIds, shift);
+  // A previous attempt's checkpoint, carried into this attempt's staging by the store.
+  const checkpoint = new Checkpoint<CorrelationCheckpoint>(writer, CHECKPOINT_FILE);
+  const resume = await checkpoint.load();
+  const args: PairJobArgs = {
+    a,
+    b,
+    tokens,
+    encode: input.pairing.encode,
+    mode: input.compat,
+    minCorrelation: input.pairing.minCorrelation,
+    minActivations: input.pairing.minActivations,
+    method: input.pairing.method,
+    poolSize: input.pairing.poolSize,
+    epsilon: input.pairing.epsilon,
+    ...(shifted ? { shift: { rowsA: shifted.rowsA, rowsB: shifted.rowsB } } : {}),
+    ...(resume ? { resume } : {}),
+    checkpointEveryMs: checkpoint.everyMs,
+  };
+  const job = await runComputeJob<PairJobArgs, PairJobResult>(PAIR_JOB, 'pairLayerJob', args, {
+    onProgress: (p) => {
+      const q = p as PairJobProgress;
+      if ('checkpoint' in q) checkpoint.save(q.checkpoint);
+      else {
+        progress.report({ blockPairs: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) });
+      }
+    },
+  });
+  await checkpoint.finish();
+  const r = job.greedy;
+  const { method } = input.pairing;
+  const kept = job.oneToOne ?? { ...r, correlation: r.pairsB.map((bf) => r.pairing.corrForEachB[bf]!) };
+  // In passes over one token chunk of one row of A features: the correlation's own steps.
+  const chunks = Math.ceil(r.pairing.numTokens / r.pairing.plan.tokenChunk);
+  const passes = Math.ceil(job.numFeaturesA / r.pairing.plan.blockA) * chunks;
+  const resumedFrom = resume ? { unit: 'row chunk passes', done: resume.rowsDone * chunks + resume.chunksDone, total: passes } : undefined;
+  await writer.writeWithPath(PAIRS_FILE, (tmp) =>
+    writeParquetTable(tmp, [
+      { name: 'feature_a', type: 'INT32', data: Int32Array.from(kept.pairsA) },
+      { name: 'feature_b', type: 'INT32', data: Int32Array.from(kept.pairsB) },
+      { name: 'correlation', type: 'DOUBLE', data: Float64Array.from(kept.correlation) },
+    ]),
+  );
+  const stored: StoredPairing = {
+    method,
+    counts: { ...kept.counts, ...r.labelCounts },
+    meanCorr: kept.meanCorr,
+    meanCorrFiltered: kept.meanCorrFiltered,
+    meanPearson: kept.meanPearson,
+    meanPearsonFiltered: kept.meanPearsonFiltered,
+    numTokens: r.pairing.numTokens,
+    numFeaturesA: job.numFeaturesA,
+    numFeaturesB: job.numFeaturesB,
+    ...('poolA' in kept
+      ? {
+          oneToOne: {
+            poolA: kept.poolA,
+            poolB: kept.poolB,
+            total: kept.total,
+            ...(kept.iterations !== undefined ? { iterations: kept.iterations, converged: kept.converged ?? false } : {}),
           },
-        });
-        await checkpoint.finish();
-        const r = job.greedy;
-        const { method } = input.pairing;
-        const kept = job.oneToOne ?? { ...r, correlation: r.pairsB.map((bf) => r.pairing.corrForEachB[bf]!) };
-        // In passes over one token chunk of one row of A features: the correlation's own steps.
-        const chunks = Math.ceil(r.pairing.numTokens / r.pairing.plan.tokenChunk);
-        const passes = Math.ceil(job.numFeaturesA / r.pairing.plan.blockA) * chunks;
-        const resumedFrom = resume ? { unit: 'row chunk passes', done: resume.rowsDone * chunks + resume.chunksDone, total: passes } : undefined;
-        await writer.writeWithPath(PAIRS_FILE, (tmp) =>
-          writeParquetTable(tmp, [
-            { name: 'feature_a', type: 'INT32', data: Int32Array.from(kept.pairsA) },
-            { name: 'feature_b', type: 'INT32', data: Int32Array.from(kept.pairsB) },
-            { name: 'correlation', type: 'DOUBLE', data: Float64Array.from(kept.correlation) },
-          ]),
-        );
-        const stored: StoredPairing = {
-          method,
-          counts: { ...kept.counts, ...r.labelCounts },
-          meanCorr: kept.meanCorr,
-          meanCorrFiltered: kept.meanCorrFiltered,
-          meanPearson: kept.meanPearson,
-          meanPearsonFiltered: kept.meanPearsonFiltered,
-          numTokens: r.pairing.numTokens,
-          numFeaturesA: job.numFeaturesA,
-          numFeaturesB: job.numFeaturesB,
-          ...('poolA' in kept
-            ? {
-                oneToOne: {
-                  poolA: kept.poolA,
-                  poolB: kept.poolB,
-                  total: kept.total,
-                  ...(kept.iterations !== undefined ? { iterations: kept.iterations, converged: kept.converged ?? false } : {}),
-                },
-              }
-            : {}),
-        };
-        await writer.writeJson(PAIRING_FILE, nanToNull(stored));
-        await writer.writeJson(TOP_FILE, storedTop({ a: r.pairing.topA!, b: r.pairing.topB! }, r.labelRule));
-        return {
-          ...(resumedFrom ? { resumedFrom } : {}),
-          counts: { ...kept.counts, ...r.labelCounts, tokens: r.pairing.numTokens },
-          summary: { layerA: input.a.layer, layerB: input.b.layer, method, meanCorrFiltered: finiteOrNull(kept.meanCorrFiltered), ...(shifted ? { shift: shifted.shift } : {}) },
-        };
+        }
+      : {}),
+  };
+  await writer.writeJson(PAIRING_FILE, nanToNull(stored));
+  await writer.writeJson(TOP_FILE, storedTop({ a: r.pairing.topA!, b: r.pairing.topB! }, r.labelRule));
+  return {
+    ...(resumedFrom ? { resumedFrom } : {}),
+    counts: { ...kept.counts, ...r.labelCounts, tokens: r.pairing.numTokens },
+    summary: { layerA: input.a.layer, layerB: input.b.layer, method, meanCorrFiltered: finiteOrNull(kept.meanCorrFiltered), ...(shifted ? { shift: shifted.shift } : {}) },
+  };
 }
 
 export function pairActivity(store: ArtifactStore) {

@@ -25,13 +25,18 @@ function ids(node: LineageNode): string[] {
   return [node.id, ...node.inputs.flatMap(ids)];
 }
 
-test('selection null: one pair-shift artifact per shift, rows with null "selection" in the results, the report and the lineage', async () => {
+test('selection null: one pair-shift artifact per shift, rows with null "selection" in the results, the report and the lineage', async (t) => {
   const config = structuredClone(demo);
   config.models.a.layers = [1];
   config.models.b.layers = [2];
   config.similarity.permutations = 50;
   config.similarity.null = ['rows', 'selection'];
   config.similarity.selectionShifts = SHIFTS;
+  // Under the described filters the demo's shifts keep 0–1 pairs (chance pairs rarely share a top
+  // token), too few to score; the original's chain (no keyword filter) with any positive
+  // correlation keeps enough of them to score, so both branches of the row are exercised here.
+  config.compat = 'reference';
+  config.pairing.minCorrelation = 0;
   const { workflowId } = await startSweep(env.client, config);
   const out = await waitForSweep(env.client, workflowId);
   const pair = out.pairs[0]!;
@@ -50,6 +55,9 @@ test('selection null: one pair-shift artifact per shift, rows with null "selecti
     assert.ok(shifted.numTokens < pairing.numTokens, 'documents cut to the shorter of each aligned two');
   }
   assert.deepEqual(sel.scores.map((s) => s.metric), config.similarity.metrics);
+  for (const s of sel.scores) {
+    t.diagnostic(`${s.metric}: ${'skipped' in s ? `skipped: ${s.skipped}` : `observed ${s.observed.toFixed(3)}, shifts ${s.nullMean.toFixed(3)} ± ${s.nullSd.toFixed(3)}, effect ${s.effect?.toFixed(1)}, p ${s.p.toPrecision(2)}`} (pairs ${sel.n}; per shift ${sel.shifts.map((x) => x.pairs).join(',')})`);
+  }
 
   const table = await readParquetTable(out.resultsPath);
   const c = table.columns;
@@ -57,6 +65,7 @@ test('selection null: one pair-shift artifact per shift, rows with null "selecti
   const selRows = rows.filter((i) => c.null![i] === 'selection');
   assert.equal(selRows.length, config.similarity.metrics.length);
   assert.ok(rows.filter((i) => c.subspace![i] === 'full' && c.null![i] === 'rows').length === config.similarity.metrics.length);
+  assert.ok(selRows.some((i) => Number.isFinite(c.p![i] as number)), 'some metric scored against the shifts');
   for (const i of selRows) {
     assert.equal(c.artifact_id![i], pair.selectionId);
     assert.equal(c.shift_pairs![i], sel.shifts.map((s) => s.pairs).join(','));

@@ -34,9 +34,9 @@ async function titleBoxes(modelA: string, modelB: string, layersA: number[], lay
   const boxes = await o.page.$$eval('[data-testid^="heatmap-"] svg[role="img"]', (svgs) =>
     svgs.map((svg) => ({
       svg: svg.getBoundingClientRect().toJSON() as DOMRect,
-      titles: [...svg.querySelectorAll('text.axis-title')].map((t) => ({
+      titles: Array.from(svg.querySelectorAll('text.axis-title')).map((t) => ({
         box: t.getBoundingClientRect().toJSON() as DOMRect,
-        text: [...t.childNodes].filter((n) => n.nodeName !== 'title').map((n) => n.textContent).join(''),
+        text: Array.from(t.childNodes).filter((n) => n.nodeName !== 'title').map((n) => n.textContent).join(''),
         tip: t.querySelector('title')?.textContent ?? '',
       })),
     })),

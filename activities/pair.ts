@@ -15,7 +15,7 @@ import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { layerPairPaths, PAIRING_FILE, PAIRS_FILE, storedTop, TOP_FILE, type StoredPairing } from './layerData.ts';
 import { produce } from './storeAccess.ts';
-import type { LayerPairInput, PairResult } from './types.ts';
+import type { LayerPairInput, PairResult, WorkHeartbeat } from './types.ts';
 
 /** The correlation's running state, while the pairing runs (removed before the artifact is published). */
 export const CHECKPOINT_FILE = 'pairing.checkpoint';
@@ -72,7 +72,7 @@ export function pairActivity(store: ArtifactStore) {
             const q = p as PairJobProgress;
             if ('checkpoint' in q) checkpoint.save(q.checkpoint);
             else {
-              progress.report({ blockPairs: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) });
+              progress.report({ unit: 'block pairs', done: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) } satisfies WorkHeartbeat);
             }
           },
         });

@@ -9,24 +9,25 @@ import { stageProgressQuery, type StageProgress } from './progress.ts';
 
 export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPairOutcome> {
   const act = sweepActivities(input.heartbeatTimeoutSeconds);
-  const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4, reused: 0, produced: 0 };
+  const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4, reused: 0, produced: 0, finished: [] };
   setHandler(stageProgressQuery, () => progress);
-  const tally = (reused: boolean) => {
+  const tally = (reused: boolean, activity: string) => {
     if (reused) progress.reused++;
     else progress.produced++;
     progress.stagesDone++;
+    progress.finished!.push(activity);
   };
 
   const pair = await act.pairLayer(input);
-  tally(pair.reused);
+  tally(pair.reused, 'pairLayer');
   progress.stage = 'similarity+subspaces';
   const [scores, subspaces] = await Promise.all([
-    act.scoreLayerPair(input, pair.id).then((r) => (tally(r.reused), r)),
-    act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused), r)),
+    act.scoreLayerPair(input, pair.id).then((r) => (tally(r.reused, 'scoreLayerPair'), r)),
+    act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused, 'analyseSubspaces'), r)),
   ]);
   progress.stage = 'featureMap';
   const map = await act.renderFeatureMap(input, { pairId: pair.id, scoresId: scores.id, subspacesId: subspaces.id });
-  tally(map.reused);
+  tally(map.reused, 'renderFeatureMap');
   progress.stage = 'done';
   return {
     layerA: input.a.layer,

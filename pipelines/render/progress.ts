@@ -22,6 +22,8 @@ export interface ProgressOptions {
   windowMs?: number;
   /** Least time the measured progress must span before an ETA is shown (default 3 s). */
   minSpanMs?: number;
+  /** Least fraction of the total the measured progress must cover before an ETA is shown (default 0.01). */
+  minGainFraction?: number;
 }
 
 export function formatDuration(ms: number): string {
@@ -41,8 +43,9 @@ export function formatEta(ms: number | undefined): string {
 
 /**
  * Work done per millisecond over the last `windowMs`, from (time, work done) samples. Falls back
- * to the whole run's average when the window saw no progress (one long step without heartbeats);
- * undefined until progress spanning at least `minSpanMs` has been seen.
+ * to the whole run's average when the window saw too little progress (one long step without
+ * heartbeats); undefined until progress of at least `minGain` spanning at least `minSpanMs` has
+ * been seen (one tiny first step says nothing about the rest).
  */
 export class Throughput {
   private readonly samples: Array<{ t: number; done: number }> = [];
@@ -66,22 +69,24 @@ export class Throughput {
   }
 
   /** Work per millisecond, or undefined while it cannot be measured. */
-  rate(): number | undefined {
+  rate(minGain = 0): number | undefined {
     const last = this.samples[this.samples.length - 1];
     if (!last || !this.first) return undefined;
+    const measurable = (from: { t: number; done: number }) => last.t - from.t >= this.minSpanMs && last.done - from.done > minGain;
     const anchor = this.samples[0]!;
-    const span = last.t - anchor.t;
-    if (span >= this.minSpanMs && last.done > anchor.done) return (last.done - anchor.done) / span;
-    const total = last.t - this.first.t;
-    if (total >= this.minSpanMs && last.done > this.first.done) return (last.done - this.first.done) / total;
+    if (measurable(anchor)) return (last.done - anchor.done) / (last.t - anchor.t);
+    if (measurable(this.first)) return (last.done - this.first.done) / (last.t - this.first.t);
     return undefined;
   }
 
-  /** Milliseconds until `total` at the measured rate; 0 once done; undefined while unknown. */
-  remainingMs(total: number): number | undefined {
+  /**
+   * Milliseconds until `total` at the measured rate; 0 once done; undefined while unknown, or
+   * while less than `minGainFraction` of the total was measured.
+   */
+  remainingMs(total: number, minGainFraction = 0): number | undefined {
     const last = this.samples[this.samples.length - 1];
     if (last && last.done >= total) return 0;
-    const r = this.rate();
+    const r = this.rate(minGainFraction * total);
     return r === undefined || !last ? undefined : (total - last.done) / r;
   }
 }
@@ -121,7 +126,7 @@ export class ProgressBar {
     const pctText = `${Math.floor(pct)}%`;
     const counts = this.opts.counts === false ? pctText : `${fmtCount(this.done)}/${fmtCount(this.total)} (${pctText})`;
     const finished = this.done >= this.total;
-    const timing = finished ? `done in ${formatDuration(elapsed)}` : `ETA ${formatEta(this.throughput.remainingMs(this.total))}`;
+    const timing = finished ? `done in ${formatDuration(elapsed)}` : `ETA ${formatEta(this.throughput.remainingMs(this.total, this.opts.minGainFraction ?? 0.01))}`;
     const detail = this.detail && !finished ? ` · ${this.detail}` : '';
     if (!this.stream.isTTY) return `${this.label}: ${counts} ${timing}${detail}`;
     const width = this.opts.width ?? Math.max(10, Math.min(40, (this.stream.columns ?? 80) - this.label.length - 40));

@@ -204,8 +204,7 @@ export interface WaitOptions {
 
 /** The running children's own progress and pending activities (a child that just closed is left out). */
 export async function liveSnapshot(client: Client, progress: SweepProgress): Promise<SweepSnapshot> {
-  const children: SweepSnapshot['children'] = {};
-  await Promise.all(
+  const live = await Promise.all(
     progress.running.map(async (id) => {
       const [stage, activities] = await Promise.all([
         client.workflow
@@ -214,10 +213,10 @@ export async function liveSnapshot(client: Client, progress: SweepProgress): Pro
           .catch(() => undefined),
         activitiesOf(client, id),
       ]);
-      children[id] = { ...(stage ? { stage } : {}), activities };
+      return [id, { ...(stage ? { stage } : {}), activities }] as const;
     }),
   );
-  return { progress, children };
+  return { progress, children: Object.fromEntries(live) };
 }
 
 /** Resolves with the outcome (following continue-as-new runs); a failure rejects with its root message. */

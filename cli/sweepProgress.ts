@@ -15,7 +15,7 @@ export interface ProgressPrinterOptions {
 export function progressPrinter(
   stream: ProgressStream = process.stderr,
   opts: ProgressPrinterOptions = {},
-): { onProgress: (p: SweepProgress, live?: SweepSnapshot) => void; done: () => void } {
+): { onProgress: (p: SweepProgress, live?: SweepSnapshot) => void; done: (outcome?: SweepOutcome) => void } {
   // One bar for the whole sweep: its throughput window (the ETA) spans every stage.
   let bar: ProgressBar | undefined;
   let planShown = false;
@@ -31,15 +31,24 @@ export function progressPrinter(
       for (; warningsShown < p.warnings.length; warningsShown++) news.push(`warning: ${p.warnings[warningsShown]}`);
       const pairsDone = p.pairs.filter((x) => x.status === 'done').length;
       const pairsFailed = p.pairs.filter((x) => x.status === 'failed').length;
-      const label = `sweep ${p.stage} (pairs ${pairsDone}/${p.pairs.length}${pairsFailed > 0 ? `, ${pairsFailed} failed` : ''})`;
+      const label = `sweep ${p.stage} ${pairsText(pairsDone, p.pairs.length, pairsFailed)}`;
       const work = measureSweepWork(live ?? { progress: p, children: {} });
       bar ??= new ProgressBar(label, work.total, { stream, counts: false, ...(opts.now ? { now: opts.now } : {}), ...(opts.plainEveryMs !== undefined ? { plainEveryMs: opts.plainEveryMs } : {}) });
       if (news.length > 0) bar.printAbove(news.join('\n'));
       bar.update(work.done, { total: work.total, label, detail: work.detail ?? '' });
     },
-    done: () => bar?.finish(),
+    // With the outcome: the sweep finished, which the last poll (before the report was written) may not have seen.
+    done: (outcome) => {
+      if (outcome) {
+        const failed = outcome.failed?.length ?? 0;
+        bar?.update(Infinity, { label: `sweep done ${pairsText(outcome.layerPairs, outcome.layerPairs + failed, failed)}`, detail: '' });
+      }
+      bar?.finish();
+    },
   };
 }
+
+const pairsText = (done: number, all: number, failed: number) => `(pairs ${done}/${all}${failed > 0 ? `, ${failed} failed` : ''})`;
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 

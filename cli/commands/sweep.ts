@@ -101,7 +101,7 @@ export async function run(args: string[]): Promise<number> {
     const printer = progressPrinter();
     try {
       const outcome = await waitForSweep(client, started.workflowId, { onProgress: printer.onProgress });
-      printer.done();
+      printer.done(outcome);
       console.log(describeOutcome(outcome));
       return partial(outcome) ? PARTIAL_EXIT : 0;
     } catch (e) {

@@ -38,6 +38,21 @@ test('throughput: unknown until progress spans the minimum, then the recent wind
   assert.equal(tp.rate(), done / 40_000);
 });
 
+test('throughput: on a long run the window is a fraction of the time measured, and samples stay bounded', () => {
+  const fixed = new Throughput(10_000, 1_000, 0);
+  const adaptive = new Throughput(10_000, 1_000, 0.5);
+  // 1 unit/s for 100 s, then 3 units/s for 20 s, sampled every 100 ms.
+  for (let t = 0; t <= 120_000; t += 100) {
+    const done = t <= 100_000 ? t / 1000 : 100 + (3 * (t - 100_000)) / 1000;
+    fixed.add(t, done);
+    adaptive.add(t, done);
+  }
+  assert.ok(Math.abs(fixed.rate()! * 1000 - 3) < 1e-9, 'the last 10 s only');
+  // Window 60 s (half of 120 s): from t = 60 s, 40 units at 1/s and 60 at 3/s.
+  assert.ok(Math.abs(adaptive.rate()! * 1000 - 100 / 60) < 0.05, `${adaptive.rate()! * 1000}`);
+  assert.ok(adaptive.sampleCount <= 70, `about one sample a second in the 60 s window, not 600: ${adaptive.sampleCount}`);
+});
+
 test('the bar: fraction of work, never moving back when the total is revised, ETA from measured throughput', () => {
   let t = 0;
   const s = sink(false);

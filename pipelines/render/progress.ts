@@ -42,11 +42,15 @@ export function formatEta(ms: number | undefined): string {
 }
 
 /**
- * Work done per millisecond over the last `windowMs`, from (time, work done) samples. Falls back
+ * Work done per millisecond over a recent window, from (time, work done) samples: the last
+ * `windowMs`, or the last `windowFraction` of the time measured when that is longer (a three-hour
+ * sweep's ETA then follows its last half hour, not whichever activity ran this minute). Falls back
  * to the whole run's average when the window saw too little progress (one long step without
  * heartbeats); undefined until progress of at least `minGain` spanning at least `minSpanMs` has
  * been seen (one tiny first step says nothing about the rest).
  */
+const SAMPLE_EVERY_MS = 1000;
+
 export class Throughput {
   private readonly samples: Array<{ t: number; done: number }> = [];
   private first: { t: number; done: number } | undefined;
@@ -54,6 +58,7 @@ export class Throughput {
   constructor(
     readonly windowMs = 60_000,
     readonly minSpanMs = 3_000,
+    readonly windowFraction = 0.2,
   ) {}
 
   add(t: number, done: number): void {
@@ -63,9 +68,20 @@ export class Throughput {
       return;
     }
     this.first ??= { t, done };
-    this.samples.push({ t, done });
+    // At most one kept sample per second (the newest is overwritten in between): bounded memory over days.
+    const before = this.samples[this.samples.length - 2];
+    if (last && before && t - before.t < SAMPLE_EVERY_MS) {
+      last.t = t;
+      last.done = Math.max(last.done, done);
+    } else this.samples.push({ t, done });
     // Keep one sample at or before the window's start as its anchor.
-    while (this.samples.length > 2 && this.samples[1]!.t <= t - this.windowMs) this.samples.shift();
+    const window = Math.max(this.windowMs, this.windowFraction * (t - this.first.t));
+    while (this.samples.length > 2 && this.samples[1]!.t <= t - window) this.samples.shift();
+  }
+
+  /** Samples kept (the window's, about one a second). */
+  get sampleCount(): number {
+    return this.samples.length;
   }
 
   /** Work per millisecond, or undefined while it cannot be measured. */

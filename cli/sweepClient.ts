@@ -15,7 +15,7 @@ import { sweepIdOf, type SweepConfig } from '../pipelines/config.ts';
 import { UserInputError } from '../pipelines/errors.ts';
 import { CPU_QUEUE, stageProgressQuery, sweepProgressQuery, sweepWorkflow, type SweepInput, type SweepOutcome, type SweepProgress } from '../workflows/index.ts';
 import type { LayerPairOutcome } from '../activities/types.ts';
-import type { SweepSnapshot } from './sweepWork.ts';
+import { measureSweepWork, type SweepSnapshot, type WorkMeasure } from './sweepWork.ts';
 
 export interface StartSweepOptions {
   /** Workflow task queue (default `cpu`, where `ufg worker` runs workflows). */
@@ -74,6 +74,8 @@ export interface SweepStatus {
   runId: string;
   status: SweepRunStatus;
   progress?: SweepProgress;
+  /** Weighted work done of a running sweep (cli/sweepWork.ts), as its progress bar shows it. */
+  work?: WorkMeasure;
   activities: ActivityInFlight[];
   outcome?: SweepOutcome;
   error?: string;
@@ -127,7 +129,11 @@ export async function sweepStatus(client: Client, id: string): Promise<SweepStat
       // no worker has picked the workflow up yet
     }
     out.activities.push(...(await activitiesOf(client, id)));
-    for (const child of out.progress?.running ?? []) out.activities.push(...(await activitiesOf(client, child)));
+    if (out.progress) {
+      const live = await liveSnapshot(client, out.progress);
+      out.work = measureSweepWork(live);
+      for (const child of Object.values(live.children)) out.activities.push(...child.activities);
+    }
   } else if (status === 'COMPLETED') {
     out.outcome = await handle.result();
   } else {

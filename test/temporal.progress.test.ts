@@ -4,7 +4,7 @@
 // and the worker's SDK does not print its "No workflows registered" warning on the terminal.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startSweep, waitForSweep } from '../cli/sweepClient.ts';
+import { startSweep, sweepStatus, waitForSweep } from '../cli/sweepClient.ts';
 import { progressPrinter } from '../cli/sweepProgress.ts';
 import { measureSweepWork } from '../cli/sweepWork.ts';
 import type { SweepConfig } from '../pipelines/config.ts';
@@ -33,6 +33,16 @@ test('a demo sweep: the bar advances with work inside stages, monotone, with a m
   // Per poll: the fraction done, and what had finished (sweep stage, parts, children's activities).
   const polls: { fraction: number; finished: string; heartbeats: number }[] = [];
   let work: SweepProgress['work'];
+  // Meanwhile `ufg sweep status` reports the same weighted work once the pairs run.
+  const status = (async () => {
+    for (let i = 0; i < 400; i++) {
+      const s = await sweepStatus(env.client, started.workflowId);
+      if (s.status !== 'RUNNING') return undefined;
+      if (s.progress?.stage === 'pairs' && s.work) return { ...s.work, stage: s.progress.stage };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return undefined;
+  })();
   const outcome = await waitForSweep(env.client, started.workflowId, {
     pollMs: 150,
     onProgress: (p, live) => {
@@ -46,6 +56,8 @@ test('a demo sweep: the bar advances with work inside stages, monotone, with a m
     },
   });
   printer.done(outcome);
+  const seenByStatus = await status;
+  assert.ok(seenByStatus && seenByStatus.done > 0 && seenByStatus.done < seenByStatus.total, `sweep status: ${JSON.stringify(seenByStatus)}`);
   assert.equal(outcome.layerPairs, 2);
   const out = lines.join('');
 

@@ -96,13 +96,27 @@ const AXIS_CHAR_PX = 0.62 * 11;
 /** Longer model names are shortened in the middle on the axis (the full name is the title's tooltip). */
 const AXIS_NAME_MAX = 60;
 
-/** `layer of A (name)`, its SVG content (escaped, with the full name as tooltip when shortened) and its width estimate. */
-export function axisTitle(side: 'A' | 'B', model: string): { text: string; svg: string; width: number } {
+const widthOf = (s: string) => Math.ceil([...s].length * AXIS_CHAR_PX);
+
+/**
+ * `layer of A (name)`: its SVG content (escaped, with the full name as tooltip when shortened) and
+ * its length along the axis. When one line is longer than `room`, the name goes on a second line
+ * (tspans placed relative to the text's origin, so only for a title drawn at a translated origin,
+ * as the rotated A title is): a tall thin grid then grows by the name's length, not the whole title's.
+ */
+export function axisTitle(side: 'A' | 'B', model: string, room = Infinity): { text: string; svg: string; width: number; lines: number } {
   const chars = [...model];
   const shown = chars.length <= AXIS_NAME_MAX ? model : `${chars.slice(0, AXIS_NAME_MAX / 2 - 1).join('')}…${chars.slice(chars.length - AXIS_NAME_MAX / 2).join('')}`;
   const text = `layer of ${side} (${shown})`;
-  const full = `layer of ${side} (${model})`;
-  return { text, svg: `${shown === model ? '' : `<title>${h(full)}</title>`}${h(text)}`, width: Math.ceil([...text].length * AXIS_CHAR_PX) };
+  const tip = shown === model ? '' : `<title>${h(`layer of ${side} (${model})`)}</title>`;
+  if (widthOf(text) <= room) return { text, svg: `${tip}${h(text)}`, width: widthOf(text), lines: 1 };
+  const [first, second] = [`layer of ${side}`, `(${shown})`];
+  return {
+    text,
+    svg: `${tip}<tspan x="0" dy="0">${h(first)}</tspan><tspan x="0" dy="1.2em">${h(second)}</tspan>`,
+    width: Math.max(widthOf(first), widthOf(second)),
+    lines: 2,
+  };
 }
 
 /** A centre for a span of `length` as close to `centre` as keeps the span within [lo, hi]. */
@@ -128,7 +142,7 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
   // The axis titles carry the model names, which can be longer than the grid is wide (or tall):
   // the drawing grows to hold them, so no title is cut off at the SVG's edge.
   const titleB = axisTitle('B', data.modelB);
-  const titleA = axisTitle('A', data.modelA);
+  const titleA = axisTitle('A', data.modelA, layersA.length * cell + 40 - 2 * AXIS_PAD);
   const w = Math.max(left + layersB.length * cell + 10, titleB.width + 2 * AXIS_PAD);
   const hgt = Math.max(top + layersA.length * cell + 40, titleA.width + 2 * AXIS_PAD + 24);
   const parts: string[] = [];
@@ -185,7 +199,8 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
   const xB = clampCentre(left + (layersB.length * cell) / 2, titleB.width, AXIS_PAD, w - AXIS_PAD);
   const yA = clampCentre(top + (layersA.length * cell) / 2, titleA.width, AXIS_PAD, hgt - 24 - AXIS_PAD);
   parts.push(`<text class="axis-title" data-testid="axis-b-${h(name)}" x="${xB}" y="${hgt - 10}" text-anchor="middle">${titleB.svg}</text>`);
-  parts.push(`<text class="axis-title" data-testid="axis-a-${h(name)}" transform="translate(14 ${yA}) rotate(-90)" text-anchor="middle">${titleA.svg}</text>`);
+  // Two lines stack towards the row labels: the first line's baseline moves left to keep both clear of them.
+  parts.push(`<text class="axis-title" data-testid="axis-a-${h(name)}" data-lines="${titleA.lines}" transform="translate(${titleA.lines === 1 ? 14 : 12} ${yA}) rotate(-90)" text-anchor="middle">${titleA.svg}</text>`);
   const effectNote = distance ? 'null sds from the null mean; a distance: negative = more similar' : 'null sds from the null mean; positive = more similar than unrelated rows';
   const observedNote = distance ? 'a distance: lower = more similar' : 'observed score';
   return `<section class="card heatmap" data-testid="heatmap-${h(name)}">

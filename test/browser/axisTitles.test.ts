@@ -36,7 +36,9 @@ async function titleBoxes(modelA: string, modelB: string, layersA: number[], lay
       svg: svg.getBoundingClientRect().toJSON() as DOMRect,
       titles: Array.from(svg.querySelectorAll('text.axis-title')).map((t) => ({
         box: t.getBoundingClientRect().toJSON() as DOMRect,
-        text: Array.from(t.childNodes).filter((n) => n.nodeName !== 'title').map((n) => n.textContent).join(''),
+        // Lines (tspans) read as one title, separated by a space.
+        text: Array.from(t.childNodes).filter((n) => n.nodeName !== 'title').map((n) => n.textContent).join(t.querySelector('tspan') ? ' ' : ''),
+        lines: Number(t.getAttribute('data-lines')),
         tip: t.querySelector('title')?.textContent ?? '',
       })),
     })),
@@ -65,6 +67,8 @@ test('long model names on a 2 × 2 grid: both axis titles lie inside the SVG and
   assertInside(boxes);
   for (const { titles } of boxes) {
     assert.deepEqual(titles.map((t) => t.text), [`layer of B (${LONG_B})`, `layer of A (${LONG_A})`]);
+    // Two rows of cells are shorter than the A title: its name goes on a second line.
+    assert.equal(titles[1]!.lines, 2);
   }
 });
 

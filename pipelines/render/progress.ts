@@ -18,7 +18,7 @@ export interface ProgressOptions {
   width?: number;
   /** Print `done/total` next to the percentage (default true; off when the unit means nothing to a reader). */
   counts?: boolean;
-  /** Throughput window for the ETA (default 60 s). */
+  /** Throughput window for the ETA (default 30 s, or a fifth of the time measured when longer). */
   windowMs?: number;
   /** Least time the measured progress must span before an ETA is shown (default 3 s). */
   minSpanMs?: number;
@@ -41,6 +41,9 @@ export function formatEta(ms: number | undefined): string {
   return formatDuration(Math.max(1000, ms));
 }
 
+/** Kept samples are at least this far apart (bounded memory over days of polling). */
+const SAMPLE_EVERY_MS = 1000;
+
 /**
  * Work done per millisecond over a recent window, from (time, work done) samples: the last
  * `windowMs`, or the last `windowFraction` of the time measured when that is longer (a three-hour
@@ -49,14 +52,12 @@ export function formatEta(ms: number | undefined): string {
  * heartbeats); undefined until progress of at least `minGain` spanning at least `minSpanMs` has
  * been seen (one tiny first step says nothing about the rest).
  */
-const SAMPLE_EVERY_MS = 1000;
-
 export class Throughput {
   private readonly samples: Array<{ t: number; done: number }> = [];
   private first: { t: number; done: number } | undefined;
 
   constructor(
-    readonly windowMs = 60_000,
+    readonly windowMs = 30_000,
     readonly minSpanMs = 3_000,
     readonly windowFraction = 0.2,
   ) {}

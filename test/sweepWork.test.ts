@@ -34,7 +34,7 @@ test('weights: the pairing grows with tokens × features², the nulls with permu
   assert.deepEqual(Object.keys(a.featureStats), ['1', '2']);
   // Tiny inputs: the fixed per-activity cost is what is left.
   const tiny = layerPairWeights({ ...PYTHIA, tokens: 10, saes: { a: { '1': { features: 8, dIn: 4 } }, b: { '1': { features: 8, dIn: 4 } } } }, 1, 1);
-  assert.ok(tiny.pairLayer >= 1 && tiny.pairLayer < 1.01);
+  assert.ok(tiny.pairLayer >= 2 && tiny.pairLayer < 2.01);
 });
 
 // A 1 × 2 grid whose SAEs are alike: A1↔B1 and A1↔B2 weigh the same.

@@ -4,6 +4,8 @@
 // starting sessions: what dominates tiny sweeps) plus its arithmetic at a nominal rate. Only the
 // ratios matter: the bar shows the weighted fraction done, and the ETA divides what is left by
 // the throughput measured on this sweep (pipelines/render/progress.ts), not by the nominal rate.
+// The fixed costs are what the demo's activities take on a 2-core machine (extract ~2 s, feature
+// statistics ~1 s, pairing ~2.5 s, 5 metrics × 200 permutations ~5–8 s, a 200-point map ~4 s).
 // Pure arithmetic on what validation measured (pipelines/work/estimate.ts), so the client can
 // compute it without the files.
 
@@ -68,12 +70,12 @@ export function modelPrepWeights(w: SweepWorkEstimate, side: WorkSide): ModelPre
   const T = w.tokens;
   const featureStats: Record<string, number> = {};
   // Encode (T·n·d) and reconstruct (T·n·d) for the statistics and the fit, twice each.
-  for (const [layer, s] of Object.entries(w.saes[side])) featureStats[layer] = 0.5 + flops(4 * T * s.features * s.dIn);
+  for (const [layer, s] of Object.entries(w.saes[side])) featureStats[layer] = 1 + flops(4 * T * s.features * s.dIn);
   return {
     registerSources: 0.2 + w.models[side].sourceBytes / HASH_BYTES_PER_S,
     tokenize: 0.2 + T / TOKENIZE_PER_S,
     // A forward pass: 2 multiply-adds per parameter per token.
-    extract: 1 + flops(2 * w.models[side].params * T),
+    extract: 2 + flops(2 * w.models[side].params * T),
     featureStats,
   };
 }
@@ -89,7 +91,7 @@ export function layerPairWeights(w: SweepWorkEstimate, layerA: number, layerB: n
   const perPermutation = (k: number) => PER_PERMUTATION_S + flops(k * d * d + k * k);
   return {
     // Both sides encoded from residuals, then every A feature correlated with every B feature.
-    pairLayer: 1 + flops(2 * T * (a.features * a.dIn + b.features * b.dIn) + 2 * T * a.features * b.features),
+    pairLayer: 2 + flops(2 * T * (a.features * a.dIn + b.features * b.dIn) + 2 * T * a.features * b.features),
     scoreLayerPair: 1 + w.metrics * w.permutations * perPermutation(kept),
     // Each category pairs its own features (a fraction of the kept ones) and scores SVCCA and RSA.
     analyseSubspaces: 1 + w.categories * 2 * w.permutations * perPermutation(kept / Math.max(1, w.categories)),

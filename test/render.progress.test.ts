@@ -116,3 +116,12 @@ test('TTY: one redrawn bar line, lines printed above it, newline at the end', ()
   assert.equal(s.chunks[4], '\n');
   assert.equal(s.chunks.length, 5);
 });
+
+test('TTY: a line wider than the terminal is cut to its width (a wrapped line would not redraw in place)', () => {
+  const s = { ...sink(true), columns: 70 };
+  const bar = new ProgressBar('sweep pairs (pairs 3/30, 1 failed)', 100, { stream: s, counts: false });
+  bar.update(40, { detail: 'analyseSubspaces A12↔B11 3/8 categories' });
+  const line = s.chunks[0]!.replace('\r\x1b[2K', '');
+  assert.equal([...line].length, 69);
+  assert.match(line, /^sweep pairs \(pairs 3\/30, 1 failed\) \[####------\] 40% ETA -- · anal.*…$/);
+});

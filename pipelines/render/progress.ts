@@ -148,7 +148,11 @@ export class ProgressBar {
     if (!this.stream.isTTY) return `${this.label}: ${counts} ${timing}${detail}`;
     const width = this.opts.width ?? Math.max(10, Math.min(40, (this.stream.columns ?? 80) - this.label.length - 40));
     const fill = Math.floor((width * pct) / 100);
-    return `${this.label} [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${counts} ${timing}${detail}`;
+    const text = `${this.label} [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${counts} ${timing}${detail}`;
+    // A line wider than the terminal wraps, and the redraw (\r, clear line) would then leave its
+    // first part behind on every update: cut it to the width.
+    const max = (this.stream.columns ?? 80) - 1;
+    return [...text].length <= max ? text : `${[...text].slice(0, max - 1).join('')}…`;
   }
 
   /**

@@ -146,7 +146,8 @@ export class ProgressBar {
     const timing = finished ? `done in ${formatDuration(elapsed)}` : `ETA ${formatEta(this.throughput.remainingMs(this.total, this.opts.minGainFraction ?? 0.01))}`;
     const detail = this.detail && !finished ? ` · ${this.detail}` : '';
     if (!this.stream.isTTY) return `${this.label}: ${counts} ${timing}${detail}`;
-    const width = this.opts.width ?? Math.max(10, Math.min(40, (this.stream.columns ?? 80) - this.label.length - 40));
+    // The bar gives way to the label and the detail; the rest of the line is about 25 characters.
+    const width = this.opts.width ?? Math.max(10, Math.min(40, (this.stream.columns ?? 80) - this.label.length - [...detail].length - 25));
     const fill = Math.floor((width * pct) / 100);
     const text = `${this.label} [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${counts} ${timing}${detail}`;
     // A line wider than the terminal wraps, and the redraw (\r, clear line) would then leave its

@@ -201,7 +201,8 @@ export async function cancelSweep(client: Client, id: string): Promise<void> {
 
 export interface WaitOptions {
   /**
-   * Called every `pollMs` (default 500 ms) while the sweep runs, with its progress and what its
+   * Called every `pollMs` (default 1 s: each poll queries the sweep and describes and queries each
+   * running child, and heartbeats arrive every 2 s) while the sweep runs, with its progress and what its
    * running children show (their progress and their activities' heartbeats: cli/sweepWork.ts).
    */
   onProgress?: (p: SweepProgress, live: SweepSnapshot) => void;
@@ -242,7 +243,7 @@ export async function waitForSweep(client: Client, id: string, opts: WaitOptions
       } catch {
         // between runs (continue-as-new) or not yet picked up: try again
       }
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
     }
   })();
   try {

@@ -19,7 +19,7 @@ import { shiftedRows } from '../pipelines/pair/documentShift.ts';
 import { runActivity, type ActivityProgress } from './context.ts';
 import { layerPairPaths, PAIRING_FILE, PAIRS_FILE, storedTop, TOP_FILE, type StoredPairing } from './layerData.ts';
 import { produce } from './storeAccess.ts';
-import type { LayerPairInput, PairResult } from './types.ts';
+import type { LayerPairInput, PairResult, WorkHeartbeat } from './types.ts';
 
 /** The correlation's running state, while the pairing runs (removed before the artifact is published). */
 export const CHECKPOINT_FILE = 'pairing.checkpoint';
@@ -88,7 +88,7 @@ export async function writePairing(store: ArtifactStore, input: LayerPairInput, 
       const q = p as PairJobProgress;
       if ('checkpoint' in q) checkpoint.save(q.checkpoint);
       else {
-        progress.report({ blockPairs: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) });
+        progress.report({ unit: 'block pairs', done: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) } satisfies WorkHeartbeat);
       }
     },
   });

@@ -11,16 +11,17 @@ import { stageProgressQuery, type StageProgress } from './progress.ts';
 
 export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPairOutcome> {
   const act = sweepActivities(input.heartbeatTimeoutSeconds);
-  const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4, reused: 0, produced: 0 };
+  const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4, reused: 0, produced: 0, finished: [] };
   setHandler(stageProgressQuery, () => progress);
-  const tally = (reused: boolean) => {
+  const tally = (reused: boolean, activity: string) => {
     if (reused) progress.reused++;
     else progress.produced++;
     progress.stagesDone++;
+    progress.finished!.push(activity);
   };
 
   const pair = await act.pairLayer(input);
-  tally(pair.reused);
+  tally(pair.reused, 'pairLayer');
   progress.stage = 'similarity+subspaces';
   // The selection-aware null (opt-in): one pairing per document shift, one after the other (each
   // holds a pairing's memory on its gpu worker), then their scoring; next to the other analyses.
@@ -33,11 +34,11 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
     const done = [];
     for (let s = 1; s <= shifts; s++) {
       const r = await act.pairShift(input, s);
-      tally(r.reused);
+      tally(r.reused, 'pairShift');
       done.push(r);
     }
     const r = await act.scoreSelectionNull(input, pair.id, done);
-    tally(r.reused);
+    tally(r.reused, 'scoreSelectionNull');
     return r;
   };
   // The layer correspondence's bootstrap (opt-in: similarity.bootstrap), after the scores it reads.
@@ -46,20 +47,20 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
   let bootstrapId: string | undefined;
   const [scores, subspaces, selected] = await Promise.all([
     act.scoreLayerPair(input, pair.id).then(async (r) => {
-      tally(r.reused);
+      tally(r.reused, 'scoreLayerPair');
       if (withBootstrap) {
         const b = await act.bootstrapLayerPair(input, pair.id, r.id);
-        tally(b.reused);
+        tally(b.reused, 'bootstrapLayerPair');
         bootstrapId = b.id;
       }
       return r;
     }),
-    act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused), r)),
+    act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused, 'analyseSubspaces'), r)),
     withSelection ? selection() : Promise.resolve(undefined),
   ]);
   progress.stage = 'featureMap';
   const map = await act.renderFeatureMap(input, { pairId: pair.id, scoresId: scores.id, subspacesId: subspaces.id });
-  tally(map.reused);
+  tally(map.reused, 'renderFeatureMap');
   progress.stage = 'done';
   return {
     layerA: input.a.layer,

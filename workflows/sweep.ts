@@ -22,6 +22,7 @@ import {
 } from '@temporalio/workflow';
 import type { FailedLayerPair, FinishedPairCandidate, LayerPairInput, LayerPairOutcome, PairSide, Side, SideSaes } from '../activities/types.ts';
 import type { SweepConfig } from '../pipelines/config.ts';
+import type { SweepWorkEstimate } from '../pipelines/work/weights.ts';
 import { failureSummary, rethrowSurfacingUserInput, rootApplicationFailure } from './failures.ts';
 import { layerPairWorkflow } from './layerPair.ts';
 import { modelPrepWorkflow, type ModelPrepOutcome } from './modelPrep.ts';
@@ -44,6 +45,8 @@ export interface SweepCarry {
   produced: number;
   ran: number;
   carriedOver: number;
+  /** Validation's work estimate, for the progress bar (absent when carried by older code). */
+  work?: SweepWorkEstimate;
 }
 
 export interface SweepInput {
@@ -177,6 +180,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     running: [],
     ...(carried?.plan !== undefined ? { plan: carried.plan } : {}),
     warnings: carried?.warnings ?? [],
+    ...(carried?.work ? { work: carried.work } : {}),
   };
   setHandler(sweepProgressQuery, () => progress);
   const tally = (reused: boolean) => {
@@ -197,6 +201,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       const validated = await act.validateSweep(config);
       progress.plan = validated.plan;
       progress.warnings.push(...validated.warnings);
+      if (validated.work) progress.work = validated.work;
       progress.stagesDone++;
       progress.stage = 'prepare';
       const prepOne = async (side: Side): Promise<ModelPrepOutcome> => {
@@ -300,6 +305,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
           produced: progress.produced,
           ran,
           carriedOver,
+          ...(progress.work ? { work: progress.work } : {}),
         },
       });
     }

@@ -89,6 +89,41 @@ function legend(name: string, view: View, lo: number, hi: number, note: string):
     <span class="muted">${h(note)}</span></div>`;
 }
 
+/** Space kept between an axis title and the drawing's edge. */
+const AXIS_PAD = 4;
+/** Axis titles are 11px text (sweep.css); 0.62 em per character bounds the common sans-serif faces' average width. */
+const AXIS_CHAR_PX = 0.62 * 11;
+/** Longer model names are shortened in the middle on the axis (the full name is the title's tooltip). */
+const AXIS_NAME_MAX = 60;
+
+const widthOf = (s: string) => Math.ceil([...s].length * AXIS_CHAR_PX);
+
+/**
+ * `layer of A (name)`: its SVG content (escaped, with the full name as tooltip when shortened) and
+ * its length along the axis. When one line is longer than `room`, the name goes on a second line
+ * (tspans placed relative to the text's origin, so only for a title drawn at a translated origin,
+ * as the rotated A title is): a tall thin grid then grows by the name's length, not the whole title's.
+ */
+export function axisTitle(side: 'A' | 'B', model: string, room = Infinity): { text: string; svg: string; width: number; lines: number } {
+  const chars = [...model];
+  const shown = chars.length <= AXIS_NAME_MAX ? model : `${chars.slice(0, AXIS_NAME_MAX / 2 - 1).join('')}…${chars.slice(chars.length - AXIS_NAME_MAX / 2).join('')}`;
+  const text = `layer of ${side} (${shown})`;
+  const tip = shown === model ? '' : `<title>${h(`layer of ${side} (${model})`)}</title>`;
+  if (widthOf(text) <= room) return { text, svg: `${tip}${h(text)}`, width: widthOf(text), lines: 1 };
+  const [first, second] = [`layer of ${side}`, `(${shown})`];
+  return {
+    text,
+    svg: `${tip}<tspan x="0" dy="0">${h(first)}</tspan><tspan x="0" dy="1.2em">${h(second)}</tspan>`,
+    width: Math.max(widthOf(first), widthOf(second)),
+    lines: 2,
+  };
+}
+
+/** A centre for a span of `length` as close to `centre` as keeps the span within [lo, hi]. */
+function clampCentre(centre: number, length: number, lo: number, hi: number): number {
+  return Math.max(lo + length / 2, Math.min(hi - length / 2, centre));
+}
+
 function heatmap(data: SweepReportData, metric: SweepMetric): string {
   const name = metric.name;
   const title = titleOf(metric);
@@ -104,8 +139,12 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
   const [lo, hi] = range(scored.map((s) => s.observed));
   const [elo, ehi] = effectRange(scored.flatMap((s) => (s.effect !== undefined ? [s.effect] : [])));
   const showValues = layersB.length <= 16;
-  const w = left + layersB.length * cell + 10;
-  const hgt = top + layersA.length * cell + 40;
+  // The axis titles carry the model names, which can be longer than the grid is wide (or tall):
+  // the drawing grows to hold them, so no title is cut off at the SVG's edge.
+  const titleB = axisTitle('B', data.modelB);
+  const titleA = axisTitle('A', data.modelA, layersA.length * cell + 40 - 2 * AXIS_PAD);
+  const w = Math.max(left + layersB.length * cell + 10, titleB.width + 2 * AXIS_PAD);
+  const hgt = Math.max(top + layersA.length * cell + 40, titleA.width + 2 * AXIS_PAD + 24);
   const parts: string[] = [];
   layersB.forEach((lb, j) => {
     parts.push(`<text x="${left + j * cell + cell / 2}" y="${top - 8}" text-anchor="middle">${h(lb)}</text>`);
@@ -155,8 +194,13 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
       );
     });
   });
-  parts.push(`<text x="${left + (layersB.length * cell) / 2}" y="${hgt - 10}" text-anchor="middle">layer of B (${h(data.modelB)})</text>`);
-  parts.push(`<text transform="translate(14 ${top + (layersA.length * cell) / 2}) rotate(-90)" text-anchor="middle">layer of A</text>`);
+  // Centred on the grid where that keeps the whole title inside the drawing, else moved in; the
+  // A title stays above the B title's row.
+  const xB = clampCentre(left + (layersB.length * cell) / 2, titleB.width, AXIS_PAD, w - AXIS_PAD);
+  const yA = clampCentre(top + (layersA.length * cell) / 2, titleA.width, AXIS_PAD, hgt - 24 - AXIS_PAD);
+  parts.push(`<text class="axis-title" data-testid="axis-b-${h(name)}" x="${xB}" y="${hgt - 10}" text-anchor="middle">${titleB.svg}</text>`);
+  // Two lines stack towards the row labels: the first line's baseline moves left to keep both clear of them.
+  parts.push(`<text class="axis-title" data-testid="axis-a-${h(name)}" data-lines="${titleA.lines}" transform="translate(${titleA.lines === 1 ? 14 : 12} ${yA}) rotate(-90)" text-anchor="middle">${titleA.svg}</text>`);
   const effectNote = distance ? 'null sds from the null mean; a distance: negative = more similar' : 'null sds from the null mean; positive = more similar than unrelated rows';
   const observedNote = distance ? 'a distance: lower = more similar' : 'observed score';
   return `<section class="card heatmap" data-testid="heatmap-${h(name)}">

@@ -161,6 +161,49 @@ export interface SweepReportData {
   warnings?: string[];
   /** Layer pairs of a partial sweep that failed, with the error (drawn as failed cells). */
   failed?: SweepFailedCell[];
+  /**
+   * N-model sweeps (or sweeps with controls): the models, one section per model pair, and the model
+   * × model summary drawn above them. The top-level modelA/modelB/layers/cells are then empty.
+   */
+  models?: SweepModelEntry[];
+  modelPairs?: ModelPairSection[];
+  summary?: SweepSummaryEntry[];
+}
+
+export type ControlKind = 'ceiling' | 'floor';
+
+export interface SweepModelEntry {
+  key: string;
+  name: string;
+  /** A control model: made from model `of` (the ceiling: another SAE; the floor: a random-init copy). */
+  control?: ControlKind;
+  of?: string;
+}
+
+/** One model pair's heat-maps and cards: the two models' keys and names, their layers and cells. */
+export interface ModelPairSection {
+  a: string;
+  b: string;
+  modelA: string;
+  modelB: string;
+  layersA: number[];
+  layersB: number[];
+  cells: SweepCell[];
+  failed?: SweepFailedCell[];
+  /** Set on a control's pair (its source model vs the control). */
+  control?: ControlKind;
+}
+
+/**
+ * The summary of one model pair and metric: its best layer pair by effect (largest; smallest for
+ * distances), its score as the cell holds it. Absent `best`: no cell of the pair has an effect.
+ */
+export interface SweepSummaryEntry {
+  a: string;
+  b: string;
+  metric: string;
+  control?: ControlKind;
+  best?: { layerA: number; layerB: number; score: SweepScore };
 }
 
 export interface SweepFailedCell {

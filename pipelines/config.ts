@@ -496,3 +496,27 @@ export function demoConfig(fixturesDir: string, outDir: string): SweepConfig {
   };
   return parseSweepConfig(json, join(fixturesDir, 'demo-sweep.json'));
 }
+
+/**
+ * The three-model demo (README): fixture A (d=64), B (d=96) and C (A's sizes in Llama naming, its
+ * own weights, read through A's SAEs), every pair compared, plus both controls on A: the ceiling
+ * reads A through its Gemma Scope–layout SAEs (other seeds), the floor is A re-initialised.
+ */
+export function demoThreeModelConfig(fixturesDir: string, outDir: string): SweepConfig {
+  const saes = join(fixturesDir, 'saes', 'f32');
+  const json = {
+    title: 'ufg demo: three fixture models, with ceiling and floor controls',
+    corpus: { path: join(fixturesDir, 'corpus.txt'), numSamples: 96, maxLength: 32, batchSize: 8 },
+    models: {
+      a: { name: 'fixture-a (d=64)', model: join(fixturesDir, 'model-a.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(saes, 'modelA-sparsify'), layers: [1] },
+      b: { name: 'fixture-b (d=96)', model: join(fixturesDir, 'model-b.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(saes, 'modelB-saelens'), layers: [1, 2] },
+      c: { name: 'fixture-c (llama, d=64)', model: join(fixturesDir, 'model-llama.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(saes, 'modelA-sparsify'), layers: [1], preset: 'llama' },
+    },
+    controls: { ceiling: { model: 'a', sae: join(saes, 'modelA-gemmascope') }, floor: { model: 'a', randomInit: { seed: 0 } } },
+    similarity: { permutations: 100, seed: 0 },
+    chunkTokens: 256,
+    maxMapPoints: 200,
+    outDir: resolve(outDir),
+  };
+  return parseSweepConfig(json, join(fixturesDir, 'demo-three-models.json'));
+}

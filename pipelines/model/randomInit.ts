@@ -25,9 +25,10 @@ const tensorSeed = (seed: number, i: number) => (seed * 7919 + i) % 16_777_216;
 
 function floatValues(t: TensorProto): Float32Array {
   if (t.rawData && t.rawData.length > 0) {
-    const raw = t.rawData;
-    // Copied: raw_data need not be 4-byte aligned inside the decoded buffer.
-    return new Float32Array(raw.slice().buffer, 0, raw.length / 4);
+    // Copied into its own buffer: raw_data is a view into the decoded bytes (a Node Buffer's
+    // slice shares them), not necessarily 4-byte aligned.
+    const raw = new Uint8Array(t.rawData);
+    return new Float32Array(raw.buffer, 0, raw.length / 4);
   }
   return Float32Array.from(t.floatData ?? []);
 }

@@ -10,7 +10,7 @@ import { decodeOnnx, onnx } from '../pipelines/model/loadOnnx.ts';
 import { randomInitModel } from '../pipelines/model/randomInit.ts';
 import { ensureFixtures } from './fixtures/generate.ts';
 
-type Tensor = onnx.ITensorProto;
+type Tensor = NonNullable<NonNullable<ReturnType<typeof decodeOnnx>['graph']>['initializer']>[number];
 const floats = (t: Tensor) => (t.rawData && t.rawData.length > 0 ? new Float32Array(new Uint8Array(t.rawData).buffer) : Float32Array.from(t.floatData ?? []));
 
 function moments(x: Float32Array): { mean: number; sd: number } {

@@ -154,6 +154,16 @@ async function cellOf(
   };
 }
 
+/** Why a finished layer pair has no cell: its SVCCA / RSA skip reasons, with the pairs left after the filters. */
+async function unscoredReason(store: ArtifactStore, p: LayerPairOutcome): Promise<string> {
+  const scores = await readScores(store, p.scoresId);
+  const why = (['svcca', 'rsa'] as const).flatMap((m) => {
+    const s = scoreOf(scores, m);
+    return s && 'skipped' in s ? [`${m}: ${s.skipped}`] : [];
+  });
+  return `${scores.n} pairs after the filters; ${why.length > 0 ? why.join('; ') : 'no finite score'}`;
+}
+
 /** The sweep's full-space metrics in the order it scored them, read from the first layer pair's scores. */
 async function sweepMetrics(store: ArtifactStore, input: ReportInput): Promise<SweepMetric[]> {
   const first = gridsOf(input).flatMap((g) => sorted(g.pairs))[0];
@@ -183,12 +193,19 @@ export function reportActivity(store: ArtifactStore) {
         for (const g of gridsOf(input)) {
           const fits = await readSideFits(store, g);
           const cells: SweepCell[] = [];
+          const unscored: ModelPairSection['unscored'] = [];
           for (const p of sorted(g.pairs)) {
             const cell = await cellOf(store, p, metrics, q, g, fits, multi ? g : undefined);
             if (cell) cells.push(cell);
+            else if (multi) unscored.push({ layerA: p.layerA, layerB: p.layerB, error: await unscoredReason(store, p) });
           }
           const { a, b, modelA, modelB, layersA, layersB, control, failed } = g;
-          sections.push({ a, b, modelA, modelB, layersA, layersB, cells, ...(failed && failed.length > 0 ? { failed } : {}), ...(control ? { control } : {}) });
+          sections.push({
+            a, b, modelA, modelB, layersA, layersB, cells,
+            ...(failed && failed.length > 0 ? { failed } : {}),
+            ...(unscored.length > 0 ? { unscored } : {}),
+            ...(control ? { control } : {}),
+          });
         }
         const cellCount = sections.reduce((n, sec) => n + sec.cells.length, 0);
         const layerPairs = gridsOf(input).reduce((n, g) => n + g.pairs.length, 0);

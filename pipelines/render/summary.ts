@@ -19,11 +19,17 @@ export function bestLayerPair(section: Pick<ModelPairSection, 'cells'>, metric: 
   return best;
 }
 
+function noBestNote(sec: Pick<ModelPairSection, 'cells' | 'unscored'>): string {
+  const why = [...new Set((sec.unscored ?? []).map((u) => u.error))];
+  if (sec.cells.length === 0) return why.length > 0 ? `no layer pair scored: ${why.join('; ')}` : 'no layer pair scored';
+  return 'every layer pair is saturated or has a null without spread';
+}
+
 export function sweepSummary(sections: readonly ModelPairSection[], metrics: readonly SweepMetric[]): SweepSummaryEntry[] {
   return sections.flatMap((sec) =>
     metrics.map((m) => {
       const best = bestLayerPair(sec, m);
-      return { a: sec.a, b: sec.b, metric: m.name, ...(sec.control ? { control: sec.control } : {}), ...(best ? { best } : {}) };
+      return { a: sec.a, b: sec.b, metric: m.name, ...(sec.control ? { control: sec.control } : {}), ...(best ? { best } : { note: noBestNote(sec) }) };
     }),
   );
 }

@@ -17,7 +17,7 @@ import { controlRefs, summarySection, type ControlRefs } from './sweepSummary.ts
 import type { MappingMethod, ModelPairSection, SaeFitView, SweepCell, SweepMetric, SweepReportData, SweepScore } from './types.ts';
 
 /** What a heat-map draws: one model pair's layers and cells (a two-model report's top level is one). */
-type Grid = Pick<SweepReportData, 'modelB' | 'layersA' | 'layersB' | 'cells' | 'failed'>;
+type Grid = Pick<SweepReportData, 'modelB' | 'layersA' | 'layersB' | 'cells' | 'failed'> & Pick<ModelPairSection, 'unscored'>;
 
 const SCORE_TITLE: Record<string, string> = {
   svcca: 'SVCCA',
@@ -126,6 +126,7 @@ function heatmap(data: Grid, metric: SweepMetric, section = '', refs: ControlRef
   const { layersA, layersB } = data;
   const byKey = new Map(data.cells.map((c) => [`${c.layerA},${c.layerB}`, c]));
   const failedByKey = new Map((data.failed ?? []).map((f) => [`${f.layerA},${f.layerB}`, f]));
+  const unscoredByKey = new Map((data.unscored ?? []).map((f) => [`${f.layerA},${f.layerB}`, f.error]));
   // Saturated cells are grey whatever their value, so they do not stretch the colour scales.
   const scored = data.cells.flatMap((c) => scoreOf(c, name) ?? []).filter((s) => !s.saturated);
   const [lo, hi] = range(scored.map((s) => s.observed));
@@ -156,7 +157,7 @@ function heatmap(data: Grid, metric: SweepMetric, section = '', refs: ControlRef
       if (!c || !s) {
         // Outlined and marked so a missing pair reads as "not computed", not as an empty panel.
         parts.push(
-          `<rect class="missing" x="${x + 1}" y="${y + 1}" width="${cell - 2}" height="${cell - 2}" fill="#1a1f29" data-testid="cell-${h(name)}-${la}-${lb}" data-missing="1" data-tip="${h(`A layer ${la} ↔ B layer ${lb}: not computed`)}"></rect>` +
+          `<rect class="missing" x="${x + 1}" y="${y + 1}" width="${cell - 2}" height="${cell - 2}" fill="#1a1f29" data-testid="cell-${h(name)}-${la}-${lb}" data-missing="1" data-tip="${h(`A layer ${la} ↔ B layer ${lb}: not computed${unscoredByKey.has(`${la},${lb}`) ? ` (${unscoredByKey.get(`${la},${lb}`)})` : ''}`)}"></rect>` +
             `<text class="na" x="${x + cell / 2}" y="${y + cell / 2 + 3}" text-anchor="middle">n/a</text>`,
         );
         return;

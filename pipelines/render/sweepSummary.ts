@@ -44,7 +44,7 @@ function matrix(entries: SweepSummaryEntry[], metric: SweepMetric, users: SweepM
         if (row.key === col.key) return `<td class="diag" data-testid="summary-cell-${h(metric.name)}-${h(row.key)}-${h(col.key)}" data-diagonal="1">—</td>`;
         const e = find(row.key, col.key);
         const id = `summary-cell-${h(metric.name)}-${h(row.key)}-${h(col.key)}`;
-        if (!e?.best || e.best.score.effect === undefined) return `<td class="na" data-testid="${id}" data-missing="1">n/a</td>`;
+        if (!e?.best || e.best.score.effect === undefined) return `<td class="na" data-testid="${id}" data-missing="1"${e?.note ? ` data-tip="${h(e.note)}"` : ''}>n/a</td>`;
         const s = e.best.score;
         const t = (s.effect! - lo) / (hi - lo);
         const tip = `${where(models, e)}\nbest effect ${fe(s.effect!)} null sd (observed ${s.observed.toFixed(3)}, null mean ${s.nullMean.toFixed(3)})\np = ${s.p}, q = ${s.q ?? 'n/a'}\nartifact ${s.artifactId}`;
@@ -98,7 +98,7 @@ function controlRows(entries: SweepSummaryEntry[], metric: SweepMetric, models: 
       const s = e.best?.score;
       return `<tr class="control-row" data-testid="summary-control-${h(metric.name)}-${e.control}" data-control="${e.control}"${s ? ` data-effect="${s.effect}" data-artifact="${h(s.artifactId)}"` : ''}>` +
         `<td><span class="badge-control">${e.control}</span></td><td>${h(nameOf(models, e.a))} vs ${h(nameOf(models, e.b))}</td>` +
-        `<td class="num">${s?.effect !== undefined ? h(fe(s.effect)) : 'n/a'}</td><td>${e.best ? `A${e.best.layerA}↔B${e.best.layerB}` : ''}</td><td class="mono lineage">${s ? h(s.artifactId) : ''}</td></tr>`;
+        `<td class="num">${s?.effect !== undefined ? h(fe(s.effect)) : 'n/a'}</td><td>${e.best ? `A${e.best.layerA}↔B${e.best.layerB}` : `<span class="muted" data-testid="summary-control-note">${h(e.note ?? '')}</span>`}</td><td class="mono lineage">${s ? h(s.artifactId) : ''}</td></tr>`;
     });
   return rows.length ? `<table class="summary-controls"><thead><tr><th>control</th><th>models</th><th class="num">best effect</th><th>layers</th><th>artifact</th></tr></thead><tbody>${rows.join('')}</tbody></table>` : '';
 }

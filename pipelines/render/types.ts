@@ -190,6 +190,8 @@ export interface ModelPairSection {
   layersB: number[];
   cells: SweepCell[];
   failed?: SweepFailedCell[];
+  /** Layer pairs that ran but could not be scored (e.g. too few pairs left after the filters), and why. */
+  unscored?: SweepFailedCell[];
   /** Set on a control's pair (its source model vs the control). */
   control?: ControlKind;
 }
@@ -204,6 +206,8 @@ export interface SweepSummaryEntry {
   metric: string;
   control?: ControlKind;
   best?: { layerA: number; layerB: number; score: SweepScore };
+  /** Without a best: why (the unscored layer pairs' reasons, or that every score is saturated). */
+  note?: string;
 }
 
 export interface SweepFailedCell {

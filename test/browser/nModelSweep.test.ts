@@ -13,7 +13,10 @@ import type { Browser } from 'playwright-core';
 import { ensureDemoFixtures } from '../../cli/commands/demo.ts';
 import { startSweep, waitForSweep } from '../../cli/sweepClient.ts';
 import { demoThreeModelConfig, type SweepConfig } from '../../pipelines/config.ts';
+import { renderSweepReportHtml } from '../../pipelines/render/sweepPage.ts';
+import { sweepSummary } from '../../pipelines/render/summary.ts';
 import type { SweepReportData } from '../../pipelines/render/types.ts';
+import { validateSweepReport } from '../../pipelines/render/validate.ts';
 import { benjaminiHochberg } from '../../pipelines/similarity/multipleTesting.ts';
 import { readParquetTable } from '../../storage/parquet.ts';
 import { hashSourcePath, sourceSpec } from '../../storage/sources.ts';
@@ -157,10 +160,16 @@ test('the report in Chromium: model × model summary with the controls as refere
     }
   }
   assert.ok(compared >= 3, `most model pairs have a best effect (${compared} of 6)`);
-  // The ceiling (the same model through other SAEs) is more alike than the floor (no learned structure).
-  const both = ['svcca', 'rsa'].filter((m) => entry('a', 'a~ceiling', m).best && entry('a', 'a~floor', m).best);
-  assert.ok(both.length > 0, 'both controls have a best effect for SVCCA or RSA');
-  for (const m of both) assert.ok(best('a', 'a~ceiling', m).score.effect! > best('a', 'a~floor', m).score.effect!, `${m}: ceiling above floor`);
+  // The ceiling (model a through other SAEs) is more alike than a and the distinct model b.
+  assert.ok(best('a', 'a~ceiling', 'rsa').score.effect! > best('a', 'b', 'rsa').score.effect!, 'RSA: the ceiling is above a × b');
+  // The floor: a's SAEs on the random-init copy's activations leave no feature correlated above
+  // pairing.minCorrelation with a's, so nothing is scored; the summary says so instead of a line.
+  const floor = data.modelPairs!.find((x) => x.control === 'floor')!;
+  assert.deepEqual(floor.cells, []);
+  assert.match(floor.unscored![0]!.error, /^\d+ pairs after the filters; svcca: /);
+  assert.match(entry('a', 'a~floor', 'rsa').note!, /^no layer pair scored: \d+ pairs after the filters/);
+  assert.match((await page.textContent('[data-testid="summary-control-rsa-floor"]'))!, /no layer pair scored/);
+  assert.equal(await page.$('[data-testid="ref-line-rsa-floor"]'), null);
   const shown = (['b', 'c'] as const).find((b) => entry('a', b, 'rsa').best)!;
   await page.hover(`[data-testid="summary-cell-rsa-a-${shown}"]`);
   const tip = (await page.textContent('[data-testid="tooltip"]'))!;
@@ -180,6 +189,37 @@ test('the report in Chromium: model × model summary with the controls as refere
   await screenshot(page, 'n-model-sweep-report');
   assert.deepEqual(o.blocked, []);
   assert.deepEqual(o.errors, []);
-  assert.ok(readFileSync(outcome.reportPath, 'utf8').includes('Model × model summary'));
+  // The page is its data: `ufg report --from-json report.json` accepts it and draws the same page.
+  assert.equal(renderSweepReportHtml(validateSweepReport(data, 'report.json')), readFileSync(outcome.reportPath, 'utf8'));
   await page.context().close();
+});
+
+test('reference lines: with both controls scored, the summary bars and every effect legend mark the ceiling and the floor', async () => {
+  const data = JSON.parse(new TextDecoder().decode(await env.store.readFile(outcome.reportId, 'report.json'))) as SweepReportData;
+  // Drawing only: give the floor section the ceiling's cell with its RSA effect lowered, and
+  // summarise again (what the page draws is a function of the data alone).
+  const sections = data.modelPairs!.map((sec) => {
+    if (sec.control !== 'floor') return sec;
+    const cell = structuredClone(data.modelPairs!.find((x) => x.control === 'ceiling')!.cells[0]!);
+    cell.scores!.rsa = { ...cell.scores!.rsa!, effect: 1.5, artifactId: 'floor-rsa-artifact' };
+    cell.rsa = cell.scores!.rsa;
+    return { ...sec, cells: [cell], unscored: [] };
+  });
+  const drawn = { ...data, modelPairs: sections, summary: sweepSummary(sections, data.metrics!) };
+  const file = join(env.dir, 'reference-lines.html');
+  await writeFile(file, renderSweepReportHtml(drawn));
+  const o = await openOffline(browser, file);
+  const ceiling = drawn.summary.find((e) => e.control === 'ceiling' && e.metric === 'rsa')!.best!.score.effect!;
+  const x = async (sel: string) => Number(await o.page.$eval(`${sel} line`, (l) => l.getAttribute('x1')));
+  assert.equal(Number(await o.page.getAttribute('[data-testid="ref-line-rsa-floor"]', 'data-effect')), 1.5);
+  assert.equal(await o.page.getAttribute('[data-testid="ref-line-rsa-floor"]', 'data-artifact'), 'floor-rsa-artifact');
+  assert.equal(Number(await o.page.getAttribute('[data-testid="ref-line-rsa-ceiling"]', 'data-effect')), ceiling);
+  assert.ok((await x('[data-testid="ref-line-rsa-floor"]')) < (await x('[data-testid="ref-line-rsa-ceiling"]')), 'the floor line left of the ceiling line');
+  // Each model pair's RSA effect legend carries both ticks.
+  assert.equal((await o.page.$$('[data-testid="model-pair"] [data-testid="legend-ref-rsa-floor"]')).length, sections.length);
+  await o.page.hover('[data-testid="ref-line-rsa-floor"]');
+  assert.match((await o.page.textContent('[data-testid="tooltip"]'))!, /^floor: best effect \+1\.5 .*\nartifact floor-rsa-artifact$/s);
+  await screenshot(o.page, 'n-model-sweep-reference-lines');
+  assert.deepEqual(o.errors, []);
+  await o.page.context().close();
 });

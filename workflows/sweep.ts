@@ -193,6 +193,8 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
   const grid: GridCell[] = mpairs.flatMap((pair) =>
     modelByKey.get(pair.a)!.config.layers.flatMap((layerA) => modelByKey.get(pair.b)!.config.layers.map((layerB) => ({ pair, layerA, layerB }))),
   );
+  // validate, one prep per model (and the floor's random-init copy): 3 in a two-model sweep.
+  const setupStages = 1 + models.length + models.filter((m) => m.control === 'floor').length;
   const keysField = (pair: ModelPair) => (twoModels ? {} : { models: { a: pair.a, b: pair.b } });
   const carried = input.carried;
   const done = new Map<string, LayerPairOutcome>((carried?.done ?? []).map((o) => [outcomeKey(o), o]));
@@ -204,8 +206,8 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     sweepId,
     run: carried?.run ?? 0,
     stage: carried ? 'pairs' : 'validate',
-    stagesDone: carried ? 3 + done.size + failed.size : 0,
-    stagesTotal: 1 + models.length + grid.length + 2,
+    stagesDone: carried ? setupStages + done.size + failed.size : 0,
+    stagesTotal: setupStages + grid.length + 2,
     prep: Object.fromEntries(models.map((m) => [m.key, { status: carried ? 'done' : 'pending', workflowId: prepWorkflowId(sweepId, m.key) }])),
     pairs: grid.map((c): PairProgress => {
       const f = failed.get(cellKey(c));

@@ -264,7 +264,8 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
                 encode: config.pairing.encode,
                 convention: config.compat === 'reference' ? 'reference' : 'trained-tensor',
                 configFile: config.source ?? 'sweep config',
-                strict: config.strict,
+                // The floor fits its SAEs badly by design: `strict` is about the models compared, not it.
+                strict: config.strict && !floor,
                 heartbeatTimeoutSeconds: hb,
                 ...(floor ? { modelId: floor.modelId } : {}),
               },

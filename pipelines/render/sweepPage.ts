@@ -345,7 +345,7 @@ function manyModelPage(data: SweepReportData, sections: ModelPairSection[], metr
 </header>
 <main>
   ${data.warnings && data.warnings.length > 0 ? `<section class="card warnings" data-testid="warnings"><h2>Check these SAEs</h2><ul>${data.warnings.map((w) => `<li>${h(w)}</li>`).join('')}</ul></section>` : ''}
-  ${summarySection(data.summary ?? [], metrics, models, (a, b) => `#models-${sectionId({ a, b })}`)}
+  ${summarySection(data.summary ?? [], metrics, models, (a, b) => `#models-${sectionId({ a, b })}`, titleOf)}
   <div class="view-switch" role="radiogroup" aria-label="heat-map colour">Colour cells by
     <label><input type="radio" name="colour" value="effect" data-testid="colour-effect" checked> effect</label>
     <label><input type="radio" name="colour" value="observed" data-testid="colour-observed"> observed score</label>

@@ -60,7 +60,8 @@ function matrix(entries: SweepSummaryEntry[], metric: SweepMetric, users: SweepM
 /** One bar per model pair (its best effect), the controls as vertical reference lines across all bars. */
 function bars(entries: SweepSummaryEntry[], metric: SweepMetric, models: readonly SweepModelEntry[], refs: ControlRefs, lo: number, hi: number): string {
   const shown = entries.filter((e) => e.best?.score.effect !== undefined);
-  const labelW = 220, barW = 300, rowH = 18, top = 14;
+  if (shown.length === 0 && !refs.ceiling && !refs.floor) return '';
+  const labelW = 330, barW = 260, rowH = 18, top = 14;
   const x = (v: number) => labelW + ((v - lo) / (hi - lo)) * barW;
   const zero = x(0);
   const height = top + Math.max(1, shown.length) * rowH + 6;
@@ -103,7 +104,13 @@ function controlRows(entries: SweepSummaryEntry[], metric: SweepMetric, models: 
   return rows.length ? `<table class="summary-controls"><thead><tr><th>control</th><th>models</th><th class="num">best effect</th><th>layers</th><th>artifact</th></tr></thead><tbody>${rows.join('')}</tbody></table>` : '';
 }
 
-export function summarySection(summary: readonly SweepSummaryEntry[], metrics: readonly SweepMetric[], models: readonly SweepModelEntry[], hrefOf: (a: string, b: string) => string): string {
+export function summarySection(
+  summary: readonly SweepSummaryEntry[],
+  metrics: readonly SweepMetric[],
+  models: readonly SweepModelEntry[],
+  hrefOf: (a: string, b: string) => string,
+  titleOf: (m: SweepMetric) => string,
+): string {
   const users = models.filter((m) => !m.control);
   const blocks = metrics.map((metric) => {
     const entries = summary.filter((e) => e.metric === metric.name);
@@ -114,7 +121,7 @@ export function summarySection(summary: readonly SweepSummaryEntry[], metrics: r
     const [l, u] = hi > lo ? [lo, hi] : [lo - 1, hi + 1];
     const userEntries = entries.filter((e) => !e.control);
     const distance = metric.largerIsMoreSimilar === false;
-    return `<div class="summary-metric" data-testid="summary-${h(metric.name)}"><h3>${h(metric.title ?? metric.name)} <span class="muted">best layer-pair effect${distance ? ' (a distance: the most negative)' : ''}</span></h3>
+    return `<div class="summary-metric" data-testid="summary-${h(metric.name)}"><h3>${h(titleOf(metric))} <span class="muted">best layer-pair effect${distance ? ' (a distance: the most negative)' : ''}</span></h3>
     ${matrix(userEntries, metric, users, models, hrefOf, l, u)}
     ${bars(userEntries, metric, models, refs, l, u)}
     ${controlRows(entries, metric, models)}</div>`;

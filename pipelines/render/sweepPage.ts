@@ -89,8 +89,8 @@ type View = 'effect' | 'observed';
 
 /**
  * The colour bar of a view. On the effect view, the controls' best effects for this metric are
- * reference ticks (clamped to the bar's ends, the tooltip says the value): where the ceiling and
- * the floor of the sweep fall on this pair's scale.
+ * reference ticks (the heat-map's effect range includes them): where the ceiling and the floor of
+ * the sweep fall on this pair's scale.
  */
 function legend(name: string, view: View, lo: number, hi: number, note: string, section = '', refs: ControlRefs = {}): string {
   const stops = Array.from({ length: 11 }, (_, k) => `<stop offset="${k * 10}%" stop-color="${viridis(k / 10)}"/>`).join('');
@@ -130,7 +130,10 @@ function heatmap(data: Grid, metric: SweepMetric, section = '', refs: ControlRef
   // Saturated cells are grey whatever their value, so they do not stretch the colour scales.
   const scored = data.cells.flatMap((c) => scoreOf(c, name) ?? []).filter((s) => !s.saturated);
   const [lo, hi] = range(scored.map((s) => s.observed));
-  const [elo, ehi] = effectRange(scored.flatMap((s) => (s.effect !== undefined ? [s.effect] : [])));
+  // The controls' best effects widen the effect range, so their ticks sit at their values and the
+  // pair's colours read against the sweep's ceiling and floor.
+  const refEffects = (['ceiling', 'floor'] as const).flatMap((k) => (refs[k] ? [refs[k]!.effect] : []));
+  const [elo, ehi] = effectRange([...scored.flatMap((s) => (s.effect !== undefined ? [s.effect] : [])), ...refEffects]);
   const showValues = layersB.length <= 16;
   const w = left + layersB.length * cell + 10;
   const hgt = top + layersA.length * cell + 40;

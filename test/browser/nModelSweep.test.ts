@@ -11,7 +11,7 @@ import { join, dirname } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { ensureDemoFixtures } from '../../cli/commands/demo.ts';
-import { startSweep, waitForSweep } from '../../cli/sweepClient.ts';
+import { resumeSweep, startSweep, waitForSweep } from '../../cli/sweepClient.ts';
 import { demoThreeModelConfig, type SweepConfig } from '../../pipelines/config.ts';
 import { renderSweepReportHtml } from '../../pipelines/render/sweepPage.ts';
 import { sweepSummary } from '../../pipelines/render/summary.ts';
@@ -229,4 +229,15 @@ test('reference lines: with both controls scored, the summary bars and every eff
   await screenshot(o.page, 'n-model-sweep-reference-lines');
   assert.deepEqual(o.errors, []);
   await o.page.context().close();
+});
+
+test('resume takes every finished pair of every model pair over, by model pair and layers, and runs none', async () => {
+  const resumed = await resumeSweep(env.client, outcome.sweepId);
+  assert.equal(resumed.handedOver, 7);
+  const again = await waitForSweep(env.client, outcome.sweepId);
+  assert.equal(again.carriedOver, 7);
+  assert.equal(again.ran, 0);
+  assert.deepEqual(again.pairs, outcome.pairs);
+  assert.equal(again.resultsId, outcome.resultsId, 'the same results artifact');
+  assert.equal(again.reportId, outcome.reportId);
 });

@@ -79,7 +79,8 @@ export interface SweepConfig {
   corpus: SweepCorpusConfig;
   /**
    * The models, by key (`a`, `b`, … or any `[A-Za-z0-9_-]` name): two or more. Every pair of models
-   * is compared over its layer grid, in key order (modelKeys); each model is prepared once.
+   * is compared over its layer grid, in sorted key order (workflows/modelPairs.ts); each model is
+   * prepared once.
    */
   models: Record<string, SweepModelConfig>;
   /** Reference comparisons drawn as lines on the report (absent: none). */
@@ -336,7 +337,7 @@ function parseModel(f: Fields, baseDir: string): SweepModelConfig {
 /** A model key: it names workflow ids and result rows, so plain characters only. */
 const MODEL_KEY = /^[A-Za-z0-9_-]{1,32}$/;
 
-/** `models`: two or more models by key, `a` and `b` required only by two-model configs of old (any two keys do). */
+/** `models`: two or more models by key (the two-model sweeps of before N models are keys `a` and `b`). */
 function parseModels(top: Fields, baseDir: string): Record<string, SweepModelConfig> {
   const m = top.object('models', true);
   const raw = top.raw('models') as Json;

@@ -248,7 +248,8 @@ export function reportActivity(store: ArtifactStore) {
         };
         await writer.writeJson(REPORT_JSON, data);
         await writer.writeFile(REPORT_HTML, renderSweepReportHtml(data));
-        return { counts: { cells: cells.length, layerPairs, failedPairs: failedCount } as Record<string, number> };
+        const counts: Record<string, number> = { cells: cells.length, layerPairs, failedPairs: failedCount };
+        return { counts };
       });
       // Publishing is idempotent (atomic overwrite), so it runs on reuse too: a resumed sweep or a
       // new outDir gets the files.

@@ -201,11 +201,13 @@ test('the report in Chromium: model × model summary with the controls as refere
   await page.context().close();
 });
 
-test('reference lines: with both controls scored, the summary bars and every effect legend mark the ceiling and the floor', async () => {
+test('reference lines: with both controls scored, the summary bars and every effect legend mark the ceiling and the floor; a failed pair shows in its section', async () => {
   const data = JSON.parse(new TextDecoder().decode(await env.store.readFile(outcome.reportId, 'report.json'))) as SweepReportData;
   // Drawing only: give the floor section the ceiling's cell with its RSA effect lowered, and
   // summarise again (what the page draws is a function of the data alone).
+  // And a failed layer pair in b × c (a partial N-model sweep draws it in its own section).
   const sections = data.modelPairs!.map((sec) => {
+    if (sec.a === 'b' && sec.b === 'c') return { ...sec, cells: sec.cells.filter((c) => c.layerA !== 2), failed: [{ layerA: 2, layerB: 1, error: 'pairLayer: injected for the test' }] };
     if (sec.control !== 'floor') return sec;
     const cell = structuredClone(data.modelPairs!.find((x) => x.control === 'ceiling')!.cells[0]!);
     cell.scores!.rsa = { ...cell.scores!.rsa!, effect: 1.5, artifactId: 'floor-rsa-artifact' };
@@ -226,6 +228,10 @@ test('reference lines: with both controls scored, the summary bars and every eff
   assert.equal((await o.page.$$('[data-testid="model-pair"] [data-testid="legend-ref-rsa-floor"]')).length, sections.length);
   await o.page.hover('[data-testid="ref-line-rsa-floor"] text');
   assert.match((await o.page.textContent('[data-testid="tooltip"]'))!, /^floor: best effect \+1\.5 .*\nartifact floor-rsa-artifact$/s);
+  const bc = '[data-testid="model-pair"][data-a="b"][data-b="c"]';
+  assert.equal(await o.page.getAttribute(`${bc} [data-testid="cell-rsa-2-1"]`, 'data-failed'), '1');
+  assert.equal((await o.page.textContent(`${bc} [data-testid="failed-count"]`))!.trim(), '1 failed');
+  assert.equal(await o.page.$(`[data-testid="model-pair"][data-a="a"][data-b="b"] [data-failed]`), null, 'only that section has a failed cell');
   await screenshot(o.page, 'n-model-sweep-reference-lines');
   assert.deepEqual(o.errors, []);
   await o.page.context().close();

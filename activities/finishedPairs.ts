@@ -7,7 +7,9 @@ import { artifactId } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { featureMapSpec } from './featureMap.ts';
-import { pairSpec } from './pair.ts';
+import { pairShiftSpec, pairSpec } from './pair.ts';
+import { selectionSpec } from './selection.ts';
+import { bootstrapSpec } from './bootstrap.ts';
 import { scoresSpec } from './scores.ts';
 import { subspacesSpec } from './subspaces.ts';
 import type { FinishedPairCandidate } from './types.ts';
@@ -24,6 +26,17 @@ export function finishedPairsActivity(store: ArtifactStore) {
         const mapId = artifactId(featureMapSpec(input, { pairId, scoresId, subspacesId }));
         const recorded = [outcome.pairId, outcome.scoresId, outcome.subspacesId, outcome.mapId];
         const now = [pairId, scoresId, subspacesId, mapId];
+        // With the selection null asked for, its artifact must be there too (and a pair finished
+        // without it runs again: every artifact it has is found, only the shifts are computed).
+        if ((input.similarity.null ?? ['rows']).includes('selection')) {
+          const shifts = Array.from({ length: input.similarity.selectionShifts ?? 0 }, (_, k) => ({ shift: k + 1, id: artifactId(pairShiftSpec(input, k + 1)) }));
+          recorded.push(outcome.selectionId ?? '');
+          now.push(artifactId(selectionSpec(input, pairId, shifts)));
+        }
+        if (input.similarity.bootstrap !== undefined) {
+          recorded.push(outcome.bootstrapId ?? '');
+          now.push(artifactId(bootstrapSpec(input, pairId, scoresId)));
+        }
         if (now.some((id, k) => id !== recorded[k])) continue;
         if ((await Promise.all(now.map((id) => store.has(id)))).every(Boolean)) still.push(i);
       }

@@ -8,9 +8,13 @@ import { featureMapActivity } from './featureMap.ts';
 import { finishedPairsActivity } from './finishedPairs.ts';
 import { pairActivity } from './pair.ts';
 import { registerSourcesActivity, tokenizeActivity, validateSweepActivity } from './prepare.ts';
+import { randomInitActivity } from './randomInit.ts';
 import { reportActivity } from './report.ts';
 import { resultsActivity } from './results.ts';
 import { scoresActivity } from './scores.ts';
+import { bootstrapActivity } from './bootstrap.ts';
+import { correspondenceActivity } from './correspondence.ts';
+import { pairShiftActivity, selectionNullActivity } from './selection.ts';
 import { subspacesActivity } from './subspaces.ts';
 
 export interface ActivityOptions {
@@ -28,10 +32,15 @@ export function createActivities(opts: ActivityOptions) {
     registerSources: registerSourcesActivity(store),
     tokenize: tokenizeActivity(store),
     findFinishedPairs: finishedPairsActivity(store),
+    randomInitModel: randomInitActivity(store),
     extract: extractActivity(store),
     featureStats: featureStatsActivity(store),
     pairLayer: pairActivity(store),
     scoreLayerPair: scoresActivity(store),
+    pairShift: pairShiftActivity(store),
+    scoreSelectionNull: selectionNullActivity(store),
+    bootstrapLayerPair: bootstrapActivity(store),
+    layerCorrespondence: correspondenceActivity(store),
     analyseSubspaces: subspacesActivity(store, scorer),
     renderFeatureMap: featureMapActivity(store),
     writeResults: resultsActivity(store),
@@ -41,4 +50,4 @@ export function createActivities(opts: ActivityOptions) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-export const GPU_ACTIVITIES = ['extract', 'featureStats', 'pairLayer'] as const satisfies readonly (keyof Activities)[];
+export const GPU_ACTIVITIES = ['extract', 'featureStats', 'pairLayer', 'pairShift'] as const satisfies readonly (keyof Activities)[];

@@ -20,7 +20,7 @@ import { Checkpoint } from './checkpoint.ts';
 import { runActivity } from './context.ts';
 import { readKeptPairs, rowsOf } from './layerData.ts';
 import { produce, readJsonArtifact, sourceAt } from './storeAccess.ts';
-import type { LayerPairInput, ScoresResult } from './types.ts';
+import type { LayerPairInput, ScoresResult, WorkHeartbeat } from './types.ts';
 
 export const SCORES_FILE = 'scores.json';
 /** The scores so far while the activity runs (dropped before publishing). */
@@ -127,16 +127,20 @@ export function scoresActivity(store: ArtifactStore) {
         const checkpoint = new Checkpoint<ScoresCheckpoint>(writer, SCORES_CHECKPOINT);
         const resume = await checkpoint.load();
         const out: StoredScores = { n: pairs.a.length, widthA: x.cols, widthB: y.cols, scores: resume ? resume.scores.slice() : [] };
+        // Work in permutations scored over every metric (a skipped metric counts as scored at once).
+        const total = metrics.length * permutations;
         for (let i = out.scores.length; i < metrics.length; i++) {
           const metric = metrics[i]!;
-          progress.report({ metric, permutationsDone: 0, permutations });
+          const report = (done: number) => progress.report({ metric, unit: 'permutations', done: i * permutations + done, total } satisfies WorkHeartbeat & { metric: string });
+          report(0);
           const onBatch = (state: NullProgress): void => {
-            progress.report({ metric, permutationsDone: state.done, permutations });
+            report(state.done);
             progress.checkCancelled();
             if (checkpoint.due() && state.done < permutations) checkpoint.save({ scores: out.scores.slice(), current: state });
           };
           const current = resume && i === resume.scores.length ? resume.current : undefined;
           out.scores.push(await scoreMetric(metric, x, y, { mode: input.compat, permutations, seed, ...(current ? { resume: current } : {}), onBatch }));
+          report(permutations);
           progress.checkCancelled();
           if (checkpoint.due() && i + 1 < metrics.length) checkpoint.save({ scores: out.scores.slice() });
         }

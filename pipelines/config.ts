@@ -77,7 +77,14 @@ export interface SweepConfig {
   version: typeof SWEEP_CONFIG_VERSION;
   title?: string;
   corpus: SweepCorpusConfig;
-  models: { a: SweepModelConfig; b: SweepModelConfig };
+  /**
+   * The models, by key (`a`, `b`, … or any `[A-Za-z0-9_-]` name): two or more. Every pair of models
+   * is compared over its layer grid, in sorted key order (workflows/modelPairs.ts); each model is
+   * prepared once.
+   */
+  models: Record<string, SweepModelConfig>;
+  /** Reference comparisons drawn as lines on the report (absent: none). */
+  controls?: SweepControls;
   /** `described` (default) = the method as the paper describes it; `reference` = the original code. */
   compat: ScoreMode;
   pairing: {
@@ -100,6 +107,20 @@ export interface SweepConfig {
     seed: number;
     /** Full-space metrics, each with its permutation null; in registry order (MEASURE_NAMES). */
     metrics: MeasureName[];
+    /**
+     * Which nulls the full-space scores are tested against: `rows` (permute paired decoder rows),
+     * `selection` (re-pair with B's documents shifted against A's, pipelines/pair/documentShift.ts;
+     * costs `selectionShifts` extra pairings). Always in this order. Optional: configs recorded
+     * before it existed mean `["rows"]`.
+     */
+    null?: NullKind[];
+    /**
+     * Bootstrap resamples of the paired rows per layer pair, for the layer correspondence (each
+     * layer of A, its best layer of B, with intervals). Absent: no correspondence.
+     */
+    bootstrap?: number;
+    /** Document shifts s = 1..selectionShifts of the selection null (default 10; its p is parametric, see selectionNull.ts). */
+    selectionShifts?: number;
   };
   /** A categories JSON file ({"Category": ["keyword", …]}); undefined = the paper's built-ins. */
   categories?: string;
@@ -123,6 +144,16 @@ export interface SweepConfig {
   source?: string;
 }
 
+/**
+ * Ceiling: a model against itself read through another SAE (another seed or width). Floor: the
+ * model against a randomly initialised copy of itself (every float initializer re-drawn with its
+ * shape, mean and sd, seeded), read through the model's own SAEs.
+ */
+export interface SweepControls {
+  ceiling?: { model: string; sae: string | Record<string, string>; allowSharedSae?: boolean };
+  floor?: { model: string; randomInit: { seed: number } };
+}
+
 const DEFAULTS = {
   textField: 'text',
   numSamples: 0,
@@ -138,6 +169,7 @@ const DEFAULTS = {
   keepSpecialPositions: false,
   permutations: 1000,
   seed: 0,
+  selectionShifts: 10,
   chunkTokens: 4096,
   maxMapPoints: 2000,
   concurrency: 4,
@@ -280,6 +312,42 @@ function parseMetrics(f: Fields, key: string): MeasureName[] {
   return MEASURE_NAMES.filter((m) => seen.has(m));
 }
 
+/** The nulls a sweep can test full-space scores against (the results table's `null` column adds others). */
+export const NULL_KINDS = ['rows', 'selection'] as const;
+export type NullKind = (typeof NULL_KINDS)[number];
+
+/** `"rows"`, `"selection"`, or a non-empty list of them without duplicates; returned in NULL_KINDS order. */
+function parseNulls(f: Fields, key: string): NullKind[] {
+  const v = f.raw(key);
+  const path = f.at(key);
+  if (v === undefined) return ['rows'];
+  const list = Array.isArray(v) ? v : [v];
+  const known = NULL_KINDS.map((k) => JSON.stringify(k)).join(', ');
+  if (list.length === 0) throw fail(f.file, path, `must be ${known} or a non-empty list of them`);
+  const seen = new Set<string>();
+  list.forEach((name, i) => {
+    const at = Array.isArray(v) ? `${path}[${i}]` : path;
+    if (typeof name !== 'string' || !(NULL_KINDS as readonly string[]).includes(name)) throw fail(f.file, at, `unknown null ${JSON.stringify(name)} (known: ${known})`);
+    if (seen.has(name)) throw fail(f.file, at, `null "${name}" is listed twice`);
+    seen.add(name);
+  });
+  return NULL_KINDS.filter((k) => seen.has(k));
+}
+
+/**
+ * `null` and `selectionShifts`, present only when the selection null is asked for: a config
+ * without it parses (and hashes to a sweep id) exactly as before the fields existed.
+ */
+function selectionFields(s: Fields): Pick<SweepConfig['similarity'], 'null' | 'selectionShifts'> {
+  const nulls = parseNulls(s, 'null');
+  const shifts = s.int('selectionShifts', DEFAULTS.selectionShifts, 2, 10_000);
+  if (!nulls.includes('selection')) {
+    if (s.has('selectionShifts')) throw fail(s.file, s.at('selectionShifts'), 'is used only with "null": "selection" (or ["rows", "selection"])');
+    return {};
+  }
+  return { null: nulls, selectionShifts: shifts };
+}
+
 /** `sae`: a path, or {"<layer>": path} naming an SAE for every listed layer and no other. */
 function parseSae(f: Fields, layers: readonly number[], baseDir: string): SweepModelConfig['sae'] {
   const v = f.raw('sae');
@@ -317,6 +385,58 @@ function parseModel(f: Fields, baseDir: string): SweepModelConfig {
   return out;
 }
 
+/** A model key: it names workflow ids and result rows, so plain characters only. */
+const MODEL_KEY = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** `models`: two or more models by key (the two-model sweeps of before N models are keys `a` and `b`). */
+function parseModels(top: Fields, baseDir: string): Record<string, SweepModelConfig> {
+  const m = top.object('models', true);
+  const raw = top.raw('models') as Json;
+  const keys = Object.keys(raw);
+  if (keys.length < 2) throw fail(m.file, 'models', `needs at least two models (got ${keys.length === 0 ? 'none' : `only ${JSON.stringify(keys[0])}`}), e.g. {"a": {…}, "b": {…}}`);
+  const out: Record<string, SweepModelConfig> = {};
+  for (const key of keys) {
+    if (!MODEL_KEY.test(key)) throw fail(m.file, `models.${key}`, 'a model key must be 1–32 letters, digits, "_" or "-"');
+    out[key] = parseModel(m.object(key, true), baseDir);
+  }
+  m.done();
+  return out;
+}
+
+function controlModel(f: Fields, models: Record<string, SweepModelConfig>): string {
+  const key = f.string('model');
+  if (!(key in models)) throw fail(f.file, f.at('model'), `names no model of this sweep (models: ${Object.keys(models).join(', ')})`);
+  return key;
+}
+
+/** `controls`: {"ceiling": {"model": key, "sae": …}, "floor": {"model": key, "randomInit": {"seed": n}}}. */
+function parseControls(top: Fields, models: Record<string, SweepModelConfig>, baseDir: string): SweepControls | undefined {
+  if (!top.has('controls')) return (top.raw('controls'), undefined);
+  const c = top.object('controls', true);
+  const out: SweepControls = {};
+  if (c.has('ceiling')) {
+    const f = c.object('ceiling', true);
+    const model = controlModel(f, models);
+    const sae = parseSae(f, models[model]!.layers, baseDir);
+    const shared = f.boolean('allowSharedSae', false);
+    f.done();
+    if (sae === models[model]!.sae) throw fail(f.file, f.at('sae'), `is models.${model}'s own SAE: the ceiling compares the model with itself through another SAE (another seed or width)`);
+    out.ceiling = { model, sae, ...(shared ? { allowSharedSae: true } : {}) };
+  }
+  if (c.has('floor')) {
+    const f = c.object('floor', true);
+    const model = controlModel(f, models);
+    const r = f.object('randomInit', true);
+    const seed = r.int('seed', 0, 0, 2 ** 31 - 1);
+    r.done();
+    f.done();
+    out.floor = { model, randomInit: { seed } };
+  }
+  c.done();
+  if (!out.ceiling && !out.floor) throw fail(c.file, 'controls', 'names neither "ceiling" nor "floor"');
+  return out;
+}
+
 /**
  * Parses sweep.json (text or already-parsed JSON). Relative paths resolve against the folder of
  * `file`. Throws UserInputError `<file>: <json path>: <problem>` for the first bad field.
@@ -346,10 +466,8 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
   };
   c.done();
 
-  const m = top.object('models', true);
-  const a = parseModel(m.object('a', true), baseDir);
-  const b = parseModel(m.object('b', true), baseDir);
-  m.done();
+  const models = parseModels(top, baseDir);
+  const controls = parseControls(top, models, baseDir);
 
   const compat = top.oneOf('compat', ['described', 'reference'] as const, DEFAULTS.compat);
   const p = top.object('pairing', false);
@@ -368,6 +486,8 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     permutations: s.int('permutations', DEFAULTS.permutations, 1, 1_000_000),
     seed: s.int('seed', DEFAULTS.seed, 0),
     metrics: parseMetrics(s, 'metrics'),
+    ...selectionFields(s),
+    ...(s.has('bootstrap') ? { bootstrap: s.int('bootstrap', 0, 20, 100_000) } : (s.raw('bootstrap'), {})),
   };
   s.done();
 
@@ -390,7 +510,8 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     version,
     ...(title !== undefined ? { title } : {}),
     corpus,
-    models: { a, b },
+    models,
+    ...(controls !== undefined ? { controls } : {}),
     compat,
     pairing,
     similarity,
@@ -428,4 +549,28 @@ export function demoConfig(fixturesDir: string, outDir: string): SweepConfig {
     outDir: resolve(outDir),
   };
   return parseSweepConfig(json, join(fixturesDir, 'demo-sweep.json'));
+}
+
+/**
+ * The three-model demo (README): fixture A (d=64), B (d=96) and C (A's sizes in Llama naming, its
+ * own weights, read through A's SAEs), every pair compared, plus both controls on A: the ceiling
+ * reads A through its Gemma Scope–layout SAEs (other seeds), the floor is A re-initialised.
+ */
+export function demoThreeModelConfig(fixturesDir: string, outDir: string): SweepConfig {
+  const saes = join(fixturesDir, 'saes', 'f32');
+  const json = {
+    title: 'ufg demo: three fixture models, with ceiling and floor controls',
+    corpus: { path: join(fixturesDir, 'corpus.txt'), numSamples: 96, maxLength: 32, batchSize: 8 },
+    models: {
+      a: { name: 'fixture-a (d=64)', model: join(fixturesDir, 'model-a.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(saes, 'modelA-sparsify'), layers: [1] },
+      b: { name: 'fixture-b (d=96)', model: join(fixturesDir, 'model-b.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(saes, 'modelB-saelens'), layers: [1, 2] },
+      c: { name: 'fixture-c (llama, d=64)', model: join(fixturesDir, 'model-llama.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(saes, 'modelA-sparsify'), layers: [1], preset: 'llama' },
+    },
+    controls: { ceiling: { model: 'a', sae: join(saes, 'modelA-gemmascope') }, floor: { model: 'a', randomInit: { seed: 0 } } },
+    similarity: { permutations: 100, seed: 0 },
+    chunkTokens: 256,
+    maxMapPoints: 200,
+    outDir: resolve(outDir),
+  };
+  return parseSweepConfig(json, join(fixturesDir, 'demo-three-models.json'));
 }

@@ -32,8 +32,10 @@ export const STAGE_VERSIONS: Readonly<Record<string, number>> = {
   // saturated and too-coarse scores; results gain effect, q, saturated; the report shows them.
   similarity: 2,
   subspace: 2,
-  results: 2,
+  // 3: results gain model_a, model_b, control and null (N models in one sweep).
+  results: 3,
   report: 2,
+  'random-init': 1,
   umap: 2,
 };
 

@@ -131,7 +131,20 @@ export interface SweepCell {
   saeFit?: { a: SaeFitView; b: SaeFitView };
   /** Relative path (from the report file) to this pair's feature-map page. */
   featureMap?: string;
+  /** The selection-aware null (similarity.null includes "selection"): full-space scores against it, and what each shift kept. */
+  selection?: SweepSelection;
   /** Artifact of this layer pair's result row. */
+  artifactId: string;
+}
+
+/** One layer pair's scores against the selection-aware null (re-pairing with B's documents shifted). */
+export interface SweepSelection {
+  /** By metric name; the score's null mean/sd are over the shifts' scores. */
+  scores: Record<string, SweepScore>;
+  /** Why a metric has no selection score (e.g. the shifts kept too few pairs to score it). */
+  skipped?: Record<string, string>;
+  /** Pairs each document shift kept after every filter, and that shift's pairing artifact. */
+  shifts: { shift: number; pairs: number; artifactId: string }[];
   artifactId: string;
 }
 
@@ -161,6 +174,66 @@ export interface SweepReportData {
   warnings?: string[];
   /** Layer pairs of a partial sweep that failed, with the error (drawn as failed cells). */
   failed?: SweepFailedCell[];
+  /** Each layer of A, its best layer of B, with bootstrap intervals (similarity.bootstrap set). */
+  correspondence?: SweepCorrespondence;
+  /**
+   * N-model sweeps (or sweeps with controls): the models, one section per model pair, and the model
+   * × model summary drawn above them. The top-level modelA/modelB/layers/cells are then empty.
+   */
+  models?: SweepModelEntry[];
+  modelPairs?: ModelPairSection[];
+  summary?: SweepSummaryEntry[];
+}
+
+export type ControlKind = 'ceiling' | 'floor';
+
+export interface SweepModelEntry {
+  key: string;
+  name: string;
+  /** A control model: made from model `of` (the ceiling: another SAE; the floor: a random-init copy). */
+  control?: ControlKind;
+  of?: string;
+}
+
+/** One model pair's heat-maps and cards: the two models' keys and names, their layers and cells. */
+export interface ModelPairSection {
+  a: string;
+  b: string;
+  modelA: string;
+  modelB: string;
+  layersA: number[];
+  layersB: number[];
+  cells: SweepCell[];
+  failed?: SweepFailedCell[];
+  /** Layer pairs that ran but could not be scored (e.g. too few pairs left after the filters), and why. */
+  unscored?: SweepFailedCell[];
+  /** Set on a control's pair (its source model vs the control). */
+  control?: ControlKind;
+}
+
+/**
+ * The summary of one model pair and metric: its best layer pair by effect (largest; smallest for
+ * distances), its score as the cell holds it. Absent `best`: no cell of the pair has an effect.
+ */
+export interface SweepSummaryEntry {
+  a: string;
+  b: string;
+  metric: string;
+  control?: ControlKind;
+  best?: { layerA: number; layerB: number; score: SweepScore };
+  /** Without a best: why (the unscored layer pairs' reasons, or that every score is saturated). */
+  note?: string;
+}
+
+export interface SweepCorrespondence {
+  /** Central interval level, e.g. 0.95. */
+  level: number;
+  metrics: {
+    metric: string;
+    largerIsMoreSimilar?: boolean;
+    rows: { layerA: number; bestB: number; effect: number; effectLow: number | null; effectHigh: number | null; bestBLow: number | null; bestBHigh: number | null; bestShare: number | null }[];
+  }[];
+  artifactId: string;
 }
 
 export interface SweepFailedCell {

@@ -139,22 +139,25 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
   const o = s.obj(v, '$');
   if (o.kind !== 'ufg.sweepReport') s.fail('$.kind', `expected "ufg.sweepReport", got ${JSON.stringify(o.kind)}`);
   if (o.version !== 1) s.fail('$.version', `unsupported version ${JSON.stringify(o.version)}`);
-  s.str(o.modelA, '$.modelA');
-  s.str(o.modelB, '$.modelB');
   s.optStr(o.title, '$.title');
   s.optStr(o.sweepId, '$.sweepId');
   s.optStr(o.createdAt, '$.createdAt');
   if (o.warnings !== undefined) s.arr(o.warnings, '$.warnings').forEach((w, i) => s.str(w, `$.warnings[${i}]`));
-  if (o.failed !== undefined) {
-    s.arr(o.failed, '$.failed').forEach((f, i) => {
-      const fo = s.obj(f, `$.failed[${i}]`);
-      s.int(fo.layerA, `$.failed[${i}].layerA`);
-      s.int(fo.layerB, `$.failed[${i}].layerB`);
-      s.str(fo.error, `$.failed[${i}].error`);
+  if (o.correspondence !== undefined) {
+    const co = s.obj(o.correspondence, '$.correspondence');
+    s.num(co.level, '$.correspondence.level');
+    s.str(co.artifactId, '$.correspondence.artifactId');
+    s.arr(co.metrics, '$.correspondence.metrics').forEach((m, i) => {
+      const mo = s.obj(m, `$.correspondence.metrics[${i}]`);
+      s.str(mo.metric, `$.correspondence.metrics[${i}].metric`);
+      s.arr(mo.rows, `$.correspondence.metrics[${i}].rows`).forEach((r, j) => {
+        const ro = s.obj(r, `$.correspondence.metrics[${i}].rows[${j}]`);
+        for (const k of ['layerA', 'bestB']) s.int(ro[k], `$.correspondence.metrics[${i}].rows[${j}].${k}`);
+        s.num(ro.effect, `$.correspondence.metrics[${i}].rows[${j}].effect`);
+        for (const k of ['effectLow', 'effectHigh', 'bestBLow', 'bestBHigh', 'bestShare']) if (ro[k] !== null) s.num(ro[k], `$.correspondence.metrics[${i}].rows[${j}].${k}`);
+      });
     });
   }
-  const layersA = s.arr(o.layersA, '$.layersA').map((x, i) => s.int(x, `$.layersA[${i}]`));
-  const layersB = s.arr(o.layersB, '$.layersB').map((x, i) => s.int(x, `$.layersB[${i}]`));
   if (o.metrics !== undefined) {
     s.arr(o.metrics, '$.metrics').forEach((m, i) => {
       const mo = s.obj(m, `$.metrics[${i}]`);
@@ -163,9 +166,62 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
       if (mo.largerIsMoreSimilar !== undefined && typeof mo.largerIsMoreSimilar !== 'boolean') s.fail(`$.metrics[${i}].largerIsMoreSimilar`, 'expected a boolean');
     });
   }
+  checkGrid(s, o, '$');
+  if (o.modelPairs !== undefined) {
+    s.arr(o.modelPairs, '$.modelPairs').forEach((g, i) => {
+      const go = s.obj(g, `$.modelPairs[${i}]`);
+      s.str(go.a, `$.modelPairs[${i}].a`);
+      s.str(go.b, `$.modelPairs[${i}].b`);
+      if (go.control !== undefined && go.control !== 'ceiling' && go.control !== 'floor') s.fail(`$.modelPairs[${i}].control`, `expected "ceiling" or "floor", got ${JSON.stringify(go.control)}`);
+      checkGrid(s, go, `$.modelPairs[${i}]`);
+    });
+    s.arr(o.models, '$.models').forEach((m, i) => {
+      const mo = s.obj(m, `$.models[${i}]`);
+      s.str(mo.key, `$.models[${i}].key`);
+      s.str(mo.name, `$.models[${i}].name`);
+    });
+    s.arr(o.summary, '$.summary').forEach((e, i) => {
+      const eo = s.obj(e, `$.summary[${i}]`);
+      s.str(eo.a, `$.summary[${i}].a`);
+      s.str(eo.b, `$.summary[${i}].b`);
+      s.str(eo.metric, `$.summary[${i}].metric`);
+      s.optStr(eo.note, `$.summary[${i}].note`);
+      if (eo.best !== undefined) {
+        const bo = s.obj(eo.best, `$.summary[${i}].best`);
+        s.int(bo.layerA, `$.summary[${i}].best.layerA`);
+        s.int(bo.layerB, `$.summary[${i}].best.layerB`);
+        checkScore(s, bo.score, `$.summary[${i}].best.score`);
+      }
+    });
+  }
+  return v as SweepReportData;
+}
+
+/** One model pair's grid (a two-model report's top level, or each of an N-model report's modelPairs). */
+function checkGrid(s: Shape, o: Record<string, unknown>, at: string): void {
+  s.str(o.modelA, `${at}.modelA`);
+  s.str(o.modelB, `${at}.modelB`);
+  if (o.failed !== undefined) {
+    s.arr(o.failed, `${at}.failed`).forEach((f, i) => {
+      const fo = s.obj(f, `${at}.failed[${i}]`);
+      s.int(fo.layerA, `${at}.failed[${i}].layerA`);
+      s.int(fo.layerB, `${at}.failed[${i}].layerB`);
+      s.str(fo.error, `${at}.failed[${i}].error`);
+    });
+  }
+  if (o.unscored !== undefined) {
+    s.arr(o.unscored, `${at}.unscored`).forEach((f, i) => {
+      const fo = s.obj(f, `${at}.unscored[${i}]`);
+      s.int(fo.layerA, `${at}.unscored[${i}].layerA`);
+      s.int(fo.layerB, `${at}.unscored[${i}].layerB`);
+      s.str(fo.error, `${at}.unscored[${i}].error`);
+    });
+  }
+  const layersA = s.arr(o.layersA, `${at}.layersA`).map((x, i) => s.int(x, `${at}.layersA[${i}]`));
+  const layersB = s.arr(o.layersB, `${at}.layersB`).map((x, i) => s.int(x, `${at}.layersB[${i}]`));
   const seen = new Set<string>();
-  s.arr(o.cells, '$.cells').forEach((c, i) => {
-    const p = `$.cells[${i}]`;
+  s.arr(o.cells, `${at}.cells`).forEach((c, i) => {
+    const p = `${at}.cells[${i}]`;
     const co = s.obj(c, p);
     const la = s.int(co.layerA, `${p}.layerA`);
     const lb = s.int(co.layerB, `${p}.layerB`);
@@ -194,6 +250,10 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
         s.optStr(sk.rsa, `${p}.subspaces[${j}].skipped.rsa`);
       }
     });
+    if (co.selection !== undefined) {
+      const so = s.obj(co.selection, `${p}.selection`);
+      for (const [k, sc] of Object.entries(s.obj(so.scores, `${p}.selection.scores`))) checkScore(s, sc, `${p}.selection.scores.${k}`);
+    }
     if (co.saeFit !== undefined) {
       const fo = s.obj(co.saeFit, `${p}.saeFit`);
       checkFit(s, fo.a, `${p}.saeFit.a`);
@@ -206,7 +266,6 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
       s.optStr(ko.artifactId, `${p}.counts[${j}].artifactId`);
     });
   });
-  return v as SweepReportData;
 }
 
 export function validateCategories(v: unknown, file: string): Categories {

@@ -21,6 +21,8 @@ const SCORE_TITLE: Record<string, string> = {
   cka: 'CKA (biased)',
   'cka-debiased': 'CKA (debiased)',
   knn: 'k-NN Jaccard',
+  'mutual-knn': 'mutual k-NN (Huh et al.)',
+  cknna: 'CKNNA',
   procrustes: 'Procrustes',
   pwcca: 'PWCCA',
   'mean-corr': 'mean column correlation',

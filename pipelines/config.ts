@@ -60,8 +60,12 @@ export interface SweepCorpusConfig {
   keepSpecialPositions: boolean;
 }
 
-/** greedy: best A per B feature (the paper); hungarian / ot: one-to-one on a pool of the most active features. */
-export const PAIRING_METHODS = ['greedy', 'hungarian', 'ot'] as const;
+/**
+ * greedy: best A per B feature (the paper); hungarian / ot: one-to-one on a pool of the most active
+ * features; decoder: one-to-one by decoder-row cosine on that pool (data-free assignment, for SAEs
+ * of one width writing into one space: two layers of one model, or two SAEs of one layer).
+ */
+export const PAIRING_METHODS = ['greedy', 'hungarian', 'ot', 'decoder'] as const;
 export type PairingMethod = (typeof PAIRING_METHODS)[number];
 
 /**
@@ -84,7 +88,7 @@ export interface SweepConfig {
     /** SAE activations to pair on: pre-activations (default) or codes. */
     encode: EncodeMode;
     method: PairingMethod;
-    /** hungarian / ot: features per side in the pool (the most active ones by mean activation). */
+    /** hungarian / ot / decoder: features per side in the pool (the most active ones by mean activation). */
     poolSize: number;
     /** ot: entropic regularisation of Sinkhorn, in correlation units. */
     epsilon: number;

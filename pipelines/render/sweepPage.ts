@@ -27,7 +27,7 @@ const SCORE_TITLE: Record<string, string> = {
   pwcca: 'PWCCA',
   'mean-corr': 'mean column correlation',
 };
-const METHOD_TITLE: Record<MappingMethod, string> = { greedy: 'greedy pairing', hungarian: 'Hungarian pairing', ot: 'optimal-transport pairing' };
+const METHOD_TITLE: Record<MappingMethod, string> = { greedy: 'greedy pairing', hungarian: 'Hungarian pairing', ot: 'optimal-transport pairing', decoder: 'decoder-cosine pairing' };
 const DEFAULT_METRICS: SweepMetric[] = [{ name: 'svcca' }, { name: 'rsa' }];
 
 const titleOf = (m: SweepMetric) => m.title ?? SCORE_TITLE[m.name] ?? m.name;

@@ -1,13 +1,16 @@
 // On `ufg sweep resume`: which layer pairs an earlier run of the sweep finished the resumed run can
-// take over without running them again. A pair qualifies when the ids its four artifacts (pairing,
-// similarity, subspaces, feature map) get from today's inputs and today's code are the ones it
-// recorded, and all four are complete in the store; a pair whose SAE or extraction changed, or
-// whose stage code moved on, runs again.
+// take over without running them again. A pair qualifies when the ids its artifacts (pairing,
+// similarity, subspaces, feature map, and retrieval and stability where the sweep asks for them)
+// get from today's inputs and today's code are the ones it recorded, and all are complete in the
+// store; a pair whose SAE or extraction changed, or whose stage code moved on, runs again (a pair
+// finished before retrieval and stability existed runs again for them, reusing the rest).
 import { artifactId } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { featureMapSpec } from './featureMap.ts';
 import { pairSpec } from './pair.ts';
+import { retrievalSpec } from './retrieval.ts';
+import { stabilitySpec } from './stability.ts';
 import { scoresSpec } from './scores.ts';
 import { subspacesSpec } from './subspaces.ts';
 import type { FinishedPairCandidate } from './types.ts';
@@ -22,8 +25,16 @@ export function finishedPairsActivity(store: ArtifactStore) {
         const scoresId = artifactId(scoresSpec(input, pairId));
         const subspacesId = artifactId(subspacesSpec(input, pairId));
         const mapId = artifactId(featureMapSpec(input, { pairId, scoresId, subspacesId }));
-        const recorded = [outcome.pairId, outcome.scoresId, outcome.subspacesId, outcome.mapId];
+        const recorded: (string | undefined)[] = [outcome.pairId, outcome.scoresId, outcome.subspacesId, outcome.mapId];
         const now = [pairId, scoresId, subspacesId, mapId];
+        if (input.retrieval?.enabled) {
+          recorded.push(outcome.retrievalId);
+          now.push(artifactId(retrievalSpec({ ...input, retrieval: input.retrieval }, pairId)));
+        }
+        if (input.stability?.enabled) {
+          recorded.push(outcome.stabilityId);
+          now.push(artifactId(stabilitySpec({ ...input, stability: input.stability })));
+        }
         if (now.some((id, k) => id !== recorded[k])) continue;
         if ((await Promise.all(now.map((id) => store.has(id)))).every(Boolean)) still.push(i);
       }

@@ -10,6 +10,8 @@ import { pairActivity } from './pair.ts';
 import { registerSourcesActivity, tokenizeActivity, validateSweepActivity } from './prepare.ts';
 import { reportActivity } from './report.ts';
 import { resultsActivity } from './results.ts';
+import { retrievalActivity } from './retrieval.ts';
+import { stabilityActivity } from './stability.ts';
 import { scoresActivity } from './scores.ts';
 import { subspacesActivity } from './subspaces.ts';
 
@@ -34,6 +36,8 @@ export function createActivities(opts: ActivityOptions) {
     scoreLayerPair: scoresActivity(store),
     analyseSubspaces: subspacesActivity(store, scorer),
     renderFeatureMap: featureMapActivity(store),
+    retrieveLayerPair: retrievalActivity(store),
+    pairingStability: stabilityActivity(store),
     writeResults: resultsActivity(store),
     writeReport: reportActivity(store),
   };
@@ -41,4 +45,4 @@ export function createActivities(opts: ActivityOptions) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-export const GPU_ACTIVITIES = ['extract', 'featureStats', 'pairLayer'] as const satisfies readonly (keyof Activities)[];
+export const GPU_ACTIVITIES = ['extract', 'featureStats', 'pairLayer', 'pairingStability'] as const satisfies readonly (keyof Activities)[];

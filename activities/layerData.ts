@@ -55,7 +55,7 @@ async function decodedTokens(store: ArtifactStore, input: LayerPairInput, dirA: 
 }
 
 /** What a pairing job reads for each side (paths, verified here), and the token at every row. */
-export async function layerPairPaths(store: ArtifactStore, input: LayerPairInput): Promise<{ a: PairJobSide; b: PairJobSide; tokens: string[] }> {
+export async function layerPairPaths(store: ArtifactStore, input: LayerPairInput): Promise<{ a: PairJobSide; b: PairJobSide; tokens: string[]; follows: Uint8Array }> {
   const side = async (s: PairSide): Promise<PairJobSide> => ({
     extractDir: await artifactFolder(store, s.extractId, INDEX_FILE),
     layer: s.layer,
@@ -63,7 +63,7 @@ export async function layerPairPaths(store: ArtifactStore, input: LayerPairInput
     model: s.model,
   });
   const a = await side(input.a), b = await side(input.b);
-  return { a, b, tokens: (await decodedTokens(store, input, a.extractDir, b.extractDir)).tokens };
+  return { a, b, ...(await decodedTokens(store, input, a.extractDir, b.extractDir)) };
 }
 
 /** Both sides of a layer pair as activation sources, the token at every position, and which positions continue each other. */

@@ -1,5 +1,5 @@
 // The sweep report (cpu queue): a heat-map per full-space metric (SVCCA and RSA first, then CKA,
-// k-NN, Procrustes … as the sweep asked) over the layer grid with per-pair cards, each score with
+// k-NN, Procrustes … as the sweep asked, then cross-model retrieval and pairing stability) over the layer grid with per-pair cards, each score with
 // its effect, saturation and q — q read from the results table (input.resultsId), never recomputed,
 // stored as an artifact, then published with the results table and the feature-map pages into
 // the sweep's outDir (results.parquet, report.html, maps/A<la>_B<lb>.html).
@@ -14,7 +14,7 @@ import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { MAP_HTML } from './featureMap.ts';
 import { readPairing, type StoredPairing } from './layerData.ts';
-import { FULL_SPACE, readResultQValues, readSideFits, RESULTS_FILE, resultKey, statsIds } from './results.ts';
+import { FULL_SPACE, measureIds, measureRows, readResultQValues, readSideFits, RESULTS_FILE, resultKey, statsIds } from './results.ts';
 import { readScores, scoreOf } from './scores.ts';
 import { produce } from './storeAccess.ts';
 import { readSubspaces } from './subspaces.ts';
@@ -51,7 +51,7 @@ export function reportSpec(input: ReportInput) {
       // A partial sweep's report shows its failed cells, so it is another artifact than the full one.
       ...(input.failed && input.failed.length > 0 ? { failed: input.failed.map((f) => [f.layerA, f.layerB, f.error]) } : {}),
     },
-    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId]), ...statsIds(input)],
+    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId, ...measureIds(p)]), ...statsIds(input)],
   };
 }
 
@@ -95,6 +95,11 @@ async function cellOf(
     const v = s && sweepScore(s, p.scoresId, q.get(resultKey(p.layerA, p.layerB, FULL_SPACE, m.name)));
     if (v) byMetric[m.name] = v;
   }
+  // Retrieval and stability rows, each with its own artifact id.
+  for (const r of await measureRows(store, p)) {
+    const v = sweepScore(r.score, r.artifactId, q.get(resultKey(p.layerA, p.layerB, FULL_SPACE, r.metric)));
+    if (v) byMetric[r.metric] = v;
+  }
   const svcca = byMetric.svcca;
   const rsa = byMetric.rsa;
   // A cell needs both of the paper's full-space scores; without them it is drawn as "not computed".
@@ -136,7 +141,8 @@ async function sweepMetrics(store: ArtifactStore, input: ReportInput): Promise<S
   const first = sorted(input.pairs)[0];
   if (!first) return [];
   const scores = await readScores(store, first.scoresId);
-  return scores.scores.map((s) => ({ name: s.metric, largerIsMoreSimilar: s.largerIsMoreSimilar }));
+  const measures = (await measureRows(store, first)).map((r) => ({ name: r.metric, largerIsMoreSimilar: true }));
+  return [...scores.scores.map((s) => ({ name: s.metric, largerIsMoreSimilar: s.largerIsMoreSimilar })), ...measures];
 }
 
 export function reportActivity(store: ArtifactStore) {

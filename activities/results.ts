@@ -2,7 +2,9 @@
 // observed, null mean, null sd, effect, p, the Benjamini–Hochberg q over every scored row of the
 // sweep, the saturation flag, the pair counts after every filter stage, the features without a
 // label per side, each side's SAE fit and hookpoint, and the id of the artifact that holds the
-// row's scores (`ufg lineage results.parquet#<row>` walks from there).
+// row's scores (`ufg lineage results.parquet#<row>` walks from there), and which null the row's p
+// is against (`null`: rows = the row-permutation null, shuffled-pairs = retrieval's shuffled
+// training pairs, independence = pairing stability's relabelling, none = no null).
 // The report reads q from this table (readResultQValues), so both show the same numbers.
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
 import { benjaminiHochberg } from '../pipelines/similarity/multipleTesting.ts';
@@ -15,7 +17,10 @@ import { readPairing } from './layerData.ts';
 import { readScores } from './scores.ts';
 import { produce } from './storeAccess.ts';
 import { readSubspaces } from './subspaces.ts';
-import type { ResultsInput, ResultsTableResult, Side, StoredFit } from './types.ts';
+import type { LayerPairOutcome, ResultsInput, ResultsTableResult, Side, StoredFit } from './types.ts';
+import { readRetrieval, retrievalMetric } from './retrieval.ts';
+import { readStability } from './stability.ts';
+import { RETRIEVAL_STATS } from '../pipelines/retrieval/retrieval.ts';
 import { readFit } from './extract.ts';
 
 export const RESULTS_FILE = 'results.parquet';
@@ -37,8 +42,40 @@ export function resultsSpec(input: ResultsInput) {
       cells: pairs.map((p) => [p.layerA, p.layerB]),
       hookpoints: { a: input.saes.a.hookpoints, b: input.saes.b.hookpoints },
     },
-    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId]), ...statsIds(input)],
+    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...measureIds(p)]), ...statsIds(input)],
   };
+}
+
+/** A layer pair's retrieval and stability artifacts, where it has them. */
+export function measureIds(p: LayerPairOutcome): string[] {
+  return [...(p.retrievalId ? [p.retrievalId] : []), ...(p.stabilityId ? [p.stabilityId] : [])];
+}
+
+type MeasureRow = Pick<Row, 'null' | 'metric' | 'measure' | 'score' | 'nPairs' | 'artifactId'>;
+
+/**
+ * The rows of a layer pair's retrieval (per map: top-1, top-10, MRR against shuffled training
+ * pairs, on the held-out pairs) and stability (partner agreement over the B features with a
+ * partner in both halves, kept-set Jaccard over the union of the kept sets; against independence).
+ */
+export async function measureRows(store: ArtifactStore, p: LayerPairOutcome): Promise<MeasureRow[]> {
+  const out: MeasureRow[] = [];
+  if (p.retrievalId) {
+    const r = await readRetrieval(store, p.retrievalId);
+    const id = p.retrievalId;
+    if ('skipped' in r) {
+      for (const map of r.requested) for (const stat of RETRIEVAL_STATS) out.push({ null: 'none', metric: retrievalMetric(map, stat), measure: retrievalMetric(map, stat), score: { skipped: r.skipped }, nPairs: 0, artifactId: id });
+    } else {
+      for (const m of r.maps) for (const stat of RETRIEVAL_STATS) out.push({ null: 'shuffled-pairs', metric: retrievalMetric(m.map, stat), measure: retrievalMetric(m.map, stat), score: m.scores[stat], nPairs: r.nTest, artifactId: id });
+    }
+  }
+  if (p.stabilityId) {
+    const s = await readStability(store, p.stabilityId);
+    const id = p.stabilityId;
+    out.push({ null: 'independence', metric: 'stability-partner', measure: 'stability-partner', score: s.partner, nPairs: s.eligible, artifactId: id });
+    out.push({ null: 'independence', metric: 'stability-jaccard', measure: 'stability-jaccard', score: s.jaccard, nPairs: s.kept[0] + s.kept[1] - s.keptShared, artifactId: id });
+  }
+  return out;
 }
 
 /** Every feature-stats artifact (they hold each SAE's fit) of the layers in the grid, A then B. */
@@ -52,7 +89,11 @@ export async function readSideFits(store: ArtifactStore, input: Pick<ResultsInpu
   return { a: await side('a', input.layersA), b: await side('b', input.layersB) };
 }
 
+/** Which null a row's null mean, sd, effect and p are against (the `null` column). */
+export type NullKind = 'rows' | 'selection' | 'shuffled-pairs' | 'independence' | 'none';
+
 interface Row {
+  null: NullKind;
   layerA: number;
   layerB: number;
   subspace: string;
@@ -103,13 +144,15 @@ export function resultsActivity(store: ArtifactStore) {
           const scores = await readScores(store, p.scoresId);
           for (const s of scores.scores) {
             const base = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
-            rows.push({ ...base, score: s, nPairs: scores.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.scoresId });
+            rows.push({ ...base, null: 'rows', score: s, nPairs: scores.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.scoresId });
           }
+          const extra = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, largerIsMoreSimilar: true, meanCorr: pairing.meanCorrFiltered, counts, unlabelled };
+          for (const r of await measureRows(store, p)) rows.push({ ...extra, ...r });
           // Semantic subspaces carry the paper's two scores.
           for (const cat of await readSubspaces(store, p.subspacesId)) {
             for (const metric of ['svcca', 'rsa'] as const) {
               const measure = measureFor(metric, input.compat);
-              rows.push({ layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, unlabelled, artifactId: p.subspacesId });
+              rows.push({ null: 'rows', layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, unlabelled, artifactId: p.subspacesId });
             }
           }
         }
@@ -122,6 +165,7 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'subspace', type: 'STRING', data: rows.map((r) => r.subspace) },
           { name: 'metric', type: 'STRING', data: rows.map((r) => r.metric) },
           { name: 'measure', type: 'STRING', data: rows.map((r) => r.measure) },
+          { name: 'null', type: 'STRING', data: rows.map((r) => ('skipped' in r.score ? 'none' : r.null)) },
           { name: 'larger_is_more_similar', type: 'BOOLEAN', data: rows.map((r) => r.largerIsMoreSimilar) },
           { name: 'observed', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.observed)) },
           { name: 'null_mean', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.nullMean)) },

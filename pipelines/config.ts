@@ -15,6 +15,7 @@ import { DEFAULT_POOL_SIZE } from './pair/oneToOne.ts';
 import { DEFAULT_MIN_ACTIVATIONS, MAX_MIN_ACTIVATIONS } from './pair/labels.ts';
 import { MEASURE_NAMES } from './similarity/registry.ts';
 import type { MeasureName } from './similarity/types.ts';
+import { MAP_KINDS, type MapKind } from './retrieval/mapKinds.ts';
 
 export const SWEEP_CONFIG_VERSION = 1;
 
@@ -104,6 +105,29 @@ export interface SweepConfig {
     seed: number;
     /** Full-space metrics, each with its permutation null; in registry order (MEASURE_NAMES). */
     metrics: MeasureName[];
+  };
+  /**
+   * Cross-model retrieval per layer pair (pipelines/retrieval): maps fitted on a training split of
+   * the kept pairs, held-out partners ranked among B's whole dictionary, against shuffled
+   * training pairs.
+   */
+  retrieval: {
+    enabled: boolean;
+    /** Fraction of the kept pairs the maps are fitted on. */
+    trainFraction: number;
+    /** Ridge strength relative to the mean eigenvalue of XᵀX. */
+    ridge: number;
+    /** Shuffles of the training pairs in the null. */
+    shuffles: number;
+    seed: number;
+    maps: MapKind[];
+  };
+  /** Pairing stability per layer pair (pipelines/stability): pair each half of the corpus and compare. */
+  stability: {
+    enabled: boolean;
+    /** Relabellings in the independence null. */
+    permutations: number;
+    seed: number;
   };
   /** A categories JSON file ({"Category": ["keyword", …]}); undefined = the paper's built-ins. */
   categories?: string;
@@ -264,6 +288,17 @@ function parseLayers(f: Fields, key: string): number[] {
 }
 
 /** A list of metric names: known to the similarity stage, no duplicates, svcca and rsa included; returned in registry order. */
+function parseMaps(f: Fields, key: string): MapKind[] {
+  const v = f.raw(key);
+  const path = f.at(key);
+  if (v === undefined) return [...MAP_KINDS];
+  if (!Array.isArray(v) || v.length === 0) throw fail(f.file, path, `must be a non-empty list of maps (known: ${MAP_KINDS.join(', ')})`);
+  v.forEach((name, i) => {
+    if (typeof name !== 'string' || !(MAP_KINDS as readonly string[]).includes(name)) throw fail(f.file, `${path}[${i}]`, `unknown map ${JSON.stringify(name)} (known: ${MAP_KINDS.join(', ')})`);
+  });
+  return MAP_KINDS.filter((m) => v.includes(m));
+}
+
 function parseMetrics(f: Fields, key: string): MeasureName[] {
   const v = f.raw(key);
   const path = f.at(key);
@@ -375,6 +410,25 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
   };
   s.done();
 
+  const r = top.object('retrieval', false);
+  const retrieval = {
+    enabled: r.boolean('enabled', true),
+    trainFraction: r.number('trainFraction', 0.5, 0.05, 0.95),
+    ridge: r.number('ridge', 0.01, 0, 1e6),
+    shuffles: r.int('shuffles', 100, 1, 100_000),
+    seed: r.int('seed', 0, 0),
+    maps: parseMaps(r, 'maps'),
+  };
+  r.done();
+
+  const st = top.object('stability', false);
+  const stability = {
+    enabled: st.boolean('enabled', true),
+    permutations: st.int('permutations', 1000, 1, 1_000_000),
+    seed: st.int('seed', 0, 0),
+  };
+  st.done();
+
   const categoriesPath = top.optionalString('categories');
   const chunkTokens = top.int('chunkTokens', DEFAULTS.chunkTokens, 1);
   const maxMapPoints = top.int('maxMapPoints', DEFAULTS.maxMapPoints, 2);
@@ -398,6 +452,8 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     compat,
     pairing,
     similarity,
+    retrieval,
+    stability,
     ...(categoriesPath !== undefined ? { categories: absolute(categoriesPath, baseDir) } : {}),
     chunkTokens,
     maxMapPoints,

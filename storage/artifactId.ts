@@ -32,8 +32,11 @@ export const STAGE_VERSIONS: Readonly<Record<string, number>> = {
   // saturated and too-coarse scores; results gain effect, q, saturated; the report shows them.
   similarity: 2,
   subspace: 2,
-  results: 2,
-  report: 2,
+  // 3: a `null` column (which null a row's p is against) and rows for retrieval and stability.
+  results: 3,
+  report: 3,
+  retrieval: 1,
+  stability: 1,
   umap: 2,
 };
 

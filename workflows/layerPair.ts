@@ -1,15 +1,20 @@
 // One layer pair: pair + filter + labels (gpu) → full-space similarity with nulls and semantic
-// subspaces (cpu, in parallel) → the feature-map page (cpu). Returns artifact ids only.
+// subspaces (cpu), with cross-model retrieval (cpu) and pairing stability (gpu) where the sweep
+// asks for them, all in parallel → the feature-map page (cpu). Returns artifact ids only.
 //
 // Changing this file under running sweeps: see docs/temporal.md → "Changing a workflow".
-import { setHandler } from '@temporalio/workflow';
+import { patched, setHandler } from '@temporalio/workflow';
 import type { LayerPairInput, LayerPairOutcome } from '../activities/types.ts';
 import { sweepActivities } from './options.ts';
 import { stageProgressQuery, type StageProgress } from './progress.ts';
 
 export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPairOutcome> {
   const act = sweepActivities(input.heartbeatTimeoutSeconds);
-  const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4, reused: 0, produced: 0 };
+  // Runs started before retrieval and stability existed replay the old path (docs/temporal.md).
+  const measures = patched('retrieval-and-stability');
+  const withRetrieval = measures && input.retrieval?.enabled === true;
+  const withStability = measures && input.stability?.enabled === true;
+  const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4 + Number(withRetrieval) + Number(withStability), reused: 0, produced: 0 };
   setHandler(stageProgressQuery, () => progress);
   const tally = (reused: boolean) => {
     if (reused) progress.reused++;
@@ -20,9 +25,11 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
   const pair = await act.pairLayer(input);
   tally(pair.reused);
   progress.stage = 'similarity+subspaces';
-  const [scores, subspaces] = await Promise.all([
+  const [scores, subspaces, retrieval, stability] = await Promise.all([
     act.scoreLayerPair(input, pair.id).then((r) => (tally(r.reused), r)),
     act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused), r)),
+    withRetrieval ? act.retrieveLayerPair(input, pair.id).then((r) => (tally(r.reused), r)) : undefined,
+    withStability ? act.pairingStability(input).then((r) => (tally(r.reused), r)) : undefined,
   ]);
   progress.stage = 'featureMap';
   const map = await act.renderFeatureMap(input, { pairId: pair.id, scoresId: scores.id, subspacesId: subspaces.id });
@@ -35,6 +42,8 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
     scoresId: scores.id,
     subspacesId: subspaces.id,
     mapId: map.id,
+    ...(retrieval ? { retrievalId: retrieval.id } : {}),
+    ...(stability ? { stabilityId: stability.id } : {}),
     reused: progress.reused,
     produced: progress.produced,
   };

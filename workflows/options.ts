@@ -63,6 +63,8 @@ const KIND_OF: Record<keyof Activities, Kind> = {
   scoreLayerPair: 'analysis',
   analyseSubspaces: 'analysis',
   renderFeatureMap: 'analysis',
+  retrieveLayerPair: 'analysis',
+  pairingStability: 'model',
   writeResults: 'publish',
   writeReport: 'publish',
 };

@@ -53,7 +53,8 @@ export interface PairJobResult {
 /** What the job reports while it runs: progress, and now and then its state. */
 export type PairJobProgress = { blockPairs: number; total: number } | { checkpoint: CorrelationCheckpoint };
 
-async function side(s: PairJobSide, mode: EncodeMode): Promise<{ source: ActivationSource; numFeatures: number; decoder: Mat; dIn: number; file: string }> {
+/** One side of a layer pair in memory: its residuals, SAE-encoded block by block as asked. */
+export async function side(s: PairJobSide, mode: EncodeMode): Promise<{ source: ActivationSource; numFeatures: number; decoder: Mat; dIn: number; file: string }> {
   const rows = await residualsInMemory(s.extractDir, s.layer);
   const sae = await loadSae(s.saePath);
   if (sae.dIn !== rows.cols) {

@@ -26,6 +26,14 @@ const SCORE_TITLE: Record<string, string> = {
   procrustes: 'Procrustes',
   pwcca: 'PWCCA',
   'mean-corr': 'mean column correlation',
+  'retrieval-procrustes-top1': 'retrieval top-1 (whitened Procrustes)',
+  'retrieval-procrustes-top10': 'retrieval top-10 (whitened Procrustes)',
+  'retrieval-procrustes-mrr': 'retrieval MRR (whitened Procrustes)',
+  'retrieval-ridge-top1': 'retrieval top-1 (ridge)',
+  'retrieval-ridge-top10': 'retrieval top-10 (ridge)',
+  'retrieval-ridge-mrr': 'retrieval MRR (ridge)',
+  'stability-partner': 'pairing stability: same partner in both halves',
+  'stability-jaccard': 'pairing stability: Jaccard of kept sets',
 };
 const METHOD_TITLE: Record<MappingMethod, string> = { greedy: 'greedy pairing', hungarian: 'Hungarian pairing', ot: 'optimal-transport pairing', decoder: 'decoder-cosine pairing' };
 const DEFAULT_METRICS: SweepMetric[] = [{ name: 'svcca' }, { name: 'rsa' }];

@@ -15,8 +15,7 @@ import { gemm, type Mat } from '../kernels/gemm.ts';
 import { centredGram, crossProduct, project } from '../similarity/graphs.ts';
 import { symmetricEigen } from '../similarity/spectrum.ts';
 
-export const MAP_KINDS = ['procrustes', 'ridge'] as const;
-export type MapKind = (typeof MAP_KINDS)[number];
+export { MAP_KINDS, type MapKind } from './mapKinds.ts';
 
 /** Whitened directions keep at least this fraction of the largest variance. */
 export const WHITEN_FLOOR = 1e-3;

@@ -12,7 +12,8 @@ import type { ScoreWithNull } from '../pair/pairedScores.ts';
 import { permutationOf, seededRandom } from '../random.ts';
 import { gatherRows } from '../similarity/matrix.ts';
 import { effectSize, nullPermutations, pValue } from '../similarity/permutationNull.ts';
-import { applySide, procrustesFitter, ridgeFitter, type FittedMap, type MapFitter, type MapKind } from './crossMaps.ts';
+import { applySide, procrustesFitter, ridgeFitter, type FittedMap, type MapFitter } from './crossMaps.ts';
+import type { MapKind } from './mapKinds.ts';
 import { partnerRanks } from './partnerRanks.ts';
 
 export const RETRIEVAL_STATS = ['top1', 'top10', 'mrr'] as const;
@@ -42,7 +43,7 @@ export interface MapRetrieval {
 
 export type RetrievalResult =
   | { nTrain: number; nTest: number; dictionary: number; maps: MapRetrieval[] }
-  | { skipped: string };
+  | { skipped: string; requested: MapKind[] };
 
 export function retrievalStats(ranks: ArrayLike<number>): Record<RetrievalStat, number> {
   let top1 = 0, top10 = 0, rr = 0;
@@ -98,7 +99,7 @@ export function splitPairs(n: number, trainFraction: number, seed: number): { tr
 export async function crossModelRetrieval(decA: Mat, decB: Mat, pairsA: readonly number[], pairsB: readonly number[], opts: RetrievalOptions): Promise<RetrievalResult> {
   const n = pairsA.length;
   if (pairsB.length !== n) throw new Error(`${n} A features for ${pairsB.length} B features`);
-  if (n < MIN_RETRIEVAL_PAIRS) return { skipped: `${n} pair${n === 1 ? '' : 's'}, retrieval needs at least ${MIN_RETRIEVAL_PAIRS}` };
+  if (n < MIN_RETRIEVAL_PAIRS) return { skipped: `${n} pair${n === 1 ? '' : 's'}, retrieval needs at least ${MIN_RETRIEVAL_PAIRS}`, requested: [...opts.maps] };
   const { train, test } = splitPairs(n, opts.trainFraction, opts.seed);
   const x = gatherRows(decA, train.map((i) => pairsA[i]!));
   const y = gatherRows(decB, train.map((i) => pairsB[i]!));

@@ -64,7 +64,7 @@ export async function measureRows(store: ArtifactStore, p: LayerPairOutcome): Pr
     const r = await readRetrieval(store, p.retrievalId);
     const id = p.retrievalId;
     if ('skipped' in r) {
-      for (const map of r.requested) for (const stat of RETRIEVAL_STATS) out.push({ null: 'none', metric: retrievalMetric(map, stat), measure: retrievalMetric(map, stat), score: { skipped: r.skipped }, nPairs: 0, artifactId: id });
+      for (const map of r.requested) for (const stat of RETRIEVAL_STATS) out.push({ null: 'shuffled-pairs', metric: retrievalMetric(map, stat), measure: retrievalMetric(map, stat), score: { skipped: r.skipped }, nPairs: 0, artifactId: id });
     } else {
       for (const m of r.maps) for (const stat of RETRIEVAL_STATS) out.push({ null: 'shuffled-pairs', metric: retrievalMetric(m.map, stat), measure: retrievalMetric(m.map, stat), score: m.scores[stat], nPairs: r.nTest, artifactId: id });
     }
@@ -165,7 +165,7 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'subspace', type: 'STRING', data: rows.map((r) => r.subspace) },
           { name: 'metric', type: 'STRING', data: rows.map((r) => r.metric) },
           { name: 'measure', type: 'STRING', data: rows.map((r) => r.measure) },
-          { name: 'null', type: 'STRING', data: rows.map((r) => ('skipped' in r.score ? 'none' : r.null)) },
+          { name: 'null', type: 'STRING', data: rows.map((r) => r.null) },
           { name: 'larger_is_more_similar', type: 'BOOLEAN', data: rows.map((r) => r.largerIsMoreSimilar) },
           { name: 'observed', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.observed)) },
           { name: 'null_mean', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.nullMean)) },

@@ -448,6 +448,47 @@ describe('pairing methods and metric choices', () => {
   });
 });
 
+describe('decoder pairing', () => {
+  const onePair = (change: (c: SweepConfig) => void) =>
+    withChanges(demo, (c) => {
+      c.models.a.layers = [1];
+      c.models.b.layers = [2];
+      c.similarity.permutations = 50;
+      c.pairing.method = 'decoder';
+      change(c);
+    });
+
+  test('method decoder on two layers of one model: a one-to-one assignment by decoder cosine pairs each feature with itself, and the pages say so', async () => {
+    // B is model A again at its next layer: the fixtures' SAEs of one model share their dictionary.
+    const config = onePair((c) => (c.models.b = { ...structuredClone(c.models.a), name: 'fixture-a (next layer)', layers: [2] }));
+    const { workflowId } = await startSweep(env.client, config);
+    const out = await waitForSweep(env.client, workflowId);
+    assert.equal(out.layerPairs, 1);
+    assert.equal(out.failed?.length ?? 0, 0);
+    const table = await readParquetTable(out.resultsPath);
+    const full = [...Array(table.numRows).keys()].filter((i) => table.columns.subspace![i] === 'full' && table.columns.null![i] === 'rows');
+    const { pairId } = await keptDecoderRows(table.columns.artifact_id![full[0]!] as string, 1, 2);
+    const pairing = await readPairing(env.store, pairId);
+    const kept = await readKeptPairs(env.store, pairId);
+    assert.equal(pairing.method, 'decoder');
+    assert.ok(kept.a.length >= 5, `kept ${kept.a.length} pairs`);
+    assert.ok(distinct(kept.a) && distinct(kept.b), 'one-to-one');
+    const same = kept.a.filter((a, i) => a === kept.b[i]).length;
+    assert.ok(same >= 0.9 * kept.a.length, `${same} of ${kept.a.length} kept pairs are a feature with itself`);
+    assert.match(readFileSync(out.reportPath, 'utf8'), /data-testid="pair-method" data-method="decoder">decoder-cosine pairing/);
+    assert.match(readFileSync(out.mapPaths[0]!, 'utf8'), /data-method="decoder">decoder cosine/);
+  });
+
+  test('method decoder on SAEs of different widths fails the layer pair, naming both SAE files and their widths', async () => {
+    const out = await waitForSweep(env.client, (await startSweep(env.client, onePair(() => {}))).workflowId);
+    assert.equal(out.failed?.length, 1, JSON.stringify(out.failed));
+    const error = out.failed![0]!.error;
+    assert.match(error, /pairing\.method "decoder"/);
+    assert.match(error, /modelA-sparsify\S*layers\.0\S* \(fixture-a \(d=64\) layer 1\) has d = 64/);
+    assert.match(error, /modelB-saelens\S* \(fixture-b \(d=96\) layer 2\) has d = 96/);
+  });
+});
+
 describe('cancellation', () => {
   test('cancelling during extraction cancels the model-prep children and their activities', async () => {
     // A new extraction (other chunking, the whole corpus) so there is a running activity to cancel.

@@ -54,7 +54,7 @@ async function fits(config: SweepConfig) {
 }
 
 describe('real SAE releases', () => {
-  test('sparsify checkpoints (GPT-NeoX, folders layers.N): each layer gets the SAE of its tensor and fits it; shifted by one block they do not, and the sweep warns', async () => {
+  test('sparsify checkpoints (GPT-NeoX, folders layers.N): each layer gets the SAE of its tensor and fits it; shifted by one block they do not, and the sweep warns', async (t) => {
     const root = join(REAL_DIR, 'saes', 'sparsify', 'gpt-neox');
     const config = realConfig('gpt-neox', { a: root, b: root }, { a: [1, 2, 3], b: [1, 3] }, 'right');
     const plan = await planSweep(config);
@@ -77,6 +77,8 @@ describe('real SAE releases', () => {
       const before = right.byLayer.get(`a${layer + 1}`)!.fvu;
       assert.ok(f.fvu > 0.5 && f.fvu > 2 * before, `layer ${layer} with the SAE of block ${layer}: FVU ${f.fvu} (on its own tensor ${before})`);
     }
+    const fvus = (m: Map<string, { fvu: number }>) => [...m].map(([l, f]) => `${l} ${f.fvu.toFixed(3)}`).join(', ');
+    t.diagnostic(`FVU by hookpoint: ${fvus(right.byLayer)}; shifted as the original code: ${fvus(wrong.byLayer)}`);
     assert.ok(wrong.out.warnings.some((w) => /layer 1: trained on hidden_states\[2\]/.test(w)), 'the plan warns of the mapping');
     assert.ok(wrong.out.warnings.some((w) => /FVU \d+\.\d{3} > 0\.5 .*probably trained on another tensor/.test(w)), wrong.out.warnings.join('\n'));
   });

@@ -10,6 +10,8 @@ import { partnerRanks } from '../pipelines/retrieval/partnerRanks.ts';
 import { crossModelRetrieval, retrievalStats, splitPairs } from '../pipelines/retrieval/retrieval.ts';
 import { plantedUniverse } from './fixtures/planted.ts';
 import { randomMat } from './similarity.data.ts';
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { polarFactor } from '../pipelines/similarity/spectrum.ts';
 
 const OPTS = { trainFraction: 0.5, ridge: 1e-3, shuffles: 20, seed: 3, maps: ['procrustes', 'ridge'] as const };
 
@@ -32,6 +34,19 @@ test('partner ranks equal ranks counted directly from the cosines', async () => 
     assert.equal(ranks[i], above + 1, `query ${i}`);
   }
   assert.deepEqual(retrievalStats([1, 2, 11, 1]), { top1: 0.5, top10: 0.75, mrr: (1 + 0.5 + 1 / 11 + 1) / 4 });
+});
+
+test('the Newton–Schulz polar factor is U·Vᵀ of the SVD (the Procrustes rotation), square and rectangular', async () => {
+  for (const [r, c, seed] of [[6, 6, 1], [5, 9, 2], [9, 4, 3]] as const) {
+    const m = randomMat(r, c, seed);
+    const svd = new SingularValueDecomposition(new Matrix(Array.from({ length: r }, (_, i) => Array.from(m.data.subarray(i * c, (i + 1) * c)))), { autoTranspose: true });
+    const k = Math.min(r, c);
+    const uvt = svd.leftSingularVectors.subMatrix(0, r - 1, 0, k - 1).mmul(svd.rightSingularVectors.subMatrix(0, c - 1, 0, k - 1).transpose());
+    const q = await polarFactor(m.data, r, c);
+    let worst = 0;
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) worst = Math.max(worst, Math.abs(q[i * c + j]! - uvt.get(i, j)));
+    assert.ok(worst < 1e-4, `${r}×${c}: max |Q − UVᵀ| = ${worst}`);
+  }
 });
 
 test('planted pairs: held-out top-1 near 1 for both maps; shuffled training pairs near 1/|dictionary|', async () => {

@@ -3,17 +3,17 @@
 // for every shuffle of the training pairs in the null):
 // - `procrustes`: whiten each side (centre on the training rows, rotate to their principal
 //   directions, scale each to unit variance), then the orthogonal Procrustes rotation between the
-//   whitened sides, Q = U·Vᵀ from the SVD of X̃ᵀỸ. Query a ↦ (a − μA)·WA·Q, candidate b ↦ (b − μB)·WB.
+//   whitened sides, Q = U·Vᵀ of X̃ᵀỸ (its polar factor, by Newton–Schulz on ONNX). Query a ↦ (a − μA)·WA·Q, candidate b ↦ (b − μB)·WB.
 //   Directions with less than WHITEN_FLOOR of the largest variance are dropped rather than scaled
 //   up: whitened to unit variance, noise directions would weigh as much as the signal.
 // - `ridge`: R = (XᵀX + λI)⁻¹XᵀY on the raw rows, λ = ridge · tr(XᵀX)/dA; query a ↦ a·R,
 //   candidates are B's rows as they are. (XᵀX + λI)⁻¹ comes from one eigendecomposition of XᵀX.
-// The d×d and k×k decompositions are ml-matrix (small dense); every product with a row count is an
-// ONNX graph (graphs.ts, gemm.ts).
-import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+// The d×d eigendecompositions (once per side) are ml-matrix; every product, and the polar factor
+// refitted for every shuffle, is an ONNX graph (graphs.ts, gemm.ts, spectrum.ts).
+import type { Matrix } from 'ml-matrix';
 import { gemm, type Mat } from '../kernels/gemm.ts';
 import { centredGram, crossProduct, project } from '../similarity/graphs.ts';
-import { symmetricEigen } from '../similarity/spectrum.ts';
+import { polarFactor, symmetricEigen } from '../similarity/spectrum.ts';
 
 export { MAP_KINDS, type MapKind } from './mapKinds.ts';
 
@@ -59,11 +59,8 @@ export async function procrustesFitter(x: Mat, yRows: Mat): Promise<MapFitter> {
     async fit(y) {
       const yw = await project(y, wb.mean, wb.w);
       const m = await crossProduct(xw, yw, false); // kA × kB, f64
-      const svd = new SingularValueDecomposition(new Matrix(Array.from({ length: xw.cols }, (_, i) => Array.from(m.subarray(i * yw.cols, (i + 1) * yw.cols)))), { autoTranspose: true });
-      const r = Math.min(xw.cols, yw.cols);
-      const u = svd.leftSingularVectors.subMatrix(0, xw.cols - 1, 0, r - 1);
-      const v = svd.rightSingularVectors.subMatrix(0, yw.cols - 1, 0, r - 1);
-      const q = await gemm(toMat(u), toMat(v), { transB: true }); // kA × kB, semi-orthogonal
+      // Q = U·Vᵀ of X̃ᵀỸ (kA × kB, semi-orthogonal), by Newton–Schulz on ONNX.
+      const q: Mat = { data: await polarFactor(Float32Array.from(m), xw.cols, yw.cols), rows: xw.cols, cols: yw.cols };
       return { query: { shift: wa.mean, matrix: await gemm(wa.w, q) }, candidate: { shift: wb.mean, matrix: wb.w } };
     },
   };

@@ -6,13 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
 import { UserInputError } from '../pipelines/errors.ts';
-import { checkDecoderWidths, decoderAssignment, decoderCosines } from '../pipelines/pair/decoderPairing.ts';
+import { checkDecoderWidths, decoderAssignment, decoderCosines, DECODER_PAIRING_PROPERTIES } from '../pipelines/pair/decoderPairing.ts';
 import { matrixSource } from '../pipelines/pair/activationSource.ts';
 import { pairOneToOne } from '../pipelines/pair/oneToOne.ts';
 import { correlateFeatures } from '../pipelines/pair/streamingCorrelation.ts';
 import { permutationOf, seededRandom } from '../pipelines/random.ts';
 import { parseSweepConfig } from '../pipelines/config.ts';
-import { randomMat } from './similarity.data.ts';
+import { matmul, randomMat, randomOrthogonal } from './similarity.data.ts';
 
 /** decB row perm[i] = decA row i · scale_i + noise: a planted one-to-one match in one space. */
 function plantedDecoders(f: number, d: number, seed: number, noise: number): { a: Mat; b: Mat; perm: Int32Array } {
@@ -96,4 +96,33 @@ test('the sweep config accepts pairing.method "decoder" and still names the fiel
   };
   assert.equal(parseSweepConfig({ ...base, pairing: { method: 'decoder' } }, '/tmp/sweep.json').pairing.method, 'decoder');
   assert.throws(() => parseSweepConfig({ ...base, pairing: { method: 'cosine' } }, '/tmp/sweep.json'), /pairing\.method/);
+});
+
+test('decoder pairing: each declared invariance holds, each undeclared one changes the assignment, and it is permutation-equivariant', async () => {
+  // Unrelated decoders: the assignment is decided by small margins, so any change of the cosines shows.
+  const a = randomMat(40, 8, 31), b = randomMat(40, 8, 32);
+  const all = Array.from({ length: 40 }, (_, i) => i);
+  const assign = async (x: Mat, y: Mat) => Array.from((await decoderAssignment(x, y, all, all)).colForRow);
+  const base = await assign(a, b);
+  const q = randomOrthogonal(8, 5);
+  const shift = (m: Mat) => ({ ...m, data: m.data.map((v, i) => v + 0.8 * ((i % 8) - 3.5)) });
+  const transforms: Record<keyof typeof DECODER_PAIRING_PROPERTIES.invariances, () => Promise<number[]>> = {
+    rowScaling: () => assign({ ...a, data: a.data.map((v, i) => v * (1 + (Math.floor(i / 8) % 5))) }, b),
+    sharedOrthogonal: () => assign(matmul(a, q), matmul(b, q)),
+    oneSideOrthogonal: () => assign(matmul(a, q), b),
+    translation: () => assign(shift(a), shift(b)),
+  };
+  for (const [kind, run] of Object.entries(transforms) as [keyof typeof transforms, () => Promise<number[]>][]) {
+    const changed = await run();
+    if (DECODER_PAIRING_PROPERTIES.invariances[kind]) assert.deepEqual(changed, base, `declared invariant to ${kind}`);
+    else assert.notDeepEqual(changed, base, `declared not invariant to ${kind}, but the assignment did not move`);
+  }
+  // Relabelling B's rows by π relabels the assignment: row i goes to π⁻¹(base[i]).
+  const pi = permutationOf(40, seededRandom(9));
+  const permutedB: Mat = { ...b, data: new Float32Array(b.data.length) };
+  for (let j = 0; j < 40; j++) permutedB.data.set(b.data.subarray(pi[j]! * 8, (pi[j]! + 1) * 8), j * 8);
+  const inverse = new Int32Array(40);
+  pi.forEach((p, j) => (inverse[p] = j));
+  assert.equal(DECODER_PAIRING_PROPERTIES.permutationEquivariant, true);
+  assert.deepEqual(await assign(a, permutedB), base.map((j) => inverse[j]!));
 });

@@ -8,6 +8,18 @@ import { UserInputError } from '../errors.ts';
 import { gatherRows, unitRows } from '../similarity/matrix.ts';
 import { maxWeightAssignment, type Assignment } from './hungarian.ts';
 
+/**
+ * What the assignment does not depend on, declared as the similarity measures declare theirs
+ * (test/pair.decoder.test.ts checks each declaration both ways): cosines ignore each row's
+ * positive scale, and an orthogonal change of basis applied to both sides; a rotation of one side
+ * only, or a translation, changes them (hence: one space, no fitted rotation). Relabelling the
+ * features of either side relabels the pairs (equivariance).
+ */
+export const DECODER_PAIRING_PROPERTIES = {
+  invariances: { rowScaling: true, sharedOrthogonal: true, oneSideOrthogonal: false, translation: false },
+  permutationEquivariant: true,
+} as const;
+
 /** What a width mismatch error names for each side. */
 export interface DecoderSide {
   dIn: number;

@@ -75,7 +75,7 @@ export type PairingMethod = (typeof PAIRING_METHODS)[number];
  * `svcca` is the original code's SVCCA (svcca-reference). The CKA shown is the debiased one
  * (unbiased HSIC): biased `cka` of few rows is near 1 even for unrelated rows; it stays available.
  */
-export const DEFAULT_METRICS: readonly MeasureName[] = ['svcca', 'rsa', 'cka-debiased', 'knn', 'procrustes'];
+export const DEFAULT_METRICS: readonly MeasureName[] = ['svcca', 'rsa', 'cka-debiased', 'knn', 'mutual-knn', 'cknna', 'procrustes'];
 export const REQUIRED_METRICS: readonly MeasureName[] = ['svcca', 'rsa'];
 
 export interface SweepConfig {

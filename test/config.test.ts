@@ -39,7 +39,7 @@ test('a minimal config gets defaults, sorted layers and paths resolved against t
   assert.deepEqual(c.pairing, { encode: 'pre', method: 'greedy', poolSize: 3000, epsilon: 0.05, minCorrelation: 0.1, minActivations: 5 });
   assert.equal(c.corpus.keepSpecialPositions, false, 'special positions are excluded by default');
   assert.equal('addSpecialTokens' in c.models.a, false, 'absent: the tokenizer decides, as Hugging Face');
-  assert.deepEqual(c.similarity, { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka-debiased', 'knn', 'procrustes'] });
+  assert.deepEqual(c.similarity, { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka-debiased', 'knn', 'mutual-knn', 'cknna', 'procrustes'] });
   assert.equal(c.outDir, '/work/sweeps/ufg-out');
   assert.deepEqual(c.orchestration, { concurrency: 4, pairsPerRun: 200, heartbeatTimeoutSeconds: 30 });
   assert.deepEqual(c.retrieval, { enabled: true, trainFraction: 0.5, ridge: 0.01, shuffles: 100, seed: 0, maps: ['procrustes', 'ridge'] });

@@ -163,7 +163,7 @@ describe('demo sweep', () => {
     const col = (name: string, i: number) => table.columns[name]![i];
     const full = [...Array(table.numRows).keys()].filter((i) => col('subspace', i) === 'full' && col('null', i) === 'rows');
     const metrics = demo.similarity.metrics;
-    assert.deepEqual([...metrics].sort(), ['cka-debiased', 'knn', 'procrustes', 'rsa', 'svcca'], 'the default metrics');
+    assert.deepEqual([...metrics].sort(), ['cka-debiased', 'cknna', 'knn', 'mutual-knn', 'procrustes', 'rsa', 'svcca'], 'the default metrics');
     assert.equal(full.length, 4 * metrics.length, 'one full-space row per metric per layer pair');
     for (const la of demo.models.a.layers) for (const lb of demo.models.b.layers) {
       const rows = full.filter((i) => col('layer_a', i) === la && col('layer_b', i) === lb);

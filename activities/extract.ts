@@ -14,7 +14,7 @@ import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { readTokenizedDocs } from './prepare.ts';
 import { artifactFolder, localStore, produce, readJsonArtifact, sourceAt } from './storeAccess.ts';
-import type { ExtractInput, ExtractResult, FeatureStatsInput, FeatureStatsResult, StoredFit } from './types.ts';
+import type { ExtractInput, ExtractResult, FeatureStatsInput, FeatureStatsResult, StoredFit, WorkHeartbeat } from './types.ts';
 
 export const STATS_FILE = 'stats.parquet';
 export const FIT_FILE = 'fit.json';
@@ -63,7 +63,7 @@ export function extractActivity(store: ArtifactStore) {
           outDir: local.writerDir(writer),
           tapCacheDir: join(store.cacheDir, 'tapped-models'),
           onChunk: (cursor: ChunkCursor) => {
-            progress.report(cursor);
+            progress.report({ ...cursor, unit: 'tokens', done: cursor.tokensDone, total: cursor.totalTokens } satisfies WorkHeartbeat & ChunkCursor);
             progress.checkCancelled();
           },
         });
@@ -123,7 +123,7 @@ export function featureStatsActivity(store: ArtifactStore) {
           if (chunk++ < (resume?.chunks ?? 0)) continue;
           await acc.add(m);
           await fitAcc.add(m);
-          progress.report({ chunk: chunk - 1, numChunks: index.chunks.length, tokensDone: acc.numTokens, totalTokens: index.numTokens });
+          progress.report({ layer: input.layer, chunk: chunk - 1, numChunks: index.chunks.length, unit: 'tokens', done: acc.numTokens, total: index.numTokens } satisfies WorkHeartbeat & { layer: number; chunk: number; numChunks: number });
           progress.checkCancelled();
           if (checkpoint.due() && chunk < index.chunks.length) checkpoint.save({ chunks: chunk, stats: acc.snapshot(), fit: fitAcc.snapshot() });
         }

@@ -13,6 +13,9 @@ import { resultsActivity } from './results.ts';
 import { retrievalActivity } from './retrieval.ts';
 import { stabilityActivity } from './stability.ts';
 import { scoresActivity } from './scores.ts';
+import { bootstrapActivity } from './bootstrap.ts';
+import { correspondenceActivity } from './correspondence.ts';
+import { pairShiftActivity, selectionNullActivity } from './selection.ts';
 import { subspacesActivity } from './subspaces.ts';
 
 export interface ActivityOptions {
@@ -34,6 +37,10 @@ export function createActivities(opts: ActivityOptions) {
     featureStats: featureStatsActivity(store),
     pairLayer: pairActivity(store),
     scoreLayerPair: scoresActivity(store),
+    pairShift: pairShiftActivity(store),
+    scoreSelectionNull: selectionNullActivity(store),
+    bootstrapLayerPair: bootstrapActivity(store),
+    layerCorrespondence: correspondenceActivity(store),
     analyseSubspaces: subspacesActivity(store, scorer),
     renderFeatureMap: featureMapActivity(store),
     retrieveLayerPair: retrievalActivity(store),
@@ -45,4 +52,4 @@ export function createActivities(opts: ActivityOptions) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-export const GPU_ACTIVITIES = ['extract', 'featureStats', 'pairLayer', 'pairingStability'] as const satisfies readonly (keyof Activities)[];
+export const GPU_ACTIVITIES = ['extract', 'featureStats', 'pairLayer', 'pairShift', 'pairingStability'] as const satisfies readonly (keyof Activities)[];

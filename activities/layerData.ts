@@ -43,7 +43,7 @@ async function loadSide(store: ArtifactStore, side: PairSide, mode: EncodeMode):
  * Decoded token strings of every extracted row, and which rows continue each other. Both sides
  * must hold the same kept tokens (special positions are left out of both).
  */
-async function decodedTokens(store: ArtifactStore, input: LayerPairInput, dirA: string, dirB: string): Promise<{ tokens: string[]; follows: Uint8Array }> {
+async function decodedTokens(store: ArtifactStore, input: LayerPairInput, dirA: string, dirB: string): Promise<{ tokens: string[]; follows: Uint8Array; docIds: Int32Array }> {
   const ta = await readTokenTable(dirA);
   const tokenizer = await loadTokenizer(await sourceAt(store, input.a.tokenizerId, input.a.tokenizerPath));
   if (dirB !== dirA) {
@@ -51,11 +51,11 @@ async function decodedTokens(store: ArtifactStore, input: LayerPairInput, dirA: 
     const tokB = input.b.tokenizerId === input.a.tokenizerId ? tokenizer : await loadTokenizer(await sourceAt(store, input.b.tokenizerId, input.b.tokenizerPath));
     assertSameTokenTables({ model: input.a.model, tokenizer, table: ta }, { model: input.b.model, tokenizer: tokB, table: tb }, dirB);
   }
-  return { tokens: tokenStrings(tokenizer, ta.tokenIds), follows: rowsFollow(ta.docIds, ta.positions) };
+  return { tokens: tokenStrings(tokenizer, ta.tokenIds), follows: rowsFollow(ta.docIds, ta.positions), docIds: ta.docIds };
 }
 
-/** What a pairing job reads for each side (paths, verified here), and the token at every row. */
-export async function layerPairPaths(store: ArtifactStore, input: LayerPairInput): Promise<{ a: PairJobSide; b: PairJobSide; tokens: string[]; follows: Uint8Array }> {
+/** What a pairing job reads for each side (paths, verified here), the token and the document of every row, and which rows continue each other. */
+export async function layerPairPaths(store: ArtifactStore, input: LayerPairInput): Promise<{ a: PairJobSide; b: PairJobSide; tokens: string[]; docIds: Int32Array; follows: Uint8Array }> {
   const side = async (s: PairSide): Promise<PairJobSide> => ({
     extractDir: await artifactFolder(store, s.extractId, INDEX_FILE),
     layer: s.layer,
@@ -63,14 +63,16 @@ export async function layerPairPaths(store: ArtifactStore, input: LayerPairInput
     model: s.model,
   });
   const a = await side(input.a), b = await side(input.b);
-  return { a, b, ...(await decodedTokens(store, input, a.extractDir, b.extractDir)) };
+  const { tokens, docIds, follows } = await decodedTokens(store, input, a.extractDir, b.extractDir);
+  return { a, b, tokens, docIds, follows };
 }
 
 /** Both sides of a layer pair as activation sources, the token at every position, and which positions continue each other. */
 export async function loadLayerPair(store: ArtifactStore, input: LayerPairInput): Promise<{ a: SideData; b: SideData; tokens: string[]; follows: Uint8Array }> {
   const a = await loadSide(store, input.a, input.pairing.encode);
   const b = await loadSide(store, input.b, input.pairing.encode);
-  return { a, b, ...(await decodedTokens(store, input, a.extractDir, b.extractDir)) };
+  const { tokens, follows } = await decodedTokens(store, input, a.extractDir, b.extractDir);
+  return { a, b, tokens, follows };
 }
 
 export interface StoredPairing {

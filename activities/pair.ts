@@ -5,18 +5,22 @@
 // decoder: by decoder-row cosine), filtered the same way.
 // Stores the kept pairs (Parquet), the counts (filter stages, features without a label) and means,
 // and each feature's top activations with the label rule (labels for subspaces and maps are made
-// from them exactly as the keyword filter's were, with no further pass).
+// from them exactly as the keyword filter's were, with no further pass). The selection null's
+// document shifts (activities/selection.ts) write the same files through writePairing, with B's
+// rows re-aligned.
 import { runComputeJob } from '../pipelines/kernels/session.ts';
 import { PAIR_JOB, type PairJobArgs, type PairJobProgress, type PairJobResult } from '../pipelines/pair/pairJob.ts';
 import type { CorrelationCheckpoint } from '../pipelines/pair/streamingCorrelation.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import { writeParquetTable } from '../storage/parquet.ts';
-import type { ArtifactStore } from '../storage/store.ts';
-import { runActivity } from './context.ts';
+import type { ProducedInfo } from '../storage/produce.ts';
+import type { ArtifactStore, ArtifactWriter } from '../storage/store.ts';
+import { shiftedRows } from '../pipelines/pair/documentShift.ts';
+import { runActivity, type ActivityProgress } from './context.ts';
 import { layerPairPaths, PAIRING_FILE, PAIRS_FILE, storedTop, TOP_FILE, type StoredPairing } from './layerData.ts';
 import { produce } from './storeAccess.ts';
-import type { LayerPairInput, PairResult } from './types.ts';
+import type { LayerPairInput, PairResult, WorkHeartbeat } from './types.ts';
 
 /** The correlation's running state, while the pairing runs (removed before the artifact is published). */
 export const CHECKPOINT_FILE = 'pairing.checkpoint';
@@ -46,81 +50,98 @@ export function pairSpec(input: LayerPairInput) {
   };
 }
 
+/**
+ * The selection null's pairing of one document shift (pipelines/pair/documentShift.ts): the same
+ * parameters and inputs as the pairing, plus the shift, so each shift is its own artifact.
+ */
+export function pairShiftSpec(input: LayerPairInput, shift: number) {
+  const base = pairSpec(input);
+  return { ...base, stage: 'pair-shift', codeVersion: codeVersionFor('pair-shift'), params: { ...base.params, shift } };
+}
+
+/**
+ * Runs the pairing compute job into `writer` (kept pairs, counts, top activations), resuming from
+ * a previous attempt's checkpoint; with `shift`, on B's documents shifted by that many against A's.
+ */
+export async function writePairing(store: ArtifactStore, input: LayerPairInput, writer: ArtifactWriter, progress: ActivityProgress, shift?: number): Promise<ProducedInfo> {
+  const { a, b, tokens, docIds } = await layerPairPaths(store, input);
+  const shifted = shift === undefined ? undefined : shiftedRows(docIds, shift);
+  // A previous attempt's checkpoint, carried into this attempt's staging by the store.
+  const checkpoint = new Checkpoint<CorrelationCheckpoint>(writer, CHECKPOINT_FILE);
+  const resume = await checkpoint.load();
+  const args: PairJobArgs = {
+    a,
+    b,
+    tokens,
+    encode: input.pairing.encode,
+    mode: input.compat,
+    minCorrelation: input.pairing.minCorrelation,
+    minActivations: input.pairing.minActivations,
+    method: input.pairing.method,
+    poolSize: input.pairing.poolSize,
+    epsilon: input.pairing.epsilon,
+    ...(shifted ? { shift: { rowsA: shifted.rowsA, rowsB: shifted.rowsB } } : {}),
+    ...(resume ? { resume } : {}),
+    checkpointEveryMs: checkpoint.everyMs,
+  };
+  const job = await runComputeJob<PairJobArgs, PairJobResult>(PAIR_JOB, 'pairLayerJob', args, {
+    onProgress: (p) => {
+      const q = p as PairJobProgress;
+      if ('checkpoint' in q) checkpoint.save(q.checkpoint);
+      else {
+        progress.report({ unit: 'block pairs', done: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) } satisfies WorkHeartbeat);
+      }
+    },
+  });
+  await checkpoint.finish();
+  const r = job.greedy;
+  const { method } = input.pairing;
+  const kept = job.oneToOne ?? { ...r, correlation: r.pairsB.map((bf) => r.pairing.corrForEachB[bf]!) };
+  // In passes over one token chunk of one row of A features: the correlation's own steps.
+  const chunks = Math.ceil(r.pairing.numTokens / r.pairing.plan.tokenChunk);
+  const passes = Math.ceil(job.numFeaturesA / r.pairing.plan.blockA) * chunks;
+  const resumedFrom = resume ? { unit: 'row chunk passes', done: resume.rowsDone * chunks + resume.chunksDone, total: passes } : undefined;
+  await writer.writeWithPath(PAIRS_FILE, (tmp) =>
+    writeParquetTable(tmp, [
+      { name: 'feature_a', type: 'INT32', data: Int32Array.from(kept.pairsA) },
+      { name: 'feature_b', type: 'INT32', data: Int32Array.from(kept.pairsB) },
+      { name: 'correlation', type: 'DOUBLE', data: Float64Array.from(kept.correlation) },
+    ]),
+  );
+  const stored: StoredPairing = {
+    method,
+    counts: { ...kept.counts, ...r.labelCounts },
+    meanCorr: kept.meanCorr,
+    meanCorrFiltered: kept.meanCorrFiltered,
+    meanPearson: kept.meanPearson,
+    meanPearsonFiltered: kept.meanPearsonFiltered,
+    numTokens: r.pairing.numTokens,
+    numFeaturesA: job.numFeaturesA,
+    numFeaturesB: job.numFeaturesB,
+    ...('poolA' in kept
+      ? {
+          oneToOne: {
+            poolA: kept.poolA,
+            poolB: kept.poolB,
+            total: kept.total,
+            ...(kept.iterations !== undefined ? { iterations: kept.iterations, converged: kept.converged ?? false } : {}),
+          },
+        }
+      : {}),
+  };
+  await writer.writeJson(PAIRING_FILE, nanToNull(stored));
+  await writer.writeJson(TOP_FILE, storedTop({ a: r.pairing.topA!, b: r.pairing.topB! }, r.labelRule));
+  return {
+    ...(resumedFrom ? { resumedFrom } : {}),
+    counts: { ...kept.counts, ...r.labelCounts, tokens: r.pairing.numTokens },
+    summary: { layerA: input.a.layer, layerB: input.b.layer, method, meanCorrFiltered: finiteOrNull(kept.meanCorrFiltered), ...(shifted ? { shift: shifted.shift } : {}) },
+  };
+}
+
 export function pairActivity(store: ArtifactStore) {
   return (input: LayerPairInput): Promise<PairResult> =>
     runActivity(async (progress) => {
-      const { manifest, reused } = await produce(store, pairSpec(input), async (writer) => {
-        const { a, b, tokens } = await layerPairPaths(store, input);
-        // A previous attempt's checkpoint, carried into this attempt's staging by the store.
-        const checkpoint = new Checkpoint<CorrelationCheckpoint>(writer, CHECKPOINT_FILE);
-        const resume = await checkpoint.load();
-        const args: PairJobArgs = {
-          a,
-          b,
-          tokens,
-          encode: input.pairing.encode,
-          mode: input.compat,
-          minCorrelation: input.pairing.minCorrelation,
-          minActivations: input.pairing.minActivations,
-          method: input.pairing.method,
-          poolSize: input.pairing.poolSize,
-          epsilon: input.pairing.epsilon,
-          ...(resume ? { resume } : {}),
-          checkpointEveryMs: checkpoint.everyMs,
-        };
-        const job = await runComputeJob<PairJobArgs, PairJobResult>(PAIR_JOB, 'pairLayerJob', args, {
-          onProgress: (p) => {
-            const q = p as PairJobProgress;
-            if ('checkpoint' in q) checkpoint.save(q.checkpoint);
-            else {
-              progress.report({ blockPairs: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) });
-            }
-          },
-        });
-        await checkpoint.finish();
-        const r = job.greedy;
-        const { method } = input.pairing;
-        const kept = job.oneToOne ?? { ...r, correlation: r.pairsB.map((bf) => r.pairing.corrForEachB[bf]!) };
-        // In passes over one token chunk of one row of A features: the correlation's own steps.
-        const chunks = Math.ceil(r.pairing.numTokens / r.pairing.plan.tokenChunk);
-        const passes = Math.ceil(job.numFeaturesA / r.pairing.plan.blockA) * chunks;
-        const resumedFrom = resume ? { unit: 'row chunk passes', done: resume.rowsDone * chunks + resume.chunksDone, total: passes } : undefined;
-        await writer.writeWithPath(PAIRS_FILE, (tmp) =>
-          writeParquetTable(tmp, [
-            { name: 'feature_a', type: 'INT32', data: Int32Array.from(kept.pairsA) },
-            { name: 'feature_b', type: 'INT32', data: Int32Array.from(kept.pairsB) },
-            { name: 'correlation', type: 'DOUBLE', data: Float64Array.from(kept.correlation) },
-          ]),
-        );
-        const stored: StoredPairing = {
-          method,
-          counts: { ...kept.counts, ...r.labelCounts },
-          meanCorr: kept.meanCorr,
-          meanCorrFiltered: kept.meanCorrFiltered,
-          meanPearson: kept.meanPearson,
-          meanPearsonFiltered: kept.meanPearsonFiltered,
-          numTokens: r.pairing.numTokens,
-          numFeaturesA: job.numFeaturesA,
-          numFeaturesB: job.numFeaturesB,
-          ...('poolA' in kept
-            ? {
-                oneToOne: {
-                  poolA: kept.poolA,
-                  poolB: kept.poolB,
-                  total: kept.total,
-                  ...(kept.iterations !== undefined ? { iterations: kept.iterations, converged: kept.converged ?? false } : {}),
-                },
-              }
-            : {}),
-        };
-        await writer.writeJson(PAIRING_FILE, nanToNull(stored));
-        await writer.writeJson(TOP_FILE, storedTop({ a: r.pairing.topA!, b: r.pairing.topB! }, r.labelRule));
-        return {
-          ...(resumedFrom ? { resumedFrom } : {}),
-          counts: { ...kept.counts, ...r.labelCounts, tokens: r.pairing.numTokens },
-          summary: { layerA: input.a.layer, layerB: input.b.layer, method, meanCorrFiltered: finiteOrNull(kept.meanCorrFiltered) },
-        };
-      });
+      const { manifest, reused } = await produce(store, pairSpec(input), (writer) => writePairing(store, input, writer, progress));
       const c = manifest.counts;
       return {
         id: manifest.id,
@@ -144,7 +165,7 @@ export function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** JSON has no NaN: means over zero pairs are written as null. */
-function nanToNull<T extends object>(o: T): T {
+/** JSON has no NaN: means over zero pairs (an interval over no finite value …) are written as null. */
+export function nanToNull<T extends object>(o: T): T {
   return JSON.parse(JSON.stringify(o, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))) as T;
 }

@@ -7,6 +7,7 @@ import { readCorpus } from '../pipelines/corpus/readCorpus.ts';
 import { UserInputError, isUserInputError } from '../pipelines/errors.ts';
 import { formatPlan, onField, planModelSaes, planSweep, planWarnings } from '../pipelines/sweepPlan.ts';
 import { readCategoriesFile } from '../pipelines/subspace/categories.ts';
+import { estimateSweepWork } from '../pipelines/work/estimate.ts';
 import { tokenizeDocs, type TokenizedDoc } from '../pipelines/tokenize/batches.ts';
 import { loadTokenizer, type TokenizerOptions } from '../pipelines/tokenize/loadTokenizer.ts';
 import { assertSameTokenization } from '../pipelines/tokenize/sameTokenization.ts';
@@ -62,7 +63,8 @@ export function validateSweepActivity() {
       } catch (e) {
         throw new UserInputError(`outDir: cannot create ${config.outDir} (${(e as Error).message})`, file);
       }
-      return { numLayers: plan.numLayers, numDocs: docs.length, plan: formatPlan(plan, dirname(file), { warnings: false }), warnings };
+      const work = await estimateSweepWork(config, plan, docs);
+      return { numLayers: plan.numLayers, numDocs: docs.length, plan: formatPlan(plan, dirname(file), { warnings: false }), warnings, work };
     });
 }
 

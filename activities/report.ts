@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
 import { renderSweepReportHtml } from '../pipelines/render/sweepPage.ts';
-import type { MappingMethod, SaeFitView, SweepCell, SweepMetric, SweepReportData, SweepScore } from '../pipelines/render/types.ts';
+import type { MappingMethod, SaeFitView, SweepCell, SweepMetric, SweepReportData, SweepCorrespondence, SweepScore, SweepSelection } from '../pipelines/render/types.ts';
 import { writeFileAtomic } from '../storage/atomic.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
@@ -17,6 +17,8 @@ import { readPairing, type StoredPairing } from './layerData.ts';
 import { FULL_SPACE, measureIds, measureRows, readResultQValues, readSideFits, RESULTS_FILE, resultKey, statsIds } from './results.ts';
 import { readScores, scoreOf } from './scores.ts';
 import { produce } from './storeAccess.ts';
+import { readCorrespondence } from './correspondence.ts';
+import { readSelection } from './selection.ts';
 import { readSubspaces } from './subspaces.ts';
 import type { LayerPairOutcome, ReportInput, ReportResult, Side, StoredFit } from './types.ts';
 
@@ -51,7 +53,7 @@ export function reportSpec(input: ReportInput) {
       // A partial sweep's report shows its failed cells, so it is another artifact than the full one.
       ...(input.failed && input.failed.length > 0 ? { failed: input.failed.map((f) => [f.layerA, f.layerB, f.error]) } : {}),
     },
-    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId, ...measureIds(p)]), ...statsIds(input)],
+    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId, ...(p.selectionId ? [p.selectionId] : []), ...measureIds(p)]), ...statsIds(input), ...(input.correspondenceId ? [input.correspondenceId] : [])],
   };
 }
 
@@ -132,8 +134,38 @@ async function cellOf(
       a: fitView(fits.a.get(p.layerA), input.saes.a.hookpoints[String(p.layerA)], input.saes.a.statsByLayer[String(p.layerA)]!),
       b: fitView(fits.b.get(p.layerB), input.saes.b.hookpoints[String(p.layerB)], input.saes.b.statsByLayer[String(p.layerB)]!),
     },
+    ...(p.selectionId ? { selection: await selectionView(store, p, q) } : {}),
     artifactId: p.scoresId,
   };
+}
+
+/** The layer correspondence as the report draws it (NaN ends of an interval as null: JSON has no NaN). */
+async function correspondenceView(store: ArtifactStore, id: string): Promise<SweepCorrespondence> {
+  const c = await readCorrespondence(store, id);
+  const n = (v: number) => (Number.isFinite(v) ? v : null);
+  return {
+    level: c.level,
+    artifactId: id,
+    metrics: c.metrics.map((m) => ({
+      metric: m.metric,
+      largerIsMoreSimilar: m.largerIsMoreSimilar,
+      rows: m.rows.map((r) => ({ layerA: r.layerA, bestB: r.bestB, effect: r.effect, effectLow: n(r.effectLow), effectHigh: n(r.effectHigh), bestBLow: n(r.bestBLow), bestBHigh: n(r.bestBHigh), bestShare: n(r.bestShare) })),
+    })),
+  };
+}
+
+/** A layer pair's scores against the selection-aware null, with the results table's q. */
+async function selectionView(store: ArtifactStore, p: LayerPairOutcome, q: ReadonlyMap<string, number>): Promise<SweepSelection> {
+  const id = p.selectionId!;
+  const sel = await readSelection(store, id);
+  const scores: Record<string, SweepScore> = {};
+  const skipped: Record<string, string> = {};
+  for (const s of sel.scores) {
+    const v = sweepScore(s, id, q.get(resultKey(p.layerA, p.layerB, FULL_SPACE, s.metric, 'selection')));
+    if (v) scores[s.metric] = v;
+    else if ('skipped' in s) skipped[s.metric] = s.skipped;
+  }
+  return { scores, ...(Object.keys(skipped).length ? { skipped } : {}), shifts: sel.shifts.map((x) => ({ shift: x.shift, pairs: x.pairs, artifactId: x.pairId })), artifactId: id };
 }
 
 /** The sweep's full-space metrics in the order it scored them, read from the first layer pair's scores. */
@@ -170,6 +202,7 @@ export function reportActivity(store: ArtifactStore) {
           cells,
           ...(input.failed && input.failed.length > 0 ? { failed: input.failed } : {}),
           ...(input.warnings.length > 0 ? { warnings: input.warnings } : {}),
+          ...(input.correspondenceId ? { correspondence: await correspondenceView(store, input.correspondenceId) } : {}),
         };
         await writer.writeJson(REPORT_JSON, data);
         await writer.writeFile(REPORT_HTML, renderSweepReportHtml(data));

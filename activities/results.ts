@@ -1,10 +1,11 @@
-// The sweep's results table (cpu queue): one row per (layer A, layer B, subspace, metric) with
+// The sweep's results table (cpu queue): one row per (layer A, layer B, subspace, metric, null) with
 // observed, null mean, null sd, effect, p, the Benjamini–Hochberg q over every scored row of the
 // sweep, the saturation flag, the pair counts after every filter stage, the features without a
 // label per side, each side's SAE fit and hookpoint, and the id of the artifact that holds the
 // row's scores (`ufg lineage results.parquet#<row>` walks from there), and which null the row's p
-// is against (`null`: rows = the row-permutation null, shuffled-pairs = retrieval's shuffled
-// training pairs, independence = pairing stability's relabelling, none = no null).
+// is against (`null`: rows = the row-permutation null, selection = the selection-aware null,
+// shuffled-pairs = retrieval's shuffled training pairs, independence = pairing stability's
+// relabelling, none = no null).
 // The report reads q from this table (readResultQValues), so both show the same numbers.
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
 import { benjaminiHochberg } from '../pipelines/similarity/multipleTesting.ts';
@@ -16,6 +17,8 @@ import { runActivity } from './context.ts';
 import { readPairing } from './layerData.ts';
 import { readScores } from './scores.ts';
 import { produce } from './storeAccess.ts';
+import { readCorrespondence } from './correspondence.ts';
+import { readSelection } from './selection.ts';
 import { readSubspaces } from './subspaces.ts';
 import type { LayerPairOutcome, ResultsInput, ResultsTableResult, Side, StoredFit } from './types.ts';
 import { readRetrieval, retrievalMetric } from './retrieval.ts';
@@ -42,7 +45,7 @@ export function resultsSpec(input: ResultsInput) {
       cells: pairs.map((p) => [p.layerA, p.layerB]),
       hookpoints: { a: input.saes.a.hookpoints, b: input.saes.b.hookpoints },
     },
-    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...measureIds(p)]), ...statsIds(input)],
+    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...(p.selectionId ? [p.selectionId] : []), ...measureIds(p)]), ...statsIds(input), ...(input.correspondenceId ? [input.correspondenceId] : [])],
   };
 }
 
@@ -51,7 +54,7 @@ export function measureIds(p: LayerPairOutcome): string[] {
   return [...(p.retrievalId ? [p.retrievalId] : []), ...(p.stabilityId ? [p.stabilityId] : [])];
 }
 
-type MeasureRow = Pick<Row, 'null' | 'metric' | 'measure' | 'score' | 'nPairs' | 'artifactId'>;
+type MeasureRow = Pick<Row, 'nullKind' | 'metric' | 'measure' | 'score' | 'nPairs' | 'artifactId'>;
 
 /**
  * The rows of a layer pair's retrieval (per map: top-1, top-10, MRR against shuffled training
@@ -64,16 +67,16 @@ export async function measureRows(store: ArtifactStore, p: LayerPairOutcome): Pr
     const r = await readRetrieval(store, p.retrievalId);
     const id = p.retrievalId;
     if ('skipped' in r) {
-      for (const map of r.requested) for (const stat of RETRIEVAL_STATS) out.push({ null: 'shuffled-pairs', metric: retrievalMetric(map, stat), measure: retrievalMetric(map, stat), score: { skipped: r.skipped }, nPairs: 0, artifactId: id });
+      for (const map of r.requested) for (const stat of RETRIEVAL_STATS) out.push({ nullKind: 'shuffled-pairs', metric: retrievalMetric(map, stat), measure: retrievalMetric(map, stat), score: { skipped: r.skipped }, nPairs: 0, artifactId: id });
     } else {
-      for (const m of r.maps) for (const stat of RETRIEVAL_STATS) out.push({ null: 'shuffled-pairs', metric: retrievalMetric(m.map, stat), measure: retrievalMetric(m.map, stat), score: m.scores[stat], nPairs: r.nTest, artifactId: id });
+      for (const m of r.maps) for (const stat of RETRIEVAL_STATS) out.push({ nullKind: 'shuffled-pairs', metric: retrievalMetric(m.map, stat), measure: retrievalMetric(m.map, stat), score: m.scores[stat], nPairs: r.nTest, artifactId: id });
     }
   }
   if (p.stabilityId) {
     const s = await readStability(store, p.stabilityId);
     const id = p.stabilityId;
-    out.push({ null: 'independence', metric: 'stability-partner', measure: 'stability-partner', score: s.partner, nPairs: s.eligible, artifactId: id });
-    out.push({ null: 'independence', metric: 'stability-jaccard', measure: 'stability-jaccard', score: s.jaccard, nPairs: s.kept[0] + s.kept[1] - s.keptShared, artifactId: id });
+    out.push({ nullKind: 'independence', metric: 'stability-partner', measure: 'stability-partner', score: s.partner, nPairs: s.eligible, artifactId: id });
+    out.push({ nullKind: 'independence', metric: 'stability-jaccard', measure: 'stability-jaccard', score: s.jaccard, nPairs: s.kept[0] + s.kept[1] - s.keptShared, artifactId: id });
   }
   return out;
 }
@@ -89,11 +92,7 @@ export async function readSideFits(store: ArtifactStore, input: Pick<ResultsInpu
   return { a: await side('a', input.layersA), b: await side('b', input.layersB) };
 }
 
-/** Which null a row's null mean, sd, effect and p are against (the `null` column). */
-export type NullKind = 'rows' | 'selection' | 'shuffled-pairs' | 'independence' | 'none';
-
 interface Row {
-  null: NullKind;
   layerA: number;
   layerB: number;
   subspace: string;
@@ -108,13 +107,29 @@ interface Row {
   /** Features without a label on side A and B (counted once per layer pair, repeated on its rows). */
   unlabelled: [number, number];
   artifactId: string;
+  /** Which null p and effect are against (the `null` column). */
+  nullKind: ResultNull;
+  /** Selection null: the pairs each document shift kept, in shift order. */
+  shiftPairs?: number[];
+  /** Layer correspondence: the bootstrap interval of the effect, and the share of resamples choosing this layer of B. */
+  interval?: { low: number; high: number; bestShare: number; layerBLow: number; layerBHigh: number };
 }
+
+/**
+ * The `null` column: what a row's p and effect are against. `rows`: the row-permutation null;
+ * `selection`: the selection-aware null (activities/selection.ts); the others are other analyses'.
+ */
+export type ResultNull = 'rows' | 'selection' | 'shuffled-pairs' | 'independence' | 'none';
 
 const num = (v: number | null | undefined) => (typeof v === 'number' ? v : NaN);
 
-/** A results row's key: its layers, subspace and metric. */
-export function resultKey(layerA: number, layerB: number, subspace: string, metric: string): string {
-  return `${layerA}/${layerB}/${subspace}/${metric}`;
+/**
+ * A results row's key: its layers, subspace and metric, and its null where two rows would
+ * otherwise collide (the selection null's rows repeat the row-permutation rows' metrics).
+ */
+export function resultKey(layerA: number, layerB: number, subspace: string, metric: string, nullKind: string = 'rows'): string {
+  const base = `${layerA}/${layerB}/${subspace}/${metric}`;
+  return nullKind === 'selection' ? `${base}/${nullKind}` : base;
 }
 
 /** The q column of a results artifact, by resultKey (rows without a q are left out). */
@@ -124,7 +139,46 @@ export async function readResultQValues(store: ArtifactStore, resultsId: string)
   const out = new Map<string, number>();
   for (let i = 0; i < t.numRows; i++) {
     const q = c.q![i];
-    if (typeof q === 'number' && Number.isFinite(q)) out.set(resultKey(c.layer_a![i] as number, c.layer_b![i] as number, c.subspace![i] as string, c.metric![i] as string), q);
+    const nullKind = (c.null?.[i] as string | undefined) ?? 'rows';
+    if (typeof q === 'number' && Number.isFinite(q)) out.set(resultKey(c.layer_a![i] as number, c.layer_b![i] as number, c.subspace![i] as string, c.metric![i] as string, nullKind), q);
+  }
+  return out;
+}
+
+/** The prefix of a layer-correspondence row's metric: `correspondence-<metric>`. */
+export const CORRESPONDENCE_METRIC = 'correspondence-';
+
+/**
+ * One row per (metric, layer of A): layer_b is the best layer of B, observed / null / effect are
+ * that pair's (against the row-permutation null), with the bootstrap intervals; no p of its own
+ * (its pair's p is already a row of the table and in q's family).
+ */
+async function correspondenceRows(store: ArtifactStore, input: ResultsInput, id: string): Promise<Row[]> {
+  const out: Row[] = [];
+  const c = await readCorrespondence(store, id);
+  for (const m of c.metrics) {
+    for (const r of m.rows) {
+      const p = input.pairs.find((x) => x.layerA === r.layerA && x.layerB === r.bestB)!;
+      const s = (await readScores(store, p.scoresId)).scores.find((x) => x.metric === m.metric)!;
+      const pairing = await readPairing(store, p.pairId);
+      const k = pairing.counts;
+      out.push({
+        layerA: r.layerA,
+        layerB: r.bestB,
+        subspace: FULL_SPACE,
+        metric: `${CORRESPONDENCE_METRIC}${m.metric}`,
+        measure: s.measure,
+        largerIsMoreSimilar: m.largerIsMoreSimilar,
+        score: 'skipped' in s ? s : { ...s, p: NaN },
+        nPairs: 'skipped' in s ? 0 : pairing.counts.afterLowCorrelation,
+        meanCorr: pairing.meanCorrFiltered,
+        counts: [k.total, k.uniqueA, k.afterKeywords, k.afterOneToOne, k.afterLowCorrelation],
+        unlabelled: [k.unlabelledA, k.unlabelledB],
+        artifactId: id,
+        nullKind: 'rows',
+        interval: { low: r.effectLow, high: r.effectHigh, bestShare: r.bestShare, layerBLow: r.bestBLow, layerBHigh: r.bestBHigh },
+      });
+    }
   }
   return out;
 }
@@ -144,7 +198,15 @@ export function resultsActivity(store: ArtifactStore) {
           const scores = await readScores(store, p.scoresId);
           for (const s of scores.scores) {
             const base = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
-            rows.push({ ...base, null: 'rows', score: s, nPairs: scores.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.scoresId });
+            rows.push({ ...base, score: s, nPairs: scores.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.scoresId, nullKind: 'rows' });
+          }
+          if (p.selectionId) {
+            const sel = await readSelection(store, p.selectionId);
+            const shiftPairs = sel.shifts.map((x) => x.pairs);
+            for (const s of sel.scores) {
+              const base = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
+              rows.push({ ...base, score: s, nPairs: sel.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.selectionId, nullKind: 'selection', shiftPairs });
+            }
           }
           const extra = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, largerIsMoreSimilar: true, meanCorr: pairing.meanCorrFiltered, counts, unlabelled };
           for (const r of await measureRows(store, p)) rows.push({ ...extra, ...r });
@@ -152,20 +214,22 @@ export function resultsActivity(store: ArtifactStore) {
           for (const cat of await readSubspaces(store, p.subspacesId)) {
             for (const metric of ['svcca', 'rsa'] as const) {
               const measure = measureFor(metric, input.compat);
-              rows.push({ null: 'rows', layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, unlabelled, artifactId: p.subspacesId });
+              rows.push({ layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, unlabelled, artifactId: p.subspacesId, nullKind: 'rows' });
             }
           }
         }
+        if (input.correspondenceId) rows.push(...(await correspondenceRows(store, input, input.correspondenceId)));
         const score = (r: Row) => ('skipped' in r.score ? undefined : r.score);
         // One family for the false discovery rate: every scored p of the sweep (all cells, subspaces, metrics).
         const q = benjaminiHochberg(rows.map((r) => num(score(r)?.p)));
+        const iv = (f: (i: NonNullable<Row['interval']>) => number) => rows.map((r) => (r.interval ? f(r.interval) : NaN));
         const columns: ParquetColumn[] = [
           { name: 'layer_a', type: 'INT32', data: rows.map((r) => r.layerA) },
           { name: 'layer_b', type: 'INT32', data: rows.map((r) => r.layerB) },
           { name: 'subspace', type: 'STRING', data: rows.map((r) => r.subspace) },
           { name: 'metric', type: 'STRING', data: rows.map((r) => r.metric) },
           { name: 'measure', type: 'STRING', data: rows.map((r) => r.measure) },
-          { name: 'null', type: 'STRING', data: rows.map((r) => r.null) },
+          { name: 'null', type: 'STRING', data: rows.map((r) => r.nullKind) },
           { name: 'larger_is_more_similar', type: 'BOOLEAN', data: rows.map((r) => r.largerIsMoreSimilar) },
           { name: 'observed', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.observed)) },
           { name: 'null_mean', type: 'DOUBLE', data: rows.map((r) => num(score(r)?.nullMean)) },
@@ -194,6 +258,12 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'sae_hookpoint_b', type: 'STRING', data: rows.map((r) => input.saes.b.hookpoints[String(r.layerB)] ?? 'unknown') },
           { name: 'count_unlabelled_a', type: 'INT32', data: rows.map((r) => r.unlabelled[0]) },
           { name: 'count_unlabelled_b', type: 'INT32', data: rows.map((r) => r.unlabelled[1]) },
+          { name: 'shift_pairs', type: 'STRING', data: rows.map((r) => r.shiftPairs?.join(',') ?? '') },
+          { name: 'effect_ci_low', type: 'DOUBLE', data: iv((i) => i.low) },
+          { name: 'effect_ci_high', type: 'DOUBLE', data: iv((i) => i.high) },
+          { name: 'layer_b_ci_low', type: 'DOUBLE', data: iv((i) => i.layerBLow) },
+          { name: 'layer_b_ci_high', type: 'DOUBLE', data: iv((i) => i.layerBHigh) },
+          { name: 'best_share', type: 'DOUBLE', data: iv((i) => i.bestShare) },
           { name: 'artifact_id', type: 'STRING', data: rows.map((r) => r.artifactId) },
         ];
         await writer.writeWithPath(RESULTS_FILE, (tmp) => writeParquetTable(tmp, columns, { ufg_model_a: input.modelA, ufg_model_b: input.modelB, ufg_compat: input.compat, ufg_pairing_method: input.pairingMethod }));

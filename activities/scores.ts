@@ -17,7 +17,7 @@ import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { readKeptPairs, rowsOf } from './layerData.ts';
 import { produce, readJsonArtifact, sourceAt } from './storeAccess.ts';
-import type { LayerPairInput, ScoresResult } from './types.ts';
+import type { LayerPairInput, ScoresResult, WorkHeartbeat } from './types.ts';
 
 export const SCORES_FILE = 'scores.json';
 
@@ -76,12 +76,17 @@ export function skipReason(metric: MeasureName, measure: MeasureName, n: number,
   return undefined;
 }
 
-export async function scoreMetric(metric: MeasureName, x: Mat, y: Mat, opts: { mode: ScoreMode; permutations: number; seed: number }): Promise<MetricScore> {
+export async function scoreMetric(
+  metric: MeasureName,
+  x: Mat,
+  y: Mat,
+  opts: { mode: ScoreMode; permutations: number; seed: number; onProgress?: (done: number, total: number) => void },
+): Promise<MetricScore> {
   const measure = fullSpaceMeasure(metric, opts.mode);
   const head = { metric, measure, largerIsMoreSimilar: MEASURES[measure].properties.largerIsMoreSimilar };
   const skipped = skipReason(metric, measure, x.rows, x, y);
   if (skipped) return { ...head, skipped };
-  const r = await permutationNull(MEASURES[measure], x, y, { permutations: opts.permutations, seed: opts.seed, pValue: opts.mode });
+  const r = await permutationNull(MEASURES[measure], x, y, { permutations: opts.permutations, seed: opts.seed, pValue: opts.mode, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   return { ...head, ...withNull(r), ...(r.extras ? { extras: r.extras } : {}) };
 }
 
@@ -95,9 +100,14 @@ export function scoresActivity(store: ArtifactStore) {
         const x = rowsOf({ data: saeA.wDec, rows: saeA.numFeatures, cols: saeA.dIn }, pairs.a);
         const y = rowsOf({ data: saeB.wDec, rows: saeB.numFeatures, cols: saeB.dIn }, pairs.b);
         const out: StoredScores = { n: pairs.a.length, widthA: x.cols, widthB: y.cols, scores: [] };
-        for (const metric of input.similarity.metrics) {
-          progress.report({ metric });
-          out.scores.push(await scoreMetric(metric, x, y, { mode: input.compat, permutations: input.similarity.permutations, seed: input.similarity.seed }));
+        // Work in permutations scored over every metric (a skipped metric counts as scored at once).
+        const { metrics, permutations } = input.similarity;
+        const total = metrics.length * permutations;
+        for (const [i, metric] of metrics.entries()) {
+          const report = (done: number) => progress.report({ metric, unit: 'permutations', done: i * permutations + done, total } satisfies WorkHeartbeat & { metric: string });
+          report(0);
+          out.scores.push(await scoreMetric(metric, x, y, { mode: input.compat, permutations, seed: input.similarity.seed, onProgress: report }));
+          report(permutations);
           progress.checkCancelled();
         }
         await writer.writeJson(SCORES_FILE, out);

@@ -10,7 +10,7 @@ import { sweepCategories } from './categories.ts';
 import { runActivity } from './context.ts';
 import { loadLayerPair, readTop } from './layerData.ts';
 import { produce, readJsonArtifact } from './storeAccess.ts';
-import type { LayerPairInput, SubspacesResult } from './types.ts';
+import type { LayerPairInput, SubspacesResult, WorkHeartbeat } from './types.ts';
 
 export const SUBSPACES_FILE = 'subspaces.json';
 
@@ -35,7 +35,7 @@ export type StoredCategory = Omit<CategoryAnalysis, 'meanCorr'> & { meanCorr: nu
 
 export function subspacesActivity(store: ArtifactStore, scorer: () => Promise<PairedScorer>) {
   return (input: LayerPairInput, pairId: string): Promise<SubspacesResult> =>
-    runActivity(async () => {
+    runActivity(async (progress) => {
       const spec = subspacesSpec(input, pairId);
       const { manifest, reused } = await produce(store, spec, async (writer) => {
         const { a, b, tokens, follows } = await loadLayerPair(store, input);
@@ -55,6 +55,7 @@ export function subspacesActivity(store: ArtifactStore, scorer: () => Promise<Pa
           mode: input.compat,
           permutations: input.similarity.permutations,
           seed: input.similarity.seed,
+          onCategory: (done, total) => progress.report({ unit: 'categories', done, total } satisfies WorkHeartbeat),
         });
         const stored: StoredCategory[] = result.map((c) => ({ ...c, meanCorr: Number.isFinite(c.meanCorr) ? c.meanCorr : null }));
         await writer.writeJson(SUBSPACES_FILE, stored);

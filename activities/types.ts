@@ -6,6 +6,7 @@ import type { FilterCounts } from '../pipelines/pair/filters.ts';
 import type { LabelCounts } from '../pipelines/pair/pairLayer.ts';
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
 import type { SaeConvention } from '../pipelines/sae/layerSaes.ts';
+import type { SweepWorkEstimate } from '../pipelines/work/weights.ts';
 
 /** Every activity result names its artifact and whether it was found finished (resume reuse). */
 export interface ArtifactRef {
@@ -15,6 +16,18 @@ export interface ArtifactRef {
 
 export type Side = 'a' | 'b';
 
+/**
+ * What a long activity's heartbeat details carry besides its own fields: the work done so far out
+ * of its total, in the activity's natural unit (tokens extracted, block pairs correlated,
+ * permutations scored, categories analysed). `ufg sweep start` reads it from the describe of the
+ * workflow that runs the activity to advance its bar with work, not stages (cli/sweepWork.ts).
+ */
+export interface WorkHeartbeat {
+  unit: string;
+  done: number;
+  total: number;
+}
+
 export interface ValidateResult {
   /** hidden_states available per model (0..n-1). */
   numLayers: Record<Side, number>;
@@ -23,6 +36,8 @@ export interface ValidateResult {
   plan: string;
   /** SAEs applied to another tensor than the one they were trained on (explicit or shared mappings). */
   warnings: string[];
+  /** What the progress bar weighs the sweep's activities by (absent from runs of older code). */
+  work?: SweepWorkEstimate;
 }
 
 export interface SourcesInput {
@@ -201,6 +216,10 @@ export interface LayerPairOutcome {
   /** Cross-model retrieval and pairing stability (absent when not run). */
   retrievalId?: string;
   stabilityId?: string;
+  /** The selection-null artifact (similarity.null includes "selection"; absent in outcomes of older runs). */
+  selectionId?: string;
+  /** The bootstrap artifact for the layer correspondence (similarity.bootstrap set; absent otherwise and in older runs). */
+  bootstrapId?: string;
   reused: number;
   produced: number;
 }
@@ -230,6 +249,8 @@ export interface ResultsInput {
   /** SAE mappings and fits to look at, shown on the report. */
   warnings: string[];
   pairs: LayerPairOutcome[];
+  /** The layer-correspondence artifact (similarity.bootstrap set). */
+  correspondenceId?: string;
 }
 
 export interface ResultsTableResult extends ArtifactRef {

@@ -13,8 +13,9 @@ import {
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { sweepIdOf, type SweepConfig } from '../pipelines/config.ts';
 import { UserInputError } from '../pipelines/errors.ts';
-import { CPU_QUEUE, sweepProgressQuery, sweepWorkflow, type SweepInput, type SweepOutcome, type SweepProgress } from '../workflows/index.ts';
+import { CPU_QUEUE, stageProgressQuery, sweepProgressQuery, sweepWorkflow, type SweepInput, type SweepOutcome, type SweepProgress } from '../workflows/index.ts';
 import type { LayerPairOutcome } from '../activities/types.ts';
+import { measureSweepWork, type SweepSnapshot, type WorkMeasure } from './sweepWork.ts';
 
 export interface StartSweepOptions {
   /** Workflow task queue (default `cpu`, where `ufg worker` runs workflows). */
@@ -63,7 +64,7 @@ export interface ActivityInFlight {
   activity: string;
   attempt: number;
   state: string;
-  /** Last heartbeat details, e.g. the extraction cursor {chunk, numChunks, tokensDone, totalTokens}. */
+  /** Last heartbeat details: `{ unit, done, total }` (WorkHeartbeat) and the activity's own fields, e.g. the extraction's chunk. */
   heartbeat?: unknown;
   lastFailure?: string;
 }
@@ -73,6 +74,8 @@ export interface SweepStatus {
   runId: string;
   status: SweepRunStatus;
   progress?: SweepProgress;
+  /** Weighted work done of a running sweep (cli/sweepWork.ts), as its progress bar shows it. */
+  work?: WorkMeasure;
   activities: ActivityInFlight[];
   outcome?: SweepOutcome;
   error?: string;
@@ -126,7 +129,11 @@ export async function sweepStatus(client: Client, id: string): Promise<SweepStat
       // no worker has picked the workflow up yet
     }
     out.activities.push(...(await activitiesOf(client, id)));
-    for (const child of out.progress?.running ?? []) out.activities.push(...(await activitiesOf(client, child)));
+    if (out.progress) {
+      const live = await liveSnapshot(client, out.progress);
+      out.work = measureSweepWork(live);
+      for (const child of Object.values(live.children)) out.activities.push(...child.activities);
+    }
   } else if (status === 'COMPLETED') {
     out.outcome = await handle.result();
   } else {
@@ -193,9 +200,30 @@ export async function cancelSweep(client: Client, id: string): Promise<void> {
 }
 
 export interface WaitOptions {
-  /** Called with the progress every `pollMs` (default 500 ms) while the sweep runs. */
-  onProgress?: (p: SweepProgress) => void;
+  /**
+   * Called every `pollMs` (default 1 s: each poll queries the sweep and describes and queries each
+   * running child, and heartbeats arrive every 2 s) while the sweep runs, with its progress and what its
+   * running children show (their progress and their activities' heartbeats: cli/sweepWork.ts).
+   */
+  onProgress?: (p: SweepProgress, live: SweepSnapshot) => void;
   pollMs?: number;
+}
+
+/** The running children's own progress and pending activities (a child that just closed is left out). */
+export async function liveSnapshot(client: Client, progress: SweepProgress): Promise<SweepSnapshot> {
+  const live = await Promise.all(
+    progress.running.map(async (id) => {
+      const [stage, activities] = await Promise.all([
+        client.workflow
+          .getHandle(id)
+          .query(stageProgressQuery)
+          .catch(() => undefined),
+        activitiesOf(client, id),
+      ]);
+      return [id, { ...(stage ? { stage } : {}), activities }] as const;
+    }),
+  );
+  return { progress, children: Object.fromEntries(live) };
 }
 
 /** Resolves with the outcome (following continue-as-new runs); a failure rejects with its root message. */
@@ -210,11 +238,12 @@ export async function waitForSweep(client: Client, id: string, opts: WaitOptions
   const poll = (async () => {
     while (!settled && opts.onProgress) {
       try {
-        opts.onProgress(await handle.query(sweepProgressQuery));
+        const p = await handle.query(sweepProgressQuery);
+        opts.onProgress(p, await liveSnapshot(client, p));
       } catch {
         // between runs (continue-as-new) or not yet picked up: try again
       }
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+      await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
     }
   })();
   try {

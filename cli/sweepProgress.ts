@@ -1,15 +1,27 @@
-// The live progress line of `ufg sweep start` / `ufg demo`: one bar over the sweep's stages
-// (validate, model prep, every layer pair, results, report), labelled with the current stage.
+// The live progress line of `ufg sweep start` / `ufg demo`: one bar over the whole sweep that
+// advances with work done (cli/sweepWork.ts: tokens extracted, block pairs correlated, permutations
+// scored, each activity weighted by its estimated cost), labelled with the current stage, with an
+// ETA from the throughput measured on this sweep.
 import { ProgressBar, type ProgressStream } from '../pipelines/render/progress.ts';
 import type { SweepOutcome, SweepProgress } from '../workflows/index.ts';
+import { measureSweepWork, type SweepSnapshot } from './sweepWork.ts';
 
-export function progressPrinter(stream: ProgressStream = process.stderr): { onProgress: (p: SweepProgress) => void; done: () => void } {
+export interface ProgressPrinterOptions {
+  /** Clock and throttling of the bar (tests). */
+  now?: () => number;
+  plainEveryMs?: number;
+}
+
+export function progressPrinter(
+  stream: ProgressStream = process.stderr,
+  opts: ProgressPrinterOptions = {},
+): { onProgress: (p: SweepProgress, live?: SweepSnapshot) => void; done: (outcome?: SweepOutcome) => void } {
+  // One bar for the whole sweep: its throughput window (the ETA) spans every stage.
   let bar: ProgressBar | undefined;
-  let label = '';
   let planShown = false;
   let warningsShown = 0;
   return {
-    onProgress(p) {
+    onProgress(p, live) {
       // The plan and every warning are printed once, above the bar, as soon as the sweep has them.
       const news: string[] = [];
       if (p.plan !== undefined && !planShown) {
@@ -17,24 +29,26 @@ export function progressPrinter(stream: ProgressStream = process.stderr): { onPr
         news.push(p.plan);
       }
       for (; warningsShown < p.warnings.length; warningsShown++) news.push(`warning: ${p.warnings[warningsShown]}`);
-      if (news.length > 0) {
-        bar?.finish();
-        bar = undefined;
-        stream.write(news.join('\n') + '\n');
-      }
       const pairsDone = p.pairs.filter((x) => x.status === 'done').length;
       const pairsFailed = p.pairs.filter((x) => x.status === 'failed').length;
-      const next = `sweep ${p.stage} (pairs ${pairsDone}/${p.pairs.length}${pairsFailed > 0 ? `, ${pairsFailed} failed` : ''})`;
-      if (!bar || next !== label || bar.total !== p.stagesTotal) {
-        bar?.finish();
-        label = next;
-        bar = new ProgressBar(label, p.stagesTotal, { stream });
-      }
-      bar.update(p.stagesDone);
+      const label = `sweep ${p.stage} ${pairsText(pairsDone, p.pairs.length, pairsFailed)}`;
+      const work = measureSweepWork(live ?? { progress: p, children: {} });
+      bar ??= new ProgressBar(label, work.total, { stream, counts: false, ...(opts.now ? { now: opts.now } : {}), ...(opts.plainEveryMs !== undefined ? { plainEveryMs: opts.plainEveryMs } : {}) });
+      if (news.length > 0) bar.printAbove(news.join('\n'));
+      bar.update(work.done, { total: work.total, label, detail: work.detail ?? '' });
     },
-    done: () => bar?.finish(),
+    // With the outcome: the sweep finished, which the last poll (before the report was written) may not have seen.
+    done: (outcome) => {
+      if (outcome) {
+        const failed = outcome.failed?.length ?? 0;
+        bar?.update(Infinity, { label: `sweep done ${pairsText(outcome.layerPairs, outcome.layerPairs + failed, failed)}`, detail: '' });
+      }
+      bar?.finish();
+    },
   };
 }
+
+const pairsText = (done: number, all: number, failed: number) => `(pairs ${done}/${all}${failed > 0 ? `, ${failed} failed` : ''})`;
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 

@@ -105,6 +105,20 @@ export interface SweepConfig {
     seed: number;
     /** Full-space metrics, each with its permutation null; in registry order (MEASURE_NAMES). */
     metrics: MeasureName[];
+    /**
+     * Which nulls the full-space scores are tested against: `rows` (permute paired decoder rows),
+     * `selection` (re-pair with B's documents shifted against A's, pipelines/pair/documentShift.ts;
+     * costs `selectionShifts` extra pairings). Always in this order. Optional: configs recorded
+     * before it existed mean `["rows"]`.
+     */
+    null?: NullKind[];
+    /**
+     * Bootstrap resamples of the paired rows per layer pair, for the layer correspondence (each
+     * layer of A, its best layer of B, with intervals). Absent: no correspondence.
+     */
+    bootstrap?: number;
+    /** Document shifts s = 1..selectionShifts of the selection null (default 10; its p is parametric, see selectionNull.ts). */
+    selectionShifts?: number;
   };
   /**
    * Cross-model retrieval per layer pair (pipelines/retrieval): maps fitted on a training split of
@@ -166,6 +180,7 @@ const DEFAULTS = {
   keepSpecialPositions: false,
   permutations: 1000,
   seed: 0,
+  selectionShifts: 10,
   chunkTokens: 4096,
   maxMapPoints: 2000,
   concurrency: 4,
@@ -319,6 +334,42 @@ function parseMetrics(f: Fields, key: string): MeasureName[] {
   return MEASURE_NAMES.filter((m) => seen.has(m));
 }
 
+/** The nulls a sweep can test full-space scores against (the results table's `null` column adds others). */
+export const NULL_KINDS = ['rows', 'selection'] as const;
+export type NullKind = (typeof NULL_KINDS)[number];
+
+/** `"rows"`, `"selection"`, or a non-empty list of them without duplicates; returned in NULL_KINDS order. */
+function parseNulls(f: Fields, key: string): NullKind[] {
+  const v = f.raw(key);
+  const path = f.at(key);
+  if (v === undefined) return ['rows'];
+  const list = Array.isArray(v) ? v : [v];
+  const known = NULL_KINDS.map((k) => JSON.stringify(k)).join(', ');
+  if (list.length === 0) throw fail(f.file, path, `must be ${known} or a non-empty list of them`);
+  const seen = new Set<string>();
+  list.forEach((name, i) => {
+    const at = Array.isArray(v) ? `${path}[${i}]` : path;
+    if (typeof name !== 'string' || !(NULL_KINDS as readonly string[]).includes(name)) throw fail(f.file, at, `unknown null ${JSON.stringify(name)} (known: ${known})`);
+    if (seen.has(name)) throw fail(f.file, at, `null "${name}" is listed twice`);
+    seen.add(name);
+  });
+  return NULL_KINDS.filter((k) => seen.has(k));
+}
+
+/**
+ * `null` and `selectionShifts`, present only when the selection null is asked for: a config
+ * without it parses (and hashes to a sweep id) exactly as before the fields existed.
+ */
+function selectionFields(s: Fields): Pick<SweepConfig['similarity'], 'null' | 'selectionShifts'> {
+  const nulls = parseNulls(s, 'null');
+  const shifts = s.int('selectionShifts', DEFAULTS.selectionShifts, 2, 10_000);
+  if (!nulls.includes('selection')) {
+    if (s.has('selectionShifts')) throw fail(s.file, s.at('selectionShifts'), 'is used only with "null": "selection" (or ["rows", "selection"])');
+    return {};
+  }
+  return { null: nulls, selectionShifts: shifts };
+}
+
 /** `sae`: a path, or {"<layer>": path} naming an SAE for every listed layer and no other. */
 function parseSae(f: Fields, layers: readonly number[], baseDir: string): SweepModelConfig['sae'] {
   const v = f.raw('sae');
@@ -407,6 +458,8 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     permutations: s.int('permutations', DEFAULTS.permutations, 1, 1_000_000),
     seed: s.int('seed', DEFAULTS.seed, 0),
     metrics: parseMetrics(s, 'metrics'),
+    ...selectionFields(s),
+    ...(s.has('bootstrap') ? { bootstrap: s.int('bootstrap', 0, 20, 100_000) } : (s.raw('bootstrap'), {})),
   };
   s.done();
 

@@ -64,6 +64,12 @@ test('every error names the file and the JSON path of the bad field', () => {
     [(j) => (j.similarity = { metrics: ['svcca', 'rsa', 'cka', 'rsa'] }), /similarity\.metrics\[3\]: metric "rsa" is listed twice/],
     [(j) => (j.similarity = { metrics: 'cka' }), /similarity\.metrics: must be a non-empty list of metric names/],
     [(j) => (j.similarity = { metrics: [] }), /similarity\.metrics: must be a non-empty list/],
+    [(j) => (j.similarity = { null: 'shuffle' }), /similarity\.null: unknown null "shuffle" \(known: "rows", "selection"\)$/],
+    [(j) => (j.similarity = { null: ['rows', 'rows'] }), /similarity\.null\[1\]: null "rows" is listed twice/],
+    [(j) => (j.similarity = { null: [] }), /similarity\.null: must be "rows", "selection" or a non-empty list of them/],
+    [(j) => (j.similarity = { null: 'selection', selectionShifts: 1 }), /similarity\.selectionShifts: must be an integer in 2\.\.10000, got 1/],
+    [(j) => (j.similarity = { bootstrap: 5 }), /similarity\.bootstrap: must be an integer in 20\.\.100000, got 5/],
+    [(j) => (j.similarity = { selectionShifts: 5 }), /similarity\.selectionShifts: is used only with "null": "selection"/],
     [(j) => (j.similarity = { metrics: ['cka', 'rsa'] }), /similarity\.metrics: must include "svcca" \(the paper's scores/],
     [(j) => (j.pairing = { method: 'sinkhorn' }), /^\/work\/sweeps\/sweep\.json: pairing\.method: must be one of "greedy", "hungarian", "ot", "decoder", got "sinkhorn"$/],
     [(j) => (j.retrieval = { maps: ['procrustes', 'lasso'] }), /^\/work\/sweeps\/sweep\.json: retrieval\.maps\[1\]: unknown map "lasso" \(known: procrustes, ridge\)$/],
@@ -90,6 +96,21 @@ test('every error names the file and the JSON path of the bad field', () => {
     assert.match(errorOf(j), expected);
   }
   assert.match(errorOf('{"corpus": '), /^\/work\/sweeps\/sweep\.json: not valid JSON/);
+});
+
+test('similarity.null: a name or a list, normalised to rows-then-selection; selectionShifts read; absent without selection', () => {
+  const parse = (similarity: unknown) => {
+    const j = minimal();
+    j.similarity = similarity;
+    return parseSweepConfig(j, FILE).similarity;
+  };
+  assert.deepEqual(parse({ null: 'selection' }), { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka-debiased', 'knn', 'procrustes'], null: ['selection'], selectionShifts: 10 });
+  // Without the selection null the fields are absent: the config (and its sweep id) is what it was before them.
+  assert.deepEqual(parse({ null: 'rows' }), parse({}));
+  assert.equal(parse({}).bootstrap, undefined);
+  assert.equal(parse({ bootstrap: 200 }).bootstrap, 200);
+  assert.equal(sweepIdOf(parseSweepConfig(minimal(), FILE)), sweepIdOf(parseSweepConfig({ ...minimal(), similarity: { null: ['rows'] } }, FILE)));
+  assert.deepEqual(parse({ null: ['selection', 'rows'], selectionShifts: 20 }), { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka-debiased', 'knn', 'procrustes'], null: ['rows', 'selection'], selectionShifts: 20 });
 });
 
 test('metrics and one-to-one pairing are read, normalised to registry order, and part of the sweep id', () => {

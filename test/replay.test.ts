@@ -3,7 +3,8 @@
 // sweeps a non-determinism error — commands reordered, added or removed without a `patched()`
 // branch (docs/temporal.md → "Changing a workflow") — fails here. The recordings must keep
 // covering what a real sweep does: continue-as-new, child workflows, a retried activity, a
-// failed layer pair, a resume that takes finished pairs over, and a cancellation.
+// failed layer pair, a resume that takes finished pairs over, a cancellation, the selection null
+// and the layer correspondence.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 const all = recordings();
 const has = (r: Recording, type: string) => r.events.some((e) => e.eventType === `EVENT_TYPE_${type}`);
 
-test('the recordings cover continue-as-new, children, a retry, a failed pair, a resume and a cancellation', () => {
+test('the recordings cover continue-as-new, children, a retry, a failed pair, a resume, a cancellation, the selection null and the layer correspondence', () => {
   const sweeps = all.filter((r) => r.workflowType === 'sweepWorkflow');
   assert.ok(sweeps.some((r) => has(r, 'WORKFLOW_EXECUTION_CONTINUED_AS_NEW')), 'a sweep run that continued as new');
   for (const type of ['modelPrepWorkflow', 'layerPairWorkflow']) assert.ok(all.some((r) => r.workflowType === type), `a ${type} run`);
@@ -49,6 +50,13 @@ test('the recordings cover continue-as-new, children, a retry, a failed pair, a 
   );
   assert.ok(tookOver, 'a resumed sweep that took finished pairs over');
   assert.ok(sweeps.some((r) => has(r, 'WORKFLOW_EXECUTION_CANCELED')), 'a cancelled sweep');
+  const scheduled = (r: Recording) => r.events.map((e) => (e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined)?.activityType?.name);
+  assert.ok(
+    all.some((r) => r.workflowType === 'layerPairWorkflow' && scheduled(r).includes('pairShift') && scheduled(r).includes('scoreSelectionNull')),
+    'a layer pair that ran the selection null (patch selection-null)',
+  );
+  assert.ok(all.some((r) => r.workflowType === 'layerPairWorkflow' && scheduled(r).includes('bootstrapLayerPair')), 'a layer pair that ran the bootstrap (patch layer-correspondence)');
+  assert.ok(sweeps.some((r) => scheduled(r).includes('layerCorrespondence')), 'a sweep that wrote the layer correspondence (patch layer-correspondence)');
 });
 
 test('every recorded history replays against the current workflow code without a non-determinism error', async (t) => {

@@ -29,6 +29,14 @@ export interface RunWorkerOptions {
 /** Activities at once per queue: forward passes and pairing use all cores through ONNX Runtime. */
 const CONCURRENT_ACTIVITIES: Record<TaskQueueName, number> = { gpu: 2, cpu: 4 };
 
+/**
+ * Heartbeats reach the server at most this often. The SDK's default (0.8 × the heartbeat timeout:
+ * 24 s at 30 s, up to 60 s) would leave the progress bar, which reads the running activities'
+ * `{ unit, done, total }` from their last recorded heartbeat, that far behind; a few running
+ * activities per worker at one heartbeat every 2 s are nothing for the server.
+ */
+export const HEARTBEAT_THROTTLE = '2s';
+
 export async function runWorker(opts: RunWorkerOptions): Promise<void> {
   const queues = [...new Set(opts.taskQueues ?? TASK_QUEUES)];
   if (opts.signal?.aborted) return;
@@ -43,6 +51,7 @@ export async function runWorker(opts: RunWorkerOptions): Promise<void> {
         activities,
         ...(q === 'cpu' ? { workflowBundle: await workflowBundle() } : {}),
         maxConcurrentActivityTaskExecutions: CONCURRENT_ACTIVITIES[q],
+        maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
         shutdownGraceTime: '5s',
       }),
     );

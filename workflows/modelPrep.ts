@@ -44,18 +44,20 @@ export interface ModelPrepOutcome {
 
 export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPrepOutcome> {
   const act = sweepActivities(input.heartbeatTimeoutSeconds);
-  const progress: StageProgress = { stage: 'sources', stagesDone: 0, stagesTotal: 3 + input.model.layers.length, reused: 0, produced: 0 };
+  const progress: StageProgress = { stage: 'sources', stagesDone: 0, stagesTotal: 3 + input.model.layers.length, reused: 0, produced: 0, finished: [] };
   setHandler(stageProgressQuery, () => progress);
-  const tally = (reused: boolean) => {
+  const tally = (reused: boolean, activity: string) => {
     if (reused) progress.reused++;
     else progress.produced++;
     progress.stagesDone++;
+    progress.finished!.push(activity);
   };
 
   const sources = await act.registerSources({ side: input.side, corpus: input.corpus, model: input.model, convention: input.convention, configFile: input.configFile });
   progress.reused += sources.reused;
   progress.produced += sources.registered;
   progress.stagesDone++;
+  progress.finished!.push('registerSources');
 
   progress.stage = 'tokenize';
   const tokens = await act.tokenize({
@@ -65,7 +67,7 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
     corpus: input.corpus,
     ...(input.model.addSpecialTokens !== undefined ? { addSpecialTokens: input.model.addSpecialTokens } : {}),
   });
-  tally(tokens.reused);
+  tally(tokens.reused, 'tokenize');
 
   progress.stage = 'extract';
   const extract = await act.extract({
@@ -82,7 +84,7 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
     chunkTokens: input.chunkTokens,
     keepSpecialPositions: input.corpus.keepSpecialPositions,
   });
-  tally(extract.reused);
+  tally(extract.reused, 'extract');
 
   progress.stage = 'featureStats';
   const stats = await Promise.all(
@@ -98,7 +100,7 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
         mode: input.encode,
         strict: input.strict,
       });
-      tally(r.reused);
+      tally(r.reused, `featureStats:${layer}`);
       return { layer: String(layer), r };
     }),
   );

@@ -2,6 +2,7 @@
 // part is in; the live heartbeat cursor of a running activity (e.g. extraction chunk 12/40) is
 // read by the client from the describe of the workflow that runs it (`sweepStatus`).
 import { defineQuery } from '@temporalio/workflow';
+import type { SweepWorkEstimate } from '../pipelines/work/weights.ts';
 
 export type PartStatus = 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -20,8 +21,8 @@ export interface SweepProgress {
   sweepId: string;
   /** 0 for the first run, +1 per continue-as-new. */
   run: number;
-  stage: 'validate' | 'prepare' | 'pairs' | 'results' | 'report' | 'done' | 'failed' | 'cancelled';
-  /** validate + one prep per model + one per layer pair + results + report. */
+  stage: 'validate' | 'prepare' | 'pairs' | 'correspondence' | 'results' | 'report' | 'done' | 'failed' | 'cancelled';
+  /** validate + one prep per model + one per layer pair + (correspondence) + results + report. */
   stagesDone: number;
   stagesTotal: number;
   prep: Record<'a' | 'b', { status: PartStatus; workflowId: string }>;
@@ -35,6 +36,8 @@ export interface SweepProgress {
   plan?: string;
   /** SAE mappings and fits to look at (an SAE probably applied to another tensor than its own). */
   warnings: string[];
+  /** What validation measured to weigh the activities by (cli/sweepWork.ts), once it ran. */
+  work?: SweepWorkEstimate;
   error?: string;
 }
 
@@ -44,6 +47,11 @@ export interface StageProgress {
   stagesTotal: number;
   reused: number;
   produced: number;
+  /**
+   * Activities finished so far, by name (`featureStats:<layer>` for the per-layer ones), so the
+   * client can tell finished work from running work (whose heartbeats say how far it is).
+   */
+  finished?: string[];
 }
 
 export const sweepProgressQuery = defineQuery<SweepProgress>('progress');

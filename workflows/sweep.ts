@@ -1,7 +1,7 @@
 // A cross-layer sweep: validate → one modelPrep child per model → one layerPair child per
-// (layer A, layer B) with bounded concurrency → results table → report. Large grids continue as
-// new every `pairsPerRun` pairs, carrying the finished pairs as artifact ids, so no run's history
-// grows large. Cancelling the sweep cancels its children and, through heartbeats, their activities.
+// (layer A, layer B) with bounded concurrency → (opt-in) layer correspondence → results table →
+// report. Large grids continue as new every `pairsPerRun` pairs, carrying the finished pairs as
+// artifact ids, so no run's history grows large. Cancelling the sweep cancels its children and, through heartbeats, their activities.
 //
 // A layer pair that fails (bad input found at use, a retry budget spent) does not stop the others:
 // the sweep runs every pair it can, writes the results and the report for those, and completes
@@ -16,11 +16,13 @@ import {
   continueAsNew,
   executeChild,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { FailedLayerPair, FinishedPairCandidate, LayerPairInput, LayerPairOutcome, PairSide, Side, SideSaes } from '../activities/types.ts';
 import type { SweepConfig } from '../pipelines/config.ts';
+import type { SweepWorkEstimate } from '../pipelines/work/weights.ts';
 import { failureSummary, rethrowSurfacingUserInput, rootApplicationFailure } from './failures.ts';
 import { layerPairWorkflow } from './layerPair.ts';
 import { modelPrepWorkflow, type ModelPrepOutcome } from './modelPrep.ts';
@@ -43,6 +45,8 @@ export interface SweepCarry {
   produced: number;
   ran: number;
   carriedOver: number;
+  /** Validation's work estimate, for the progress bar (absent when carried by older code). */
+  work?: SweepWorkEstimate;
 }
 
 export interface SweepInput {
@@ -159,7 +163,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     run: carried?.run ?? 0,
     stage: carried ? 'pairs' : 'validate',
     stagesDone: carried ? 3 + done.size + failed.size : 0,
-    stagesTotal: 3 + grid.length + 2,
+    stagesTotal: 3 + grid.length + 2 + (config.similarity.bootstrap !== undefined ? 1 : 0),
     prep: {
       a: { status: carried ? 'done' : 'pending', workflowId: prepWorkflowId(sweepId, 'a') },
       b: { status: carried ? 'done' : 'pending', workflowId: prepWorkflowId(sweepId, 'b') },
@@ -179,6 +183,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
     running: [],
     ...(carried?.plan !== undefined ? { plan: carried.plan } : {}),
     warnings: carried?.warnings ?? [],
+    ...(carried?.work ? { work: carried.work } : {}),
   };
   setHandler(sweepProgressQuery, () => progress);
   const tally = (reused: boolean) => {
@@ -199,6 +204,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       const validated = await act.validateSweep(config);
       progress.plan = validated.plan;
       progress.warnings.push(...validated.warnings);
+      if (validated.work) progress.work = validated.work;
       progress.stagesDone++;
       progress.stage = 'prepare';
       const prepOne = async (side: Side): Promise<ModelPrepOutcome> => {
@@ -302,6 +308,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
           produced: progress.produced,
           ran,
           carriedOver,
+          ...(progress.work ? { work: progress.work } : {}),
         },
       });
     }
@@ -320,12 +327,22 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepOutcome> {
       warnings: progress.warnings,
       pairs,
     };
+    // The layer correspondence (opt-in: similarity.bootstrap) over every finished pair, before the
+    // results table and the report that show it. Behind a patch: older runs issue what they recorded.
+    let correspondenceId: string | undefined;
+    if (config.similarity.bootstrap !== undefined && patched('layer-correspondence')) {
+      progress.stage = 'correspondence';
+      const c = await act.layerCorrespondence({ pairs });
+      tally(c.reused);
+      correspondenceId = c.id;
+    }
     progress.stage = 'results';
-    const results = await act.writeResults(common);
+    const results = await act.writeResults({ ...common, ...(correspondenceId ? { correspondenceId } : {}) });
     tally(results.reused);
     progress.stage = 'report';
     const report = await act.writeReport({
       ...common,
+      ...(correspondenceId ? { correspondenceId } : {}),
       ...(config.title ? { title: config.title } : {}),
       ...(failedPairs.length > 0 ? { failed: failedPairs.map(({ layerA, layerB, error }) => ({ layerA, layerB, error })) } : {}),
       resultsId: results.id,

@@ -74,7 +74,7 @@ export async function run(args: string[]): Promise<number> {
       const printer = progressPrinter();
       try {
         const outcome = await waitForSweep(client, started.workflowId, { onProgress: printer.onProgress });
-        printer.done();
+        printer.done(outcome);
         console.log(describeOutcome(outcome));
         console.log(`  store:   ${join(stateDir, 'store')}  (pass --store to \`ufg lineage\` when it is not the default)`);
         return 0;

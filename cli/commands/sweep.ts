@@ -45,6 +45,7 @@ function formatStatus(s: SweepStatus): string {
   const p = s.progress;
   if (p) {
     lines.push(`  stage ${p.stage}: ${p.stagesDone}/${p.stagesTotal} stages, artifacts: ${p.reused} reused, ${p.produced} computed`);
+    if (s.work && s.work.total > 0) lines.push(`  work: ${Math.floor((100 * s.work.done) / s.work.total)}% done${p.work ? ' (activities weighted by their estimated cost)' : ''}`);
     lines.push(`  models: A ${p.prep.a.status}, B ${p.prep.b.status}`);
     const by = (st: string) => p.pairs.filter((x) => x.status === st).length;
     lines.push(`  layer pairs: ${by('done')} done, ${by('running')} running, ${by('pending')} pending, ${by('failed')} failed (of ${p.pairs.length})`);
@@ -101,7 +102,7 @@ export async function run(args: string[]): Promise<number> {
     const printer = progressPrinter();
     try {
       const outcome = await waitForSweep(client, started.workflowId, { onProgress: printer.onProgress });
-      printer.done();
+      printer.done(outcome);
       console.log(describeOutcome(outcome));
       return partial(outcome) ? PARTIAL_EXIT : 0;
     } catch (e) {

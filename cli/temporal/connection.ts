@@ -2,8 +2,9 @@
 // Temporal CLI reads, plus the short ones from the README), then the local default.
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type LogLevel, type NativeConnectionOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, type LogLevel, type NativeConnectionOptions } from '@temporalio/worker';
 import { UserInputError } from '../../pipelines/errors.ts';
+import { userLogger } from '../../worker/logger.ts';
 
 export const DEFAULT_ADDRESS = 'localhost:7233';
 export const DEFAULT_NAMESPACE = 'default';
@@ -124,7 +125,8 @@ let runtimeInstalled = false;
 
 /**
  * The SDK logs every worker state change at INFO, which buries ufg's own output on a terminal;
- * UFG_LOG_LEVEL (default WARN) sets its level. Must run before the first native connection.
+ * UFG_LOG_LEVEL (default WARN) sets its level. The SDK's warning that a `gpu`-only worker polls no
+ * workflows (true by design) is dropped (worker/logger.ts). Must run before the first native connection.
  */
 function installWorkerRuntime(env: NodeJS.ProcessEnv = process.env): void {
   if (runtimeInstalled) return;
@@ -132,7 +134,7 @@ function installWorkerRuntime(env: NodeJS.ProcessEnv = process.env): void {
   const wanted = (env.UFG_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
   const level = LOG_LEVELS.includes(wanted) ? wanted : 'WARN';
   try {
-    Runtime.install({ logger: new DefaultLogger(level) });
+    Runtime.install({ logger: userLogger(level) });
   } catch {
     // Already instantiated (e.g. by a test environment in this process): keep its logger.
   }

@@ -5,6 +5,7 @@
 // last one instead of starting over.
 import type { JobContext } from '../kernels/computeThread.ts';
 import { residualsInMemory } from '../extract/readActivations.ts';
+import { gatherRows } from '../similarity/matrix.ts';
 import { UserInputError } from '../errors.ts';
 import { loadSae, residualMatrix, saeActivationSource, type EncodeMode } from '../sae/index.ts';
 import type { PairingMethod } from '../config.ts';
@@ -38,6 +39,11 @@ export interface PairJobArgs {
   method: PairingMethod;
   poolSize: number;
   epsilon: number;
+  /**
+   * The selection null's re-alignment (documentShift.ts): pair A's rows `rowsA` with B's rows
+   * `rowsB` instead of row t with row t; each side's labels come from its own rows' tokens.
+   */
+  shift?: { rowsA: Int32Array; rowsB: Int32Array };
   /** A previous attempt's last checkpoint. */
   resume?: CorrelationCheckpoint;
   checkpointEveryMs: number;
@@ -53,9 +59,10 @@ export interface PairJobResult {
 /** What the job reports while it runs: progress, and now and then its state. */
 export type PairJobProgress = { blockPairs: number; total: number } | { checkpoint: CorrelationCheckpoint };
 
-/** One side of a layer pair in memory: its residuals, SAE-encoded block by block as asked. */
-export async function side(s: PairJobSide, mode: EncodeMode): Promise<{ source: ActivationSource; numFeatures: number; decoder: Mat; dIn: number; file: string }> {
-  const rows = await residualsInMemory(s.extractDir, s.layer);
+/** One side of a layer pair in memory (the rows `pick` lists, else all): its residuals, SAE-encoded block by block as asked. */
+export async function side(s: PairJobSide, mode: EncodeMode, pick?: Int32Array): Promise<{ source: ActivationSource; numFeatures: number; decoder: Mat; dIn: number; file: string }> {
+  const all = await residualsInMemory(s.extractDir, s.layer);
+  const rows = pick ? gatherRows(all, pick) : all;
   const sae = await loadSae(s.saePath);
   if (sae.dIn !== rows.cols) {
     throw new UserInputError(`SAE d_in=${sae.dIn} (${sae.source.file}) does not match the residual width ${rows.cols} of ${s.model} layer ${s.layer}`);
@@ -70,11 +77,13 @@ export async function side(s: PairJobSide, mode: EncodeMode): Promise<{ source: 
 }
 
 export async function pairLayerJob(args: PairJobArgs, ctx: JobContext): Promise<PairJobResult> {
-  const a = await side(args.a, args.encode);
-  const b = await side(args.b, args.encode);
+  const a = await side(args.a, args.encode, args.shift?.rowsA);
+  const b = await side(args.b, args.encode, args.shift?.rowsB);
   // Before the correlation pass: decoder cosines need one space.
   if (args.method === 'decoder') checkDecoderWidths({ ...a, model: args.a.model, layer: args.a.layer }, { ...b, model: args.b.model, layer: args.b.layer });
-  const greedy = await pairAndFilterLayer(a.source, b.source, args.tokens, {
+  const tokensA = args.shift ? Array.from(args.shift.rowsA, (r) => args.tokens[r]!) : args.tokens;
+  const greedy = await pairAndFilterLayer(a.source, b.source, tokensA, {
+    ...(args.shift ? { tokensB: Array.from(args.shift.rowsB, (r) => args.tokens[r]!) } : {}),
     mode: args.mode,
     minCorrelation: args.minCorrelation,
     minActivations: args.minActivations,

@@ -18,6 +18,11 @@ export interface LayerPairingOptions {
   onProgress?: (blockPairsDone: number, blockPairsTotal: number) => void | Promise<void>;
   /** Resume the correlation from a checkpoint, and report new ones. */
   checkpoint?: CheckpointOptions;
+  /**
+   * The token at every row of `b`, where it differs from `tokens` (A's): the selection null
+   * re-aligns B's rows against A's, and each side's labels come from its own tokens.
+   */
+  tokensB?: readonly string[];
 }
 
 export interface LayerPairing {
@@ -72,6 +77,8 @@ export async function pairAndFilterLayer(
 ): Promise<LayerPairing> {
   const mode = opts.mode ?? 'described';
   if (tokens.length !== a.numTokens) throw new Error(`${tokens.length} decoded tokens for ${a.numTokens} activation rows`);
+  const tokensB = opts.tokensB ?? tokens;
+  if (tokensB.length !== b.numTokens) throw new Error(`${tokensB.length} decoded tokens of B for ${b.numTokens} activation rows`);
   const rule = labelRule(mode, opts.minActivations ?? DEFAULT_MIN_ACTIVATIONS);
   const pairing = await correlateFeatures(a, b, {
     kind: mode === 'reference' ? 'reference' : 'pearson',
@@ -82,7 +89,7 @@ export async function pairAndFilterLayer(
     ...opts.checkpoint,
   });
   const topTokensA = topTokenLabels(pairing.topA!, tokens, rule);
-  const topTokensB = topTokenLabels(pairing.topB!, tokens, rule);
+  const topTokensB = topTokenLabels(pairing.topB!, tokensB, rule);
   const filtered = filterPairs({
     aForEachB: pairing.aForEachB,
     corrForEachB: pairing.corrForEachB,

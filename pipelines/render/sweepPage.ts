@@ -99,6 +99,41 @@ function legend(name: string, view: View, lo: number, hi: number, note: string):
     <span class="muted">${h(note)}</span></div>`;
 }
 
+/** Space kept between an axis title and the drawing's edge. */
+const AXIS_PAD = 4;
+/** Axis titles are 11px text (sweep.css); 0.62 em per character bounds the common sans-serif faces' average width. */
+const AXIS_CHAR_PX = 0.62 * 11;
+/** Longer model names are shortened in the middle on the axis (the full name is the title's tooltip). */
+const AXIS_NAME_MAX = 60;
+
+const widthOf = (s: string) => Math.ceil([...s].length * AXIS_CHAR_PX);
+
+/**
+ * `layer of A (name)`: its SVG content (escaped, with the full name as tooltip when shortened) and
+ * its length along the axis. When one line is longer than `room`, the name goes on a second line
+ * (tspans placed relative to the text's origin, so only for a title drawn at a translated origin,
+ * as the rotated A title is): a tall thin grid then grows by the name's length, not the whole title's.
+ */
+export function axisTitle(side: 'A' | 'B', model: string, room = Infinity): { text: string; svg: string; width: number; lines: number } {
+  const chars = [...model];
+  const shown = chars.length <= AXIS_NAME_MAX ? model : `${chars.slice(0, AXIS_NAME_MAX / 2 - 1).join('')}…${chars.slice(chars.length - AXIS_NAME_MAX / 2).join('')}`;
+  const text = `layer of ${side} (${shown})`;
+  const tip = shown === model ? '' : `<title>${h(`layer of ${side} (${model})`)}</title>`;
+  if (widthOf(text) <= room) return { text, svg: `${tip}${h(text)}`, width: widthOf(text), lines: 1 };
+  const [first, second] = [`layer of ${side}`, `(${shown})`];
+  return {
+    text,
+    svg: `${tip}<tspan x="0" dy="0">${h(first)}</tspan><tspan x="0" dy="1.2em">${h(second)}</tspan>`,
+    width: Math.max(widthOf(first), widthOf(second)),
+    lines: 2,
+  };
+}
+
+/** A centre for a span of `length` as close to `centre` as keeps the span within [lo, hi]. */
+function clampCentre(centre: number, length: number, lo: number, hi: number): number {
+  return Math.max(lo + length / 2, Math.min(hi - length / 2, centre));
+}
+
 function heatmap(data: SweepReportData, metric: SweepMetric): string {
   const name = metric.name;
   const title = titleOf(metric);
@@ -114,8 +149,12 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
   const [lo, hi] = range(scored.map((s) => s.observed));
   const [elo, ehi] = effectRange(scored.flatMap((s) => (s.effect !== undefined ? [s.effect] : [])));
   const showValues = layersB.length <= 16;
-  const w = left + layersB.length * cell + 10;
-  const hgt = top + layersA.length * cell + 40;
+  // The axis titles carry the model names, which can be longer than the grid is wide (or tall):
+  // the drawing grows to hold them, so no title is cut off at the SVG's edge.
+  const titleB = axisTitle('B', data.modelB);
+  const titleA = axisTitle('A', data.modelA, layersA.length * cell + 40 - 2 * AXIS_PAD);
+  const w = Math.max(left + layersB.length * cell + 10, titleB.width + 2 * AXIS_PAD);
+  const hgt = Math.max(top + layersA.length * cell + 40, titleA.width + 2 * AXIS_PAD + 24);
   const parts: string[] = [];
   layersB.forEach((lb, j) => {
     parts.push(`<text x="${left + j * cell + cell / 2}" y="${top - 8}" text-anchor="middle">${h(lb)}</text>`);
@@ -165,8 +204,13 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
       );
     });
   });
-  parts.push(`<text x="${left + (layersB.length * cell) / 2}" y="${hgt - 10}" text-anchor="middle">layer of B (${h(data.modelB)})</text>`);
-  parts.push(`<text transform="translate(14 ${top + (layersA.length * cell) / 2}) rotate(-90)" text-anchor="middle">layer of A</text>`);
+  // Centred on the grid where that keeps the whole title inside the drawing, else moved in; the
+  // A title stays above the B title's row.
+  const xB = clampCentre(left + (layersB.length * cell) / 2, titleB.width, AXIS_PAD, w - AXIS_PAD);
+  const yA = clampCentre(top + (layersA.length * cell) / 2, titleA.width, AXIS_PAD, hgt - 24 - AXIS_PAD);
+  parts.push(`<text class="axis-title" data-testid="axis-b-${h(name)}" x="${xB}" y="${hgt - 10}" text-anchor="middle">${titleB.svg}</text>`);
+  // Two lines stack towards the row labels: the first line's baseline moves left to keep both clear of them.
+  parts.push(`<text class="axis-title" data-testid="axis-a-${h(name)}" data-lines="${titleA.lines}" transform="translate(${titleA.lines === 1 ? 14 : 12} ${yA}) rotate(-90)" text-anchor="middle">${titleA.svg}</text>`);
   const effectNote = distance ? 'null sds from the null mean; a distance: negative = more similar' : 'null sds from the null mean; positive = more similar than unrelated rows';
   const observedNote = distance ? 'a distance: lower = more similar' : 'observed score';
   return `<section class="card heatmap" data-testid="heatmap-${h(name)}">
@@ -216,6 +260,75 @@ function fitTable(c: SweepCell): string {
   <tbody>${fitRow('A', c.layerA, c.saeFit.a)}${fitRow('B', c.layerB, c.saeFit.b)}</tbody></table>`;
 }
 
+const fn = (v: number | null | undefined, digits = 1) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
+
+/** One metric's layer correspondence: best layer of B per layer of A as a curve with its interval band, and the table behind it. */
+function correspondenceCurve(data: SweepReportData, m: NonNullable<SweepReportData['correspondence']>['metrics'][number], artifactId: string, level: number): string {
+  const title = titleOf({ name: m.metric });
+  const { layersA, layersB } = data;
+  const left = 56, top = 14, stepX = 44, stepY = 26;
+  const w = left + Math.max(1, layersA.length) * stepX + 10;
+  const hgt = top + Math.max(1, layersB.length) * stepY + 34;
+  const xOf = (la: number) => left + layersA.indexOf(la) * stepX + stepX / 2;
+  // B layers on a category axis (their order in the sweep), top = first layer.
+  const yOf = (lb: number) => top + layersB.indexOf(lb) * stepY + stepY / 2;
+  const rows = m.rows.filter((r) => layersA.includes(r.layerA) && layersB.includes(r.bestB));
+  const band = rows.filter((r) => r.bestBLow !== null && r.bestBHigh !== null && layersB.includes(r.bestBLow) && layersB.includes(r.bestBHigh));
+  const poly = band.length
+    ? `<polygon class="band" data-testid="correspondence-band" points="${[...band.map((r) => `${xOf(r.layerA)},${yOf(r.bestBLow!)}`), ...[...band].reverse().map((r) => `${xOf(r.layerA)},${yOf(r.bestBHigh!)}`)].join(' ')}" fill="#7cc4ff" fill-opacity="0.25" stroke="#7cc4ff" stroke-opacity="0.4"/>` +
+      band.map((r) => `<line x1="${xOf(r.layerA)}" x2="${xOf(r.layerA)}" y1="${yOf(r.bestBLow!)}" y2="${yOf(r.bestBHigh!)}" stroke="#7cc4ff" stroke-width="6" stroke-opacity="0.35"/>`).join('')
+    : '';
+  const line = rows.length > 1 ? `<polyline fill="none" stroke="#ffbf47" stroke-width="2" points="${rows.map((r) => `${xOf(r.layerA)},${yOf(r.bestB)}`).join(' ')}"/>` : '';
+  const dots = rows
+    .map((r) => {
+      const tip = `A layer ${r.layerA}: best B layer ${r.bestB} (${Math.round(level * 100)}% of resamples within ${fn(r.bestBLow, 0)}–${fn(r.bestBHigh, 0)}; ${fn(r.bestShare === null ? null : 100 * r.bestShare, 0)}% choose ${r.bestB})\n${title} effect ${fe(r.effect)} [${fn(r.effectLow)}, ${fn(r.effectHigh)}]\nartifact ${artifactId}`;
+      return `<circle cx="${xOf(r.layerA)}" cy="${yOf(r.bestB)}" r="5" fill="#ffbf47" data-testid="correspondence-point" data-layer-a="${r.layerA}" data-layer-b="${r.bestB}" data-tip="${h(tip)}"/>`;
+    })
+    .join('');
+  const axes = [
+    ...layersA.map((la) => `<text x="${xOf(la)}" y="${hgt - 20}" text-anchor="middle">${h(la)}</text>`),
+    ...layersB.map((lb) => `<text x="${left - 8}" y="${yOf(lb) + 4}" text-anchor="end">${h(lb)}</text>`),
+    `<text x="${left + (layersA.length * stepX) / 2}" y="${hgt - 4}" text-anchor="middle">layer of A</text>`,
+    `<text transform="translate(12 ${top + (layersB.length * stepY) / 2}) rotate(-90)" text-anchor="middle">best layer of B</text>`,
+  ].join('');
+  const table = rows
+    .map(
+      (r) =>
+        `<tr data-testid="correspondence-row" data-metric="${h(m.metric)}" data-layer-a="${r.layerA}" data-layer-b="${r.bestB}"><td>${h(r.layerA)}</td><td>${h(r.bestB)}</td><td class="num">${fn(r.bestBLow, 0)}–${fn(r.bestBHigh, 0)}</td><td class="num">${fn(r.bestShare === null ? null : 100 * r.bestShare, 0)}%</td><td class="num">${fe(r.effect)}</td><td class="num">[${fn(r.effectLow)}, ${fn(r.effectHigh)}]</td><td class="mono lineage">${h(artifactId)}</td></tr>`,
+    )
+    .join('');
+  return `<div class="correspondence" data-testid="correspondence-${h(m.metric)}"><h3>${h(title)}</h3>
+  <svg viewBox="0 0 ${w} ${hgt}" width="${w}" height="${hgt}" role="img" aria-label="${h(`${title}: best layer of B for each layer of A`)}">${poly}${line}${dots}${axes}</svg>
+  <table><thead><tr><th>layer A</th><th>best layer B</th><th class="num">${Math.round(level * 100)}% interval</th><th class="num">resamples choosing it</th><th class="num">effect</th><th class="num">${Math.round(level * 100)}% interval</th><th>artifact</th></tr></thead><tbody>${table}</tbody></table></div>`;
+}
+
+function correspondenceSection(data: SweepReportData): string {
+  const c = data.correspondence;
+  if (!c || c.metrics.length === 0) return '';
+  return `<section class="card correspondence-card" data-testid="correspondence">
+  <h2>Layer correspondence <span class="muted" style="font-weight:400">(for each layer of A, the layer of B with the largest effect; band: the ${Math.round(c.level * 100)}% interval of the chosen layer over bootstrap resamples of the paired rows, the null held fixed)</span></h2>
+  ${c.metrics.map((m) => correspondenceCurve(data, m, c.artifactId, c.level)).join('')}
+  <div class="lineage">artifact <span class="mono">${h(c.artifactId)}</span></div>
+</section>`;
+}
+
+/** The card's selection-null table: each metric against the shifts, then what every shift kept. */
+function selectionTable(c: SweepCell, metrics: SweepMetric[]): string {
+  const sel = c.selection;
+  if (!sel) return '';
+  const rows = metrics.flatMap((m) => {
+    const s = sel.scores[m.name];
+    if (s) return [scoreRow(titleOf(m), s, m.name).replace(/data-testid="score-row"/g, 'data-testid="selection-row"').replace(/data-testid="saturated-note"/g, 'data-testid="selection-saturated-note"')];
+    const why = sel.skipped?.[m.name];
+    return why ? [`<tr data-testid="selection-skip" data-metric="${h(m.name)}"><td>${h(titleOf(m))}</td><td colspan="6" class="muted">${h(why)}</td></tr>`] : [];
+  });
+  const shifts = sel.shifts.map((x) => `<span data-testid="selection-shift" data-shift="${x.shift}" data-pairs="${x.pairs}" data-tip="${h(`shift ${x.shift}: ${x.pairs} pairs kept\nartifact ${x.artifactId}`)}">s=${x.shift}: ${x.pairs}</span>`).join(' · ');
+  return `<h2 style="margin-top:10px">Against the selection-aware null <span class="muted" style="font-weight:400">(pairing and filters re-run with B's documents shifted by s against A's; null = the shifts' scores; p from Student's t)</span></h2>
+  <table data-testid="selection-table"><thead><tr><th>score</th><th class="num">observed</th><th class="num">shifts</th><th class="num">effect</th><th class="num">p</th><th class="num">q</th><th>artifact</th></tr></thead>
+  <tbody>${rows.join('')}</tbody></table>
+  <div class="muted" data-testid="selection-shifts">pairs kept per shift: ${shifts || 'none'} &nbsp;(${c.counts[4] !== undefined ? `unshifted: ${c.counts[4].count}` : ''}) &nbsp;artifact <span class="mono lineage">${h(sel.artifactId)}</span></div>`;
+}
+
 function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
   const subRows = c.subspaces.flatMap((s) =>
     (['svcca', 'rsa'] as const)
@@ -253,6 +366,7 @@ function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
     const s = scoreOf(c, m.name);
     return s ? [scoreRow(titleOf(m), s, m.name)] : [];
   }).join('')}</tbody></table>
+  ${selectionTable(c, metrics)}
   ${fitTable(c)}
   <h2 style="margin-top:10px">Semantic subspaces <span class="muted" style="font-weight:400">(bar: observed, white tick: null mean)</span></h2>
   ${subRows.length ? bars(subRows, maxSub) : '<p class="muted">no subspace scores</p>'}
@@ -285,6 +399,7 @@ export function renderSweepReportHtml(data: SweepReportData): string {
     <span class="muted" data-testid="colour-mode"><span class="when-effect">Showing the effect: (observed − null mean) / null sd, the distance from what unrelated rows score at this n.</span><span class="when-observed">Showing the observed score (its raw value; at small n it may sit far from 0 for unrelated rows — see the effect).</span></span>
   </div>
   <div class="heatmaps">${metrics.map((m) => heatmap(data, m)).join('')}</div>
+  ${correspondenceSection(data)}
   <p class="legend">* marks q ≤ ${Q_STAR}: the Benjamini–Hochberg q over every scored cell, subspace and metric of the sweep (the results table's <span class="mono">q</span>), not the raw p. Grey cells are saturated: the score is uninformative by construction at this number of pairs (the tooltip and the card say why). Hover a cell for its null mean, effect, p, q and artifact id; click it for the layer pair's details. Every artifact id resolves with <span class="mono">ufg lineage &lt;id&gt;</span>.</p>
   <div class="pairs">${cells.map((c) => pairCard(c, metrics)).join('\n')}</div>
 </main>

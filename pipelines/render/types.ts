@@ -131,7 +131,20 @@ export interface SweepCell {
   saeFit?: { a: SaeFitView; b: SaeFitView };
   /** Relative path (from the report file) to this pair's feature-map page. */
   featureMap?: string;
+  /** The selection-aware null (similarity.null includes "selection"): full-space scores against it, and what each shift kept. */
+  selection?: SweepSelection;
   /** Artifact of this layer pair's result row. */
+  artifactId: string;
+}
+
+/** One layer pair's scores against the selection-aware null (re-pairing with B's documents shifted). */
+export interface SweepSelection {
+  /** By metric name; the score's null mean/sd are over the shifts' scores. */
+  scores: Record<string, SweepScore>;
+  /** Why a metric has no selection score (e.g. the shifts kept too few pairs to score it). */
+  skipped?: Record<string, string>;
+  /** Pairs each document shift kept after every filter, and that shift's pairing artifact. */
+  shifts: { shift: number; pairs: number; artifactId: string }[];
   artifactId: string;
 }
 
@@ -161,6 +174,19 @@ export interface SweepReportData {
   warnings?: string[];
   /** Layer pairs of a partial sweep that failed, with the error (drawn as failed cells). */
   failed?: SweepFailedCell[];
+  /** Each layer of A, its best layer of B, with bootstrap intervals (similarity.bootstrap set). */
+  correspondence?: SweepCorrespondence;
+}
+
+export interface SweepCorrespondence {
+  /** Central interval level, e.g. 0.95. */
+  level: number;
+  metrics: {
+    metric: string;
+    largerIsMoreSimilar?: boolean;
+    rows: { layerA: number; bestB: number; effect: number; effectLow: number | null; effectHigh: number | null; bestBLow: number | null; bestBHigh: number | null; bestShare: number | null }[];
+  }[];
+  artifactId: string;
 }
 
 export interface SweepFailedCell {

@@ -145,6 +145,21 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
   s.optStr(o.sweepId, '$.sweepId');
   s.optStr(o.createdAt, '$.createdAt');
   if (o.warnings !== undefined) s.arr(o.warnings, '$.warnings').forEach((w, i) => s.str(w, `$.warnings[${i}]`));
+  if (o.correspondence !== undefined) {
+    const co = s.obj(o.correspondence, '$.correspondence');
+    s.num(co.level, '$.correspondence.level');
+    s.str(co.artifactId, '$.correspondence.artifactId');
+    s.arr(co.metrics, '$.correspondence.metrics').forEach((m, i) => {
+      const mo = s.obj(m, `$.correspondence.metrics[${i}]`);
+      s.str(mo.metric, `$.correspondence.metrics[${i}].metric`);
+      s.arr(mo.rows, `$.correspondence.metrics[${i}].rows`).forEach((r, j) => {
+        const ro = s.obj(r, `$.correspondence.metrics[${i}].rows[${j}]`);
+        for (const k of ['layerA', 'bestB']) s.int(ro[k], `$.correspondence.metrics[${i}].rows[${j}].${k}`);
+        s.num(ro.effect, `$.correspondence.metrics[${i}].rows[${j}].effect`);
+        for (const k of ['effectLow', 'effectHigh', 'bestBLow', 'bestBHigh', 'bestShare']) if (ro[k] !== null) s.num(ro[k], `$.correspondence.metrics[${i}].rows[${j}].${k}`);
+      });
+    });
+  }
   if (o.failed !== undefined) {
     s.arr(o.failed, '$.failed').forEach((f, i) => {
       const fo = s.obj(f, `$.failed[${i}]`);
@@ -194,6 +209,10 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
         s.optStr(sk.rsa, `${p}.subspaces[${j}].skipped.rsa`);
       }
     });
+    if (co.selection !== undefined) {
+      const so = s.obj(co.selection, `${p}.selection`);
+      for (const [k, sc] of Object.entries(s.obj(so.scores, `${p}.selection.scores`))) checkScore(s, sc, `${p}.selection.scores.${k}`);
+    }
     if (co.saeFit !== undefined) {
       const fo = s.obj(co.saeFit, `${p}.saeFit`);
       checkFit(s, fo.a, `${p}.saeFit.a`);

@@ -28,6 +28,8 @@ export interface NullOptions {
   /** Recompute every permuted score from scratch even when the measure has a fast null (tests, benches). */
   slow?: boolean;
   measure?: MeasureOptions;
+  /** Called after each batch of permuted scores with the permutations scored so far (progress of a long null). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface NullResult {
@@ -121,6 +123,7 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
     const end = Math.min(count, start + prepared.batchSize);
     const batch = given ? given.slice(start, end) : nullPermutations(x.rows, seed, start, end);
     scores.set(await prepared.scorePermuted(batch), start);
+    opts.onProgress?.(end, count);
   }
   let sum = 0;
   for (const v of scores) sum += v;

@@ -39,6 +39,8 @@ export interface SubspaceAnalysisInput {
   /** How labels are made (default: labels.ts's rule for `mode`); a feature without a label joins no category. */
   labelRule?: LabelRule;
   permutations?: number;
+  /** Called after each category with the categories analysed so far (progress of a long stage). */
+  onCategory?: (done: number, total: number) => void;
   seed?: number;
   minPairs?: Partial<Record<PairedMetric, number>>;
 }
@@ -106,6 +108,7 @@ export async function analyseSubspaces(input: SubspaceAnalysisInput): Promise<Ca
       svcca: await outcome('svcca'),
       rsa: await outcome('rsa'),
     });
+    input.onCategory?.(results.length, Object.keys(categories).length);
   }
   return results;
 }

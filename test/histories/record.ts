@@ -157,8 +157,11 @@ async function main(): Promise<void> {
   const { client, connection } = await connectClient(opts);
   const faults: Faults = { failFirstAttempt: new Set() };
   const stopWorkers = await startWorkers(workerConnection, opts.namespace, join(dir, 'store'), faults);
+  // `record.ts [scenario …]` records only those (the others' files stay as they are).
+  const only = process.argv.slice(2);
+  const want = (scenario: string) => only.length === 0 || only.includes(scenario);
   try {
-    {
+    if (want('continue-as-new')) {
       faults.failFirstAttempt = new Set(['tokenize']);
       const config = tinyConfig(fixtures, join(dir, 'out-can'), 1, (c) => (c.orchestration.pairsPerRun = 1));
       const started = await startSweep(client, config);
@@ -166,7 +169,7 @@ async function main(): Promise<void> {
       save('continue-as-new', started.workflowId, await collect(client, started.workflowId, started.runId!));
       faults.failFirstAttempt = new Set();
     }
-    {
+    if (want('partial-resume')) {
       faults.failPair = (input) => input.b.layer === 2;
       const config = tinyConfig(fixtures, join(dir, 'out-partial'), 2);
       const started = await startSweep(client, config);
@@ -180,7 +183,26 @@ async function main(): Promise<void> {
       const resumedRunId = (await client.workflow.getHandle(started.workflowId).describe()).runId;
       save('partial-resume', started.workflowId, await collect(client, resumed.workflowId, resumedRunId, runs));
     }
-    {
+    if (want('selection-null')) {
+      // The selection-aware null (patch 'selection-null'): one pairShift per document shift, then scoreSelectionNull.
+      const config = tinyConfig(fixtures, join(dir, 'out-selection'), 4, (c) => {
+        c.models.b.layers = [2];
+        c.similarity = { ...c.similarity, null: ['rows', 'selection'], selectionShifts: 2 };
+      });
+      const started = await startSweep(client, config);
+      await waitForSweep(client, started.workflowId);
+      save('selection-null', started.workflowId, await collect(client, started.workflowId, started.runId!));
+    }
+    if (want('layer-correspondence')) {
+      // The layer correspondence (patch 'layer-correspondence'): bootstrapLayerPair per pair, then layerCorrespondence.
+      const config = tinyConfig(fixtures, join(dir, 'out-correspondence'), 5, (c) => {
+        c.similarity = { ...c.similarity, bootstrap: 20 };
+      });
+      const started = await startSweep(client, config);
+      await waitForSweep(client, started.workflowId);
+      save('layer-correspondence', started.workflowId, await collect(client, started.workflowId, started.runId!));
+    }
+    if (want('cancelled')) {
       // A new extraction (other chunking, the whole corpus), so there is a running activity to cancel.
       const config = tinyConfig(fixtures, join(dir, 'out-cancel'), 3, (c) => {
         c.corpus.numSamples = 0;

@@ -19,7 +19,7 @@ export function retrievalMetric(map: string, stat: string): string {
   return `retrieval-${map}-${stat}`;
 }
 
-export function retrievalSpec(input: LayerPairInput & { retrieval: SweepConfig['retrieval'] }, pairId: string) {
+export function retrievalSpec(input: LayerPairInput & { retrieval: NonNullable<SweepConfig['retrieval']> }, pairId: string) {
   const { enabled: _enabled, ...params } = input.retrieval;
   return {
     stage: 'retrieval',

@@ -14,7 +14,7 @@ import type { LayerPairInput, StabilityActivityResult } from './types.ts';
 
 export const STABILITY_FILE = 'stability.json';
 
-export function stabilitySpec(input: LayerPairInput & { stability: SweepConfig['stability'] }) {
+export function stabilitySpec(input: LayerPairInput & { stability: NonNullable<SweepConfig['stability']> }) {
   return {
     stage: 'stability',
     codeVersion: codeVersionFor('stability'),

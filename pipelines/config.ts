@@ -75,7 +75,7 @@ export type PairingMethod = (typeof PAIRING_METHODS)[number];
  * `svcca` is the original code's SVCCA (svcca-reference). The CKA shown is the debiased one
  * (unbiased HSIC): biased `cka` of few rows is near 1 even for unrelated rows; it stays available.
  */
-export const DEFAULT_METRICS: readonly MeasureName[] = ['svcca', 'rsa', 'cka-debiased', 'knn', 'mutual-knn', 'cknna', 'procrustes'];
+export const DEFAULT_METRICS: readonly MeasureName[] = ['svcca', 'rsa', 'cka-debiased', 'knn', 'procrustes'];
 export const REQUIRED_METRICS: readonly MeasureName[] = ['svcca', 'rsa'];
 
 export interface SweepConfig {
@@ -121,11 +121,12 @@ export interface SweepConfig {
     selectionShifts?: number;
   };
   /**
-   * Cross-model retrieval per layer pair (pipelines/retrieval): maps fitted on a training split of
-   * the kept pairs, held-out partners ranked among B's whole dictionary, against shuffled
-   * training pairs.
+   * Cross-model retrieval per layer pair (pipelines/retrieval), opt-in (the section given; absent:
+   * not run, and the config and its sweep id are what they were before it): maps fitted on a
+   * training split of the kept pairs, held-out partners ranked among B's whole dictionary, against
+   * shuffled training pairs.
    */
-  retrieval: {
+  retrieval?: {
     enabled: boolean;
     /** Fraction of the kept pairs the maps are fitted on. */
     trainFraction: number;
@@ -136,8 +137,8 @@ export interface SweepConfig {
     seed: number;
     maps: MapKind[];
   };
-  /** Pairing stability per layer pair (pipelines/stability): pair each half of the corpus and compare. */
-  stability: {
+  /** Pairing stability per layer pair (pipelines/stability), opt-in like retrieval: pair each half of the corpus and compare. */
+  stability?: {
     enabled: boolean;
     /** Relabellings in the independence null. */
     permutations: number;
@@ -463,24 +464,30 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
   };
   s.done();
 
-  const r = top.object('retrieval', false);
-  const retrieval = {
-    enabled: r.boolean('enabled', true),
-    trainFraction: r.number('trainFraction', 0.5, 0.05, 0.95),
-    ridge: r.number('ridge', 0.01, 0, 1e6),
-    shuffles: r.int('shuffles', 100, 1, 100_000),
-    seed: r.int('seed', 0, 0),
-    maps: parseMaps(r, 'maps'),
-  };
-  r.done();
+  let retrieval: SweepConfig['retrieval'] | undefined;
+  if (top.has('retrieval')) {
+    const r = top.object('retrieval', false);
+    retrieval = {
+      enabled: r.boolean('enabled', true),
+      trainFraction: r.number('trainFraction', 0.5, 0.05, 0.95),
+      ridge: r.number('ridge', 0.01, 0, 1e6),
+      shuffles: r.int('shuffles', 100, 1, 100_000),
+      seed: r.int('seed', 0, 0),
+      maps: parseMaps(r, 'maps'),
+    };
+    r.done();
+  }
 
-  const st = top.object('stability', false);
-  const stability = {
-    enabled: st.boolean('enabled', true),
-    permutations: st.int('permutations', 1000, 1, 1_000_000),
-    seed: st.int('seed', 0, 0),
-  };
-  st.done();
+  let stability: SweepConfig['stability'] | undefined;
+  if (top.has('stability')) {
+    const st = top.object('stability', false);
+    stability = {
+      enabled: st.boolean('enabled', true),
+      permutations: st.int('permutations', 1000, 1, 1_000_000),
+      seed: st.int('seed', 0, 0),
+    };
+    st.done();
+  }
 
   const categoriesPath = top.optionalString('categories');
   const chunkTokens = top.int('chunkTokens', DEFAULTS.chunkTokens, 1);
@@ -505,8 +512,8 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     compat,
     pairing,
     similarity,
-    retrieval,
-    stability,
+    ...(retrieval ? { retrieval } : {}),
+    ...(stability ? { stability } : {}),
     ...(categoriesPath !== undefined ? { categories: absolute(categoriesPath, baseDir) } : {}),
     chunkTokens,
     maxMapPoints,

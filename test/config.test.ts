@@ -39,11 +39,15 @@ test('a minimal config gets defaults, sorted layers and paths resolved against t
   assert.deepEqual(c.pairing, { encode: 'pre', method: 'greedy', poolSize: 3000, epsilon: 0.05, minCorrelation: 0.1, minActivations: 5 });
   assert.equal(c.corpus.keepSpecialPositions, false, 'special positions are excluded by default');
   assert.equal('addSpecialTokens' in c.models.a, false, 'absent: the tokenizer decides, as Hugging Face');
-  assert.deepEqual(c.similarity, { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka-debiased', 'knn', 'mutual-knn', 'cknna', 'procrustes'] });
+  assert.deepEqual(c.similarity, { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka-debiased', 'knn', 'procrustes'] });
   assert.equal(c.outDir, '/work/sweeps/ufg-out');
   assert.deepEqual(c.orchestration, { concurrency: 4, pairsPerRun: 200, heartbeatTimeoutSeconds: 30 });
-  assert.deepEqual(c.retrieval, { enabled: true, trainFraction: 0.5, ridge: 0.01, shuffles: 100, seed: 0, maps: ['procrustes', 'ridge'] });
-  assert.deepEqual(c.stability, { enabled: true, permutations: 1000, seed: 0 });
+  assert.equal('retrieval' in c, false, 'retrieval is opt-in: absent, the config (and its sweep id) is what it was before it');
+  assert.equal('stability' in c, false, 'stability is opt-in');
+  const on = parseSweepConfig({ ...minimal(), retrieval: {}, stability: {} }, FILE);
+  assert.deepEqual(on.retrieval, { enabled: true, trainFraction: 0.5, ridge: 0.01, shuffles: 100, seed: 0, maps: ['procrustes', 'ridge'] });
+  assert.deepEqual(on.stability, { enabled: true, permutations: 1000, seed: 0 });
+  assert.notEqual(sweepIdOf(on), sweepIdOf(c));
   assert.equal(c.source, FILE);
 });
 

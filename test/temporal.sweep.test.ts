@@ -142,10 +142,9 @@ describe('demo sweep', () => {
     first = await waitForSweep(env.client, started.workflowId, { onProgress: (p) => seen.push(p.stage), pollMs: 200 });
     assert.equal(first.layerPairs, 4);
     // Per side 5 sources (corpus, model, tokenizer, 2 SAE layers) + tokenize + extract + 2 feature
-    // stats; 6 artifacts per layer pair (pairing, similarity, subspaces, map, retrieval,
-    // stability); results; report. The corpus, tokenizer and tokenize artifact are the same for
-    // both sides: the side that comes second may find them (reused).
-    assert.equal(first.reused + first.produced, 2 * 9 + 4 * 6 + 2);
+    // stats; 4 artifacts per layer pair; results; report. The corpus, tokenizer and tokenize
+    // artifact are the same for both sides: the side that comes second may find them (reused).
+    assert.equal(first.reused + first.produced, 2 * 9 + 4 * 4 + 2);
     assert.ok(first.reused <= 3, `a fresh store reuses at most the shared inputs: ${first.reused}`);
     assert.ok(seen.includes('pairs'), `progress stages seen: ${[...new Set(seen)].join(', ')}`);
 
@@ -163,7 +162,7 @@ describe('demo sweep', () => {
     const col = (name: string, i: number) => table.columns[name]![i];
     const full = [...Array(table.numRows).keys()].filter((i) => col('subspace', i) === 'full' && col('null', i) === 'rows');
     const metrics = demo.similarity.metrics;
-    assert.deepEqual([...metrics].sort(), ['cka-debiased', 'cknna', 'knn', 'mutual-knn', 'procrustes', 'rsa', 'svcca'], 'the default metrics');
+    assert.deepEqual([...metrics].sort(), ['cka-debiased', 'knn', 'procrustes', 'rsa', 'svcca'], 'the default metrics');
     assert.equal(full.length, 4 * metrics.length, 'one full-space row per metric per layer pair');
     for (const la of demo.models.a.layers) for (const lb of demo.models.b.layers) {
       const rows = full.filter((i) => col('layer_a', i) === la && col('layer_b', i) === lb);
@@ -186,28 +185,6 @@ describe('demo sweep', () => {
       assert.ok((col('count_unlabelled_b', i) as number) <= (col('count_all_b', i) as number) - (col('count_after_keywords', i) as number), `${what}: an unlabelled B feature's pair fails the keyword stage`);
     }
     const sds = (i: number) => ((col('observed', i) as number) - (col('null_mean', i) as number)) / (col('null_sd', i) as number);
-    // Cross-model retrieval and pairing stability: rows of their own, each against its own null,
-    // with its own artifact.
-    const measureRows = [...Array(table.numRows).keys()].filter((i) => col('subspace', i) === 'full' && col('null', i) !== 'rows');
-    const measureMetrics = [...['procrustes', 'ridge'].flatMap((m) => ['top1', 'top10', 'mrr'].map((st) => `retrieval-${m}-${st}`)), 'stability-partner', 'stability-jaccard'];
-    for (const la of demo.models.a.layers) for (const lb of demo.models.b.layers) {
-      const rows = measureRows.filter((i) => col('layer_a', i) === la && col('layer_b', i) === lb);
-      assert.deepEqual(rows.map((i) => col('metric', i)), measureMetrics, `A${la}/B${lb}: retrieval and stability rows`);
-    }
-    for (const i of measureRows) {
-      const metric = col('metric', i) as string;
-      const what = `${metric} A${col('layer_a', i)}/B${col('layer_b', i)}`;
-      const retrieval = metric.startsWith('retrieval-');
-      assert.equal(col('null', i), retrieval ? 'shuffled-pairs' : 'independence', what);
-      assert.match(col('artifact_id', i) as string, retrieval ? /^retrieval-[0-9a-f]{16}$/ : /^stability-[0-9a-f]{16}$/, what);
-      assert.equal(col('permutations', i), retrieval ? demo.retrieval.shuffles : demo.stability.permutations, what);
-      const observed = col('observed', i) as number, p = col('p', i) as number;
-      assert.ok(observed >= 0 && observed <= 1 && p > 0 && p <= 1, `${what}: observed ${observed}, p ${p}`);
-      assert.ok((col('n_pairs', i) as number) > 0, `${what}: n_pairs`);
-      assert.match(report, new RegExp(`data-testid="heatmap-${metric}"`), `${what}: a heat-map`);
-    }
-    // The planted features pair alike on both halves of the corpus.
-    for (const i of measureRows.filter((r) => col('metric', r) === 'stability-partner')) assert.ok(sds(i) > 3, `stability-partner: ${sds(i)} null sds above`);
     // The planted fixtures share their features: RSA and CKA of the kept pairs stand far above
     // their nulls, and the Procrustes distance far below its null (p counts nulls at or below).
     const isMetric = (m: string) => full.filter((i) => col('metric', i) === m);
@@ -230,7 +207,7 @@ describe('demo sweep', () => {
     for (const i of scored) assert.ok(Math.abs((col('q', i) as number) - q[i]!) < 1e-12 && (col('q', i) as number) >= (col('p', i) as number), `row ${i}: q ${col('q', i)} vs ${q[i]}`);
     // The report draws a heat-map per metric with the table's q behind every star.
     for (const m of metrics) assert.match(report, new RegExp(`data-testid="heatmap-${m}"`));
-    for (const i of [...full, ...measureRows]) {
+    for (const i of full) {
       const cell = new RegExp(`data-testid="cell-${col('metric', i)}-${col('layer_a', i)}-${col('layer_b', i)}"[^>]* data-q="([^"]*)" data-star="(\\d)"`).exec(report);
       assert.ok(cell, `report cell of row ${i}`);
       assert.equal(Number(cell[1]), col('q', i), `row ${i}: the report's q is the table's`);
@@ -445,6 +422,56 @@ describe('pairing methods and metric choices', () => {
     assert.equal(meanCorr.permutations, 0);
     assert.ok(Number.isFinite(r.row('procrustes').observed as number), 'Procrustes pads the narrower side: computed for 64 vs 96');
     assert.deepEqual(Object.keys(r.map.metrics.selection).sort(), ['procrustes', 'rsa', 'svcca']);
+  });
+});
+
+describe('retrieval and stability (opt-in)', () => {
+  test('each layer pair gets retrieval and stability rows with their own nulls and artifacts, on the heat-maps with the table\'s q; the planted features pair alike on both halves', async () => {
+    const config = withChanges(demo, (c) => {
+      c.retrieval = { enabled: true, trainFraction: 0.5, ridge: 0.01, shuffles: 100, seed: 0, maps: ['procrustes', 'ridge'] };
+      c.stability = { enabled: true, permutations: 1000, seed: 0 };
+      c.similarity.metrics = ['svcca', 'rsa', 'knn', 'mutual-knn', 'cknna'];
+    });
+    const out = await waitForSweep(env.client, (await startSweep(env.client, config)).workflowId);
+    assert.equal(out.layerPairs, 4);
+    const table = await readParquetTable(out.resultsPath);
+    const report = readFileSync(out.reportPath, 'utf8');
+    const col = (name: string, i: number) => table.columns[name]![i];
+    const sds = (i: number) => ((col('observed', i) as number) - (col('null_mean', i) as number)) / (col('null_sd', i) as number);
+    // Huh et al.'s mutual k-NN and CKNNA, asked for beside the k-NN Jaccard: the planted pairs stand above their nulls.
+    for (const m of ['mutual-knn', 'cknna']) {
+      const rows = [...Array(table.numRows).keys()].filter((i) => col('subspace', i) === 'full' && col('metric', i) === m);
+      assert.equal(rows.length, 4, m);
+      for (const i of rows) assert.ok(sds(i) > 3 && col('null', i) === 'rows', `${m}: ${sds(i)} null sds above`);
+      assert.match(report, new RegExp(`data-testid="heatmap-${m}"`));
+    }
+    // Cross-model retrieval and pairing stability: rows of their own, each against its own null,
+    // with its own artifact.
+    const measureRows = [...Array(table.numRows).keys()].filter((i) => col('subspace', i) === 'full' && col('null', i) !== 'rows');
+    const measureMetrics = [...['procrustes', 'ridge'].flatMap((m) => ['top1', 'top10', 'mrr'].map((st) => `retrieval-${m}-${st}`)), 'stability-partner', 'stability-jaccard'];
+    for (const la of demo.models.a.layers) for (const lb of demo.models.b.layers) {
+      const rows = measureRows.filter((i) => col('layer_a', i) === la && col('layer_b', i) === lb);
+      assert.deepEqual(rows.map((i) => col('metric', i)), measureMetrics, `A${la}/B${lb}: retrieval and stability rows`);
+    }
+    for (const i of measureRows) {
+      const metric = col('metric', i) as string;
+      const what = `${metric} A${col('layer_a', i)}/B${col('layer_b', i)}`;
+      const retrieval = metric.startsWith('retrieval-');
+      assert.equal(col('null', i), retrieval ? 'shuffled-pairs' : 'independence', what);
+      assert.match(col('artifact_id', i) as string, retrieval ? /^retrieval-[0-9a-f]{16}$/ : /^stability-[0-9a-f]{16}$/, what);
+      assert.equal(col('permutations', i), retrieval ? config.retrieval!.shuffles : config.stability!.permutations, what);
+      const observed = col('observed', i) as number, p = col('p', i) as number;
+      assert.ok(observed >= 0 && observed <= 1 && p > 0 && p <= 1, `${what}: observed ${observed}, p ${p}`);
+      assert.ok((col('n_pairs', i) as number) > 0, `${what}: n_pairs`);
+      assert.match(report, new RegExp(`data-testid="heatmap-${metric}"`), `${what}: a heat-map`);
+    }
+    // The planted features pair alike on both halves of the corpus.
+    for (const i of measureRows.filter((r) => col('metric', r) === 'stability-partner')) assert.ok(sds(i) > 3, `stability-partner: ${sds(i)} null sds above`);
+    for (const i of measureRows) {
+      const cell = new RegExp(`data-testid="cell-${col('metric', i)}-${col('layer_a', i)}-${col('layer_b', i)}"[^>]* data-q="([^"]*)"`).exec(report);
+      assert.ok(cell, `report cell of row ${i}`);
+      assert.equal(Number(cell[1]), col('q', i), `row ${i}: the report's q is the table's`);
+    }
   });
 });
 

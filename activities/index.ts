@@ -8,6 +8,7 @@ import { featureMapActivity } from './featureMap.ts';
 import { finishedPairsActivity } from './finishedPairs.ts';
 import { pairActivity } from './pair.ts';
 import { registerSourcesActivity, tokenizeActivity, validateSweepActivity } from './prepare.ts';
+import { randomInitActivity } from './randomInit.ts';
 import { reportActivity } from './report.ts';
 import { resultsActivity } from './results.ts';
 import { retrievalActivity } from './retrieval.ts';
@@ -33,6 +34,7 @@ export function createActivities(opts: ActivityOptions) {
     registerSources: registerSourcesActivity(store),
     tokenize: tokenizeActivity(store),
     findFinishedPairs: finishedPairsActivity(store),
+    randomInitModel: randomInitActivity(store),
     extract: extractActivity(store),
     featureStats: featureStatsActivity(store),
     pairLayer: pairActivity(store),

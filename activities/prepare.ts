@@ -17,7 +17,7 @@ import { hashSourcePath, registerSource, sourceSpec } from '../storage/sources.t
 import type { ArtifactStore } from '../storage/store.ts';
 import { activityProducer, activitySignal, runActivity } from './context.ts';
 import { produce, sourceAt } from './storeAccess.ts';
-import type { ModelSources, Side, SourcesInput, TokenizeInput, TokenizeResult, ValidateResult } from './types.ts';
+import type { ModelSources, SourcesInput, TokenizeInput, TokenizeResult, ValidateResult } from './types.ts';
 
 export const TOKENS_FILE = 'tokens.arrow';
 
@@ -38,10 +38,10 @@ export function validateSweepActivity() {
       } catch (e) {
         onField(file, 'corpus.path', e);
       }
-      const tok = async (side: Side) => {
+      const tok = async (side: string) => {
         let t;
         try {
-          t = await loadTokenizer(config.models[side].tokenizer, tokenizerOptions(config.models[side].addSpecialTokens));
+          t = await loadTokenizer(config.models[side]!.tokenizer, tokenizerOptions(config.models[side]!.addSpecialTokens));
         } catch (e) {
           onField(file, `models.${side}.tokenizer`, e);
         }
@@ -50,7 +50,10 @@ export function validateSweepActivity() {
         }
         return t;
       };
-      assertSameTokenization(await tok('a'), await tok('b'), docs, { maxLength: config.corpus.maxLength, keepSpecialPositions: config.corpus.keepSpecialPositions });
+      // Every model must read the corpus as the first does (controls share their source's tokenizer).
+      const [first, ...rest] = Object.keys(config.models).sort();
+      const t0 = await tok(first!);
+      for (const key of rest) assertSameTokenization(t0, await tok(key), docs, { maxLength: config.corpus.maxLength, keepSpecialPositions: config.corpus.keepSpecialPositions });
       if (config.categories !== undefined) {
         try {
           readCategoriesFile(config.categories);
@@ -90,7 +93,8 @@ export function registerSourcesActivity(store: ArtifactStore) {
         return r.id;
       };
       const corpus = await reg(input.corpus.path, 'corpus');
-      const model = await reg(input.model.model, 'model');
+      // The floor's random-init copy is an artifact of this store already: its id stands for the file.
+      const model = input.modelId ?? (await reg(input.model.model, 'model'));
       const tokenizer = await reg(input.model.tokenizer, 'tokenizer');
       const saeByLayer: Record<string, string> = {};
       const saePathByLayer: Record<string, string> = {};

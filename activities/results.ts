@@ -1,11 +1,12 @@
-// The sweep's results table (cpu queue): one row per (layer A, layer B, subspace, metric, null) with
+// The sweep's results table (cpu queue): one row per (model pair, layer A, layer B, subspace,
+// metric, null) — `model_a`/`model_b` are the models' config keys (`a`, `b` in a two-model sweep) — with
 // observed, null mean, null sd, effect, p, the Benjamini–Hochberg q over every scored row of the
 // sweep, the saturation flag, the pair counts after every filter stage, the features without a
 // label per side, each side's SAE fit and hookpoint, and the id of the artifact that holds the
-// row's scores (`ufg lineage results.parquet#<row>` walks from there), and which null the row's p
-// is against (`null`: rows = the row-permutation null, selection = the selection-aware null,
-// shuffled-pairs = retrieval's shuffled training pairs, independence = pairing stability's
-// relabelling, none = no null).
+// row's scores (`ufg lineage results.parquet#<row>` walks from there). `null` names the null the
+// row's p and effect are against (`rows`: the row permutation of the paired decoder rows;
+// `selection`: the selection-aware null; `shuffled-pairs`: retrieval's shuffled training pairs;
+// `independence`: pairing stability's relabelling; `none`: no null).
 // The report reads q from this table (readResultQValues), so both show the same numbers.
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
 import { benjaminiHochberg } from '../pipelines/similarity/multipleTesting.ts';
@@ -20,7 +21,7 @@ import { produce } from './storeAccess.ts';
 import { readCorrespondence } from './correspondence.ts';
 import { readSelection } from './selection.ts';
 import { readSubspaces } from './subspaces.ts';
-import type { LayerPairOutcome, ResultsInput, ResultsTableResult, Side, StoredFit } from './types.ts';
+import type { KeyedModelPairGrid, LayerPairOutcome, ModelPairGrid, ModelPairKeys, ResultsInput, ResultsTableResult, Side, StoredFit } from './types.ts';
 import { readRetrieval, retrievalMetric } from './retrieval.ts';
 import { readStability } from './stability.ts';
 import { RETRIEVAL_STATS } from '../pipelines/retrieval/retrieval.ts';
@@ -30,8 +31,44 @@ export const RESULTS_FILE = 'results.parquet';
 /** The `subspace` value of full-space rows. */
 export const FULL_SPACE = 'full';
 
+/** A two-model sweep's models: `a` and `b`. */
+export const AB: ModelPairKeys = { a: 'a', b: 'b' };
+
+const byLayers = (p: { layerA: number; layerB: number }, q: { layerA: number; layerB: number }) => p.layerA - q.layerA || p.layerB - q.layerB;
+
+/** The model pairs of a results (or report) input: a two-model sweep's one grid is `a` vs `b`. */
+export function gridsOf(input: ResultsInput): KeyedModelPairGrid[] {
+  if (input.modelPairs) return input.modelPairs;
+  const { modelA, modelB, layersA, layersB, saes, pairs, correspondenceId } = input;
+  return [{ ...AB, modelA, modelB, layersA, layersB, saes, pairs, ...(correspondenceId ? { correspondenceId } : {}) }];
+}
+
+/** What identifies one model pair's grid in a results or report spec. */
+export function gridParams(g: KeyedModelPairGrid) {
+  return {
+    a: g.a,
+    b: g.b,
+    control: g.control ?? null,
+    modelA: g.modelA,
+    modelB: g.modelB,
+    layersA: g.layersA,
+    layersB: g.layersB,
+    cells: [...g.pairs].sort(byLayers).map((p) => [p.layerA, p.layerB]),
+    hookpoints: { a: g.saes.a.hookpoints, b: g.saes.b.hookpoints },
+  };
+}
+
 export function resultsSpec(input: ResultsInput) {
-  const pairs = [...input.pairs].sort((p, q) => p.layerA - q.layerA || p.layerB - q.layerB);
+  if (input.modelPairs) {
+    return {
+      stage: 'results',
+      codeVersion: codeVersionFor('results'),
+      params: { compat: input.compat, pairingMethod: input.pairingMethod, modelPairs: input.modelPairs.map(gridParams) },
+      inputs: input.modelPairs.flatMap((g) => [...[...g.pairs].sort(byLayers).flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...(p.selectionId ? [p.selectionId] : []), ...measureIds(p)]), ...statsIds(g)]),
+    };
+  }
+  // A two-model sweep's spec, as it was before N models.
+  const pairs = [...input.pairs].sort(byLayers);
   return {
     stage: 'results',
     codeVersion: codeVersionFor('results'),
@@ -82,17 +119,19 @@ export async function measureRows(store: ArtifactStore, p: LayerPairOutcome): Pr
 }
 
 /** Every feature-stats artifact (they hold each SAE's fit) of the layers in the grid, A then B. */
-export function statsIds(input: Pick<ResultsInput, 'layersA' | 'layersB' | 'saes'>): string[] {
+export function statsIds(input: Pick<ModelPairGrid, 'layersA' | 'layersB' | 'saes'>): string[] {
   return [...input.layersA.map((l) => input.saes.a.statsByLayer[String(l)]!), ...input.layersB.map((l) => input.saes.b.statsByLayer[String(l)]!)];
 }
 
 /** Each layer's SAE fit per side, read from its feature-stats artifact. */
-export async function readSideFits(store: ArtifactStore, input: Pick<ResultsInput, 'layersA' | 'layersB' | 'saes'>): Promise<Record<Side, Map<number, StoredFit>>> {
+export async function readSideFits(store: ArtifactStore, input: Pick<ModelPairGrid, 'layersA' | 'layersB' | 'saes'>): Promise<Record<Side, Map<number, StoredFit>>> {
   const side = async (s: Side, layers: number[]) => new Map(await Promise.all(layers.map(async (l) => [l, await readFit(store, input.saes[s].statsByLayer[String(l)]!)] as const)));
   return { a: await side('a', input.layersA), b: await side('b', input.layersB) };
 }
 
 interface Row {
+  grid: KeyedModelPairGrid;
+  fits: Record<Side, Map<number, StoredFit>>;
   layerA: number;
   layerB: number;
   subspace: string;
@@ -124,12 +163,14 @@ export type ResultNull = 'rows' | 'selection' | 'shuffled-pairs' | 'independence
 const num = (v: number | null | undefined) => (typeof v === 'number' ? v : NaN);
 
 /**
- * A results row's key: its layers, subspace and metric, and its null where two rows would
- * otherwise collide (the selection null's rows repeat the row-permutation rows' metrics).
+ * A results row's key: its model pair (default `a`, `b`), layers, subspace and metric, and its
+ * null where two rows would otherwise collide (the selection null's rows repeat the
+ * row-permutation rows' metrics).
  */
-export function resultKey(layerA: number, layerB: number, subspace: string, metric: string, nullKind: string = 'rows'): string {
-  const base = `${layerA}/${layerB}/${subspace}/${metric}`;
-  return nullKind === 'selection' ? `${base}/${nullKind}` : base;
+export function resultKey(layerA: number, layerB: number, subspace: string, metric: string, opts: { nullKind?: string; models?: ModelPairKeys } = {}): string {
+  const models = opts.models ?? AB;
+  const base = `${models.a}|${models.b}/${layerA}/${layerB}/${subspace}/${metric}`;
+  return opts.nullKind === 'selection' ? `${base}/selection` : base;
 }
 
 /** The q column of a results artifact, by resultKey (rows without a q are left out). */
@@ -140,7 +181,9 @@ export async function readResultQValues(store: ArtifactStore, resultsId: string)
   for (let i = 0; i < t.numRows; i++) {
     const q = c.q![i];
     const nullKind = (c.null?.[i] as string | undefined) ?? 'rows';
-    if (typeof q === 'number' && Number.isFinite(q)) out.set(resultKey(c.layer_a![i] as number, c.layer_b![i] as number, c.subspace![i] as string, c.metric![i] as string, nullKind), q);
+    // Tables written before N models have no model columns: their rows are `a` vs `b`.
+    const models = c.model_a ? { a: c.model_a[i] as string, b: c.model_b![i] as string } : AB;
+    if (typeof q === 'number' && Number.isFinite(q)) out.set(resultKey(c.layer_a![i] as number, c.layer_b![i] as number, c.subspace![i] as string, c.metric![i] as string, { nullKind, models }), q);
   }
   return out;
 }
@@ -153,16 +196,18 @@ export const CORRESPONDENCE_METRIC = 'correspondence-';
  * that pair's (against the row-permutation null), with the bootstrap intervals; no p of its own
  * (its pair's p is already a row of the table and in q's family).
  */
-async function correspondenceRows(store: ArtifactStore, input: ResultsInput, id: string): Promise<Row[]> {
+async function correspondenceRows(store: ArtifactStore, grid: KeyedModelPairGrid, fits: Row['fits'], id: string): Promise<Row[]> {
   const out: Row[] = [];
   const c = await readCorrespondence(store, id);
   for (const m of c.metrics) {
     for (const r of m.rows) {
-      const p = input.pairs.find((x) => x.layerA === r.layerA && x.layerB === r.bestB)!;
+      const p = grid.pairs.find((x) => x.layerA === r.layerA && x.layerB === r.bestB)!;
       const s = (await readScores(store, p.scoresId)).scores.find((x) => x.metric === m.metric)!;
       const pairing = await readPairing(store, p.pairId);
       const k = pairing.counts;
       out.push({
+        grid,
+        fits,
         layerA: r.layerA,
         layerB: r.bestB,
         subspace: FULL_SPACE,
@@ -188,42 +233,48 @@ export function resultsActivity(store: ArtifactStore) {
     runActivity(async () => {
       const spec = resultsSpec(input);
       const { manifest, reused } = await produce(store, spec, async (writer) => {
-        const fits = await readSideFits(store, input);
         const rows: Row[] = [];
-        for (const p of [...input.pairs].sort((x, y) => x.layerA - y.layerA || x.layerB - y.layerB)) {
+        const grids = gridsOf(input);
+        for (const grid of grids) {
+        const fits = await readSideFits(store, grid);
+        for (const p of [...grid.pairs].sort(byLayers)) {
           const pairing = await readPairing(store, p.pairId);
           const c = pairing.counts;
           const counts: Row['counts'] = [c.total, c.uniqueA, c.afterKeywords, c.afterOneToOne, c.afterLowCorrelation];
           const unlabelled: Row['unlabelled'] = [c.unlabelledA, c.unlabelledB];
           const scores = await readScores(store, p.scoresId);
           for (const s of scores.scores) {
-            const base = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
+            const base = { grid, fits, layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
             rows.push({ ...base, score: s, nPairs: scores.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.scoresId, nullKind: 'rows' });
           }
           if (p.selectionId) {
             const sel = await readSelection(store, p.selectionId);
             const shiftPairs = sel.shifts.map((x) => x.pairs);
             for (const s of sel.scores) {
-              const base = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
+              const base = { grid, fits, layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, metric: s.metric, measure: s.measure, largerIsMoreSimilar: s.largerIsMoreSimilar };
               rows.push({ ...base, score: s, nPairs: sel.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.selectionId, nullKind: 'selection', shiftPairs });
             }
           }
-          const extra = { layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, largerIsMoreSimilar: true, meanCorr: pairing.meanCorrFiltered, counts, unlabelled };
+          const extra = { grid, fits, layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, largerIsMoreSimilar: true, meanCorr: pairing.meanCorrFiltered, counts, unlabelled };
           for (const r of await measureRows(store, p)) rows.push({ ...extra, ...r });
           // Semantic subspaces carry the paper's two scores.
           for (const cat of await readSubspaces(store, p.subspacesId)) {
             for (const metric of ['svcca', 'rsa'] as const) {
               const measure = measureFor(metric, input.compat);
-              rows.push({ layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, unlabelled, artifactId: p.subspacesId, nullKind: 'rows' });
+              rows.push({ grid, fits, layerA: p.layerA, layerB: p.layerB, subspace: cat.category, metric, measure, largerIsMoreSimilar: true, score: cat[metric], nPairs: cat.pairsA.length, meanCorr: cat.meanCorr, counts, unlabelled, artifactId: p.subspacesId, nullKind: 'rows' });
             }
           }
         }
-        if (input.correspondenceId) rows.push(...(await correspondenceRows(store, input, input.correspondenceId)));
+        if (grid.correspondenceId) rows.push(...(await correspondenceRows(store, grid, fits, grid.correspondenceId)));
+        }
         const score = (r: Row) => ('skipped' in r.score ? undefined : r.score);
         // One family for the false discovery rate: every scored p of the sweep (all cells, subspaces, metrics).
         const q = benjaminiHochberg(rows.map((r) => num(score(r)?.p)));
         const iv = (f: (i: NonNullable<Row['interval']>) => number) => rows.map((r) => (r.interval ? f(r.interval) : NaN));
         const columns: ParquetColumn[] = [
+          { name: 'model_a', type: 'STRING', data: rows.map((r) => r.grid.a) },
+          { name: 'model_b', type: 'STRING', data: rows.map((r) => r.grid.b) },
+          { name: 'control', type: 'STRING', data: rows.map((r) => r.grid.control ?? '') },
           { name: 'layer_a', type: 'INT32', data: rows.map((r) => r.layerA) },
           { name: 'layer_b', type: 'INT32', data: rows.map((r) => r.layerB) },
           { name: 'subspace', type: 'STRING', data: rows.map((r) => r.subspace) },
@@ -248,14 +299,14 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'count_after_keywords', type: 'INT32', data: rows.map((r) => r.counts[2]) },
           { name: 'count_after_one_to_one', type: 'INT32', data: rows.map((r) => r.counts[3]) },
           { name: 'count_after_low_correlation', type: 'INT32', data: rows.map((r) => r.counts[4]) },
-          { name: 'sae_fvu_a', type: 'DOUBLE', data: rows.map((r) => num(fits.a.get(r.layerA)?.fvu)) },
-          { name: 'sae_fvu_b', type: 'DOUBLE', data: rows.map((r) => num(fits.b.get(r.layerB)?.fvu)) },
-          { name: 'sae_l0_a', type: 'DOUBLE', data: rows.map((r) => num(fits.a.get(r.layerA)?.l0)) },
-          { name: 'sae_l0_b', type: 'DOUBLE', data: rows.map((r) => num(fits.b.get(r.layerB)?.l0)) },
-          { name: 'sae_dead_a', type: 'DOUBLE', data: rows.map((r) => num(fits.a.get(r.layerA)?.deadFraction)) },
-          { name: 'sae_dead_b', type: 'DOUBLE', data: rows.map((r) => num(fits.b.get(r.layerB)?.deadFraction)) },
-          { name: 'sae_hookpoint_a', type: 'STRING', data: rows.map((r) => input.saes.a.hookpoints[String(r.layerA)] ?? 'unknown') },
-          { name: 'sae_hookpoint_b', type: 'STRING', data: rows.map((r) => input.saes.b.hookpoints[String(r.layerB)] ?? 'unknown') },
+          { name: 'sae_fvu_a', type: 'DOUBLE', data: rows.map((r) => num(r.fits.a.get(r.layerA)?.fvu)) },
+          { name: 'sae_fvu_b', type: 'DOUBLE', data: rows.map((r) => num(r.fits.b.get(r.layerB)?.fvu)) },
+          { name: 'sae_l0_a', type: 'DOUBLE', data: rows.map((r) => num(r.fits.a.get(r.layerA)?.l0)) },
+          { name: 'sae_l0_b', type: 'DOUBLE', data: rows.map((r) => num(r.fits.b.get(r.layerB)?.l0)) },
+          { name: 'sae_dead_a', type: 'DOUBLE', data: rows.map((r) => num(r.fits.a.get(r.layerA)?.deadFraction)) },
+          { name: 'sae_dead_b', type: 'DOUBLE', data: rows.map((r) => num(r.fits.b.get(r.layerB)?.deadFraction)) },
+          { name: 'sae_hookpoint_a', type: 'STRING', data: rows.map((r) => r.grid.saes.a.hookpoints[String(r.layerA)] ?? 'unknown') },
+          { name: 'sae_hookpoint_b', type: 'STRING', data: rows.map((r) => r.grid.saes.b.hookpoints[String(r.layerB)] ?? 'unknown') },
           { name: 'count_unlabelled_a', type: 'INT32', data: rows.map((r) => r.unlabelled[0]) },
           { name: 'count_unlabelled_b', type: 'INT32', data: rows.map((r) => r.unlabelled[1]) },
           { name: 'shift_pairs', type: 'STRING', data: rows.map((r) => r.shiftPairs?.join(',') ?? '') },
@@ -266,8 +317,11 @@ export function resultsActivity(store: ArtifactStore) {
           { name: 'best_share', type: 'DOUBLE', data: iv((i) => i.bestShare) },
           { name: 'artifact_id', type: 'STRING', data: rows.map((r) => r.artifactId) },
         ];
-        await writer.writeWithPath(RESULTS_FILE, (tmp) => writeParquetTable(tmp, columns, { ufg_model_a: input.modelA, ufg_model_b: input.modelB, ufg_compat: input.compat, ufg_pairing_method: input.pairingMethod }));
-        return { counts: { rows: rows.length, layerPairs: input.pairs.length } };
+        // Model names by key (`ufg_models`); a two-model table also keeps its two names as before.
+        const names = Object.fromEntries(grids.flatMap((g) => [[g.a, g.modelA], [g.b, g.modelB]]));
+        const meta = { ...(input.modelPairs ? {} : { ufg_model_a: input.modelA, ufg_model_b: input.modelB }), ufg_models: JSON.stringify(names), ufg_compat: input.compat, ufg_pairing_method: input.pairingMethod };
+        await writer.writeWithPath(RESULTS_FILE, (tmp) => writeParquetTable(tmp, columns, meta));
+        return { counts: { rows: rows.length, layerPairs: grids.reduce((n, g) => n + g.pairs.length, 0) } };
       });
       return { id: manifest.id, reused, rows: manifest.counts.rows ?? 0 };
     });

@@ -1,7 +1,7 @@
 // Store access shared by the activities: produce an artifact (reuse if complete, else compute in
 // staging and commit, with the activity as producer), find the files behind ids, and check that a
 // source file still holds the content it was registered with before a stage reads it.
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { UserInputError } from '../pipelines/errors.ts';
 import { artifactId, type ArtifactSpec } from '../storage/artifactId.ts';
 import { produceArtifact, type ProducedInfo, type ProduceResult } from '../storage/produce.ts';
@@ -32,9 +32,13 @@ export function produce(
  * artifacts so far were computed from the old content.
  */
 export async function sourceAt(store: ArtifactStore, id: string, path: string): Promise<string> {
+  // A produced artifact standing in for a source (the floor's random-init model): its own file in
+  // this store, immutable once committed (`ufg verify` re-hashes it), wherever the path came from.
+  const m = await store.manifest(id);
+  if (m && !m.source) return store.localPath(id, basename(path));
   const now = await hashSourcePath(path, store.cacheDir);
   if (artifactId(sourceSpec(now)) === id) return path;
-  const registered = (await store.manifest(id))?.source?.files;
+  const registered = m?.source?.files;
   const what = registered ? sourceChanges(registered, now).join('; ') : 'its content differs';
   throw new UserInputError(
     `changed since this sweep registered it as ${id} (${what}); restore it, or run \`ufg sweep resume <sweep id>\` to register the new content and recompute what depends on it`,

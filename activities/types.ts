@@ -14,6 +14,7 @@ export interface ArtifactRef {
   reused: boolean;
 }
 
+/** The two sides of a layer pair. */
 export type Side = 'a' | 'b';
 
 /**
@@ -28,9 +29,18 @@ export interface WorkHeartbeat {
   total: number;
 }
 
+/** A model of the sweep by its config key (`a`, `b`, …, or a control: `a~ceiling`, `a~floor`). */
+export type ModelKey = string;
+
+/** Two models compared, by key (absent on the outcomes of a two-model sweep: `a` and `b`). */
+export interface ModelPairKeys {
+  a: ModelKey;
+  b: ModelKey;
+}
+
 export interface ValidateResult {
-  /** hidden_states available per model (0..n-1). */
-  numLayers: Record<Side, number>;
+  /** hidden_states available per model (0..n-1), by model key. */
+  numLayers: Record<ModelKey, number>;
   numDocs: number;
   /** The layer → tapped tensor → SAE → hookpoint table (pipelines/sweepPlan.ts formatPlan). */
   plan: string;
@@ -41,13 +51,18 @@ export interface ValidateResult {
 }
 
 export interface SourcesInput {
-  side: Side;
+  side: ModelKey;
   corpus: SweepCorpusConfig;
   model: SweepModelConfig;
   /** Which SAE a layer gets (by its trained tensor, or the original code's offset). */
   convention: SaeConvention;
   /** The sweep config file, for errors on its fields. */
   configFile: string;
+  /**
+   * An artifact that stands in for the model file (the floor control's random-init copy, whose
+   * `model.onnx` is `model.model`): used as the model's id instead of registering the file.
+   */
+  modelId?: string;
 }
 
 export interface ModelSources {
@@ -207,6 +222,8 @@ export interface FeatureMapResult extends ArtifactRef {
 
 /** What a layer pair leaves behind: ids only (the results table reads the artifacts). */
 export interface LayerPairOutcome {
+  /** The model pair (N-model sweeps; absent in a two-model sweep: `a` and `b`). */
+  models?: ModelPairKeys;
   layerA: number;
   layerB: number;
   pairId: string;
@@ -236,22 +253,45 @@ export interface SideSaes {
   hookpoints: Record<string, string>;
 }
 
-export interface ResultsInput {
-  sweepId: string;
+/** One model pair's grid: the two models, their layers and SAEs, and its finished layer pairs. */
+export interface ModelPairGrid {
   modelA: string;
   modelB: string;
-  /** Which measures the metric names ran (`svcca` under reference) and how pairs were made. */
-  compat: SweepConfig['compat'];
-  pairingMethod: SweepConfig['pairing']['method'];
   layersA: number[];
   layersB: number[];
   saes: Record<Side, SideSaes>;
-  /** SAE mappings and fits to look at, shown on the report. */
-  warnings: string[];
   pairs: LayerPairOutcome[];
   /** The layer-correspondence artifact (similarity.bootstrap set). */
   correspondenceId?: string;
 }
+
+/** A model pair of an N-model sweep: its keys, its grid, and whether it is a control's. */
+export interface KeyedModelPairGrid extends ModelPairGrid, ModelPairKeys {
+  control?: 'ceiling' | 'floor';
+  /** Its layer pairs that failed. */
+  failed?: FailedLayerPair[];
+}
+
+interface ResultsCommon {
+  sweepId: string;
+  /** Which measures the metric names ran (`svcca` under reference) and how pairs were made. */
+  compat: SweepConfig['compat'];
+  pairingMethod: SweepConfig['pairing']['method'];
+  /** SAE mappings and fits to look at, shown on the report. */
+  warnings: string[];
+}
+
+/** A two-model sweep (models `a` and `b`): the shape every sweep had before N models. */
+export interface TwoModelResultsInput extends ResultsCommon, ModelPairGrid {
+  modelPairs?: undefined;
+}
+
+/** An N-model sweep (or one with controls): every model pair's grid. */
+export interface ManyModelResultsInput extends ResultsCommon {
+  modelPairs: KeyedModelPairGrid[];
+}
+
+export type ResultsInput = TwoModelResultsInput | ManyModelResultsInput;
 
 export interface ResultsTableResult extends ArtifactRef {
   rows: number;
@@ -259,17 +299,35 @@ export interface ResultsTableResult extends ArtifactRef {
 
 /** A layer pair that did not finish, and why (one line: the activity and its error). */
 export interface FailedLayerPair {
+  /** The model pair (N-model sweeps; absent in a two-model sweep). */
+  models?: ModelPairKeys;
   layerA: number;
   layerB: number;
   error: string;
 }
 
-export interface ReportInput extends ResultsInput {
+export interface ReportExtras {
   title?: string;
-  /** Layer pairs that failed: drawn as failed cells, with the error. */
+  /** Layer pairs that failed (two-model sweeps; N-model sweeps list them per model pair): drawn as failed cells, with the error. */
   failed?: FailedLayerPair[];
   resultsId: string;
   outDir: string;
+}
+
+export type ReportInput = ResultsInput & ReportExtras;
+
+export interface RandomInitInput {
+  /** The source model (registered) and its file, as the config names it. */
+  modelId: string;
+  modelPath: string;
+  seed: number;
+}
+
+export interface RandomInitResult extends ArtifactRef {
+  /** The random-init copy's model.onnx in the store (read through the store, never edited). */
+  path: string;
+  /** Float initializers re-drawn. */
+  tensors: number;
 }
 
 export interface ReportResult extends ArtifactRef {

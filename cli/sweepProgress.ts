@@ -52,6 +52,11 @@ const pairsText = (done: number, all: number, failed: number) => `(pairs ${done}
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
+/** `A1 ↔ B2` in a two-model sweep; `a@1 ↔ c@2` (model key @ layer) in an N-model sweep. */
+export function layerPairName(p: { models?: { a: string; b: string }; layerA: number; layerB: number }): string {
+  return p.models ? `${p.models.a}@${p.layerA} ↔ ${p.models.b}@${p.layerB}` : `A${p.layerA} ↔ B${p.layerB}`;
+}
+
 /** The outcome for the terminal; a partial sweep ends with its failed pairs and how to retry them. */
 export function describeOutcome(o: SweepOutcome): string {
   const failed = o.failed ?? [];
@@ -63,7 +68,7 @@ export function describeOutcome(o: SweepOutcome): string {
     `  results: ${o.resultsPath}  (artifact ${o.resultsId}; \`ufg lineage ${o.resultsPath}#0\`)`,
     `  report:  ${o.reportPath}`,
     ...o.mapPaths.map((m) => `  map:     ${m}`),
-    ...failed.map((f) => `  failed:  A${f.layerA} ↔ B${f.layerB} (${f.workflowId}): ${f.error}`),
+    ...failed.map((f) => `  failed:  ${layerPairName(f)} (${f.workflowId}): ${f.error}`),
     ...(failed.length > 0 ? [`  fix what the errors name, then \`ufg sweep resume ${o.sweepId}\` runs only the failed layer pairs`] : []),
   ].join('\n');
 }

@@ -59,27 +59,33 @@ interface Part {
 }
 
 function partsOf(p: SweepProgress, w: SweepWorkEstimate | undefined): Part[] {
-  const layers = { a: [...new Set(p.pairs.map((x) => x.layerA))], b: [...new Set(p.pairs.map((x) => x.layerB))] };
+  // Each model's layers, from the layer pairs it takes part in (`a` and `b` in a two-model sweep).
+  const layers: Record<string, Set<number>> = {};
+  for (const x of p.pairs) {
+    const keys = x.models ?? { a: 'a', b: 'b' };
+    (layers[keys.a] ??= new Set()).add(x.layerA);
+    (layers[keys.b] ??= new Set()).add(x.layerB);
+  }
   const parts: Part[] = [];
-  for (const side of ['a', 'b'] as const) {
+  for (const side of Object.keys(p.prep)) {
     const weights = w ? modelPrepWeights(w, side) : undefined;
     const items: Record<string, number> = {
       registerSources: weights?.registerSources ?? 1,
       tokenize: weights?.tokenize ?? 1,
       extract: weights?.extract ?? 1,
     };
-    for (const l of layers[side]) items[`featureStats:${l}`] = weights?.featureStats[String(l)] ?? 1;
-    parts.push({ items, status: p.prep[side].status, workflowId: p.prep[side].workflowId, kind: 'prep', name: side });
+    for (const l of layers[side] ?? []) items[`featureStats:${l}`] = weights?.featureStats[String(l)] ?? 1;
+    parts.push({ items, status: p.prep[side]!.status, workflowId: p.prep[side]!.workflowId, kind: 'prep', name: side });
   }
   for (const pair of p.pairs) {
-    const weights = w ? layerPairWeights(w, pair.layerA, pair.layerB) : undefined;
+    const weights = w ? layerPairWeights(w, pair.layerA, pair.layerB, pair.models) : undefined;
     const items: Record<string, number> = {
       pairLayer: weights?.pairLayer ?? 1,
       scoreLayerPair: weights?.scoreLayerPair ?? 1,
       analyseSubspaces: weights?.analyseSubspaces ?? 1,
       renderFeatureMap: weights?.renderFeatureMap ?? 1,
     };
-    parts.push({ items, status: pair.status, workflowId: pair.workflowId, kind: 'pair', name: `A${pair.layerA}↔B${pair.layerB}` });
+    parts.push({ items, status: pair.status, workflowId: pair.workflowId, kind: 'pair', name: pair.models ? `${pair.models.a}@${pair.layerA}↔${pair.models.b}@${pair.layerB}` : `A${pair.layerA}↔B${pair.layerB}` });
   }
   return parts;
 }

@@ -82,7 +82,14 @@ export interface SweepConfig {
   version: typeof SWEEP_CONFIG_VERSION;
   title?: string;
   corpus: SweepCorpusConfig;
-  models: { a: SweepModelConfig; b: SweepModelConfig };
+  /**
+   * The models, by key (`a`, `b`, … or any `[A-Za-z0-9_-]` name): two or more. Every pair of models
+   * is compared over its layer grid, in sorted key order (workflows/modelPairs.ts); each model is
+   * prepared once.
+   */
+  models: Record<string, SweepModelConfig>;
+  /** Reference comparisons drawn as lines on the report (absent: none). */
+  controls?: SweepControls;
   /** `described` (default) = the method as the paper describes it; `reference` = the original code. */
   compat: ScoreMode;
   pairing: {
@@ -164,6 +171,16 @@ export interface SweepConfig {
   strict: boolean;
   /** The file the config was read from (for error messages); not part of the sweep's identity. */
   source?: string;
+}
+
+/**
+ * Ceiling: a model against itself read through another SAE (another seed or width). Floor: the
+ * model against a randomly initialised copy of itself (every float initializer re-drawn with its
+ * shape, mean and sd, seeded), read through the model's own SAEs.
+ */
+export interface SweepControls {
+  ceiling?: { model: string; sae: string | Record<string, string>; allowSharedSae?: boolean };
+  floor?: { model: string; randomInit: { seed: number } };
 }
 
 const DEFAULTS = {
@@ -408,6 +425,58 @@ function parseModel(f: Fields, baseDir: string): SweepModelConfig {
   return out;
 }
 
+/** A model key: it names workflow ids and result rows, so plain characters only. */
+const MODEL_KEY = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** `models`: two or more models by key (the two-model sweeps of before N models are keys `a` and `b`). */
+function parseModels(top: Fields, baseDir: string): Record<string, SweepModelConfig> {
+  const m = top.object('models', true);
+  const raw = top.raw('models') as Json;
+  const keys = Object.keys(raw);
+  if (keys.length < 2) throw fail(m.file, 'models', `needs at least two models (got ${keys.length === 0 ? 'none' : `only ${JSON.stringify(keys[0])}`}), e.g. {"a": {…}, "b": {…}}`);
+  const out: Record<string, SweepModelConfig> = {};
+  for (const key of keys) {
+    if (!MODEL_KEY.test(key)) throw fail(m.file, `models.${key}`, 'a model key must be 1–32 letters, digits, "_" or "-"');
+    out[key] = parseModel(m.object(key, true), baseDir);
+  }
+  m.done();
+  return out;
+}
+
+function controlModel(f: Fields, models: Record<string, SweepModelConfig>): string {
+  const key = f.string('model');
+  if (!(key in models)) throw fail(f.file, f.at('model'), `names no model of this sweep (models: ${Object.keys(models).join(', ')})`);
+  return key;
+}
+
+/** `controls`: {"ceiling": {"model": key, "sae": …}, "floor": {"model": key, "randomInit": {"seed": n}}}. */
+function parseControls(top: Fields, models: Record<string, SweepModelConfig>, baseDir: string): SweepControls | undefined {
+  if (!top.has('controls')) return (top.raw('controls'), undefined);
+  const c = top.object('controls', true);
+  const out: SweepControls = {};
+  if (c.has('ceiling')) {
+    const f = c.object('ceiling', true);
+    const model = controlModel(f, models);
+    const sae = parseSae(f, models[model]!.layers, baseDir);
+    const shared = f.boolean('allowSharedSae', false);
+    f.done();
+    if (sae === models[model]!.sae) throw fail(f.file, f.at('sae'), `is models.${model}'s own SAE: the ceiling compares the model with itself through another SAE (another seed or width)`);
+    out.ceiling = { model, sae, ...(shared ? { allowSharedSae: true } : {}) };
+  }
+  if (c.has('floor')) {
+    const f = c.object('floor', true);
+    const model = controlModel(f, models);
+    const r = f.object('randomInit', true);
+    const seed = r.int('seed', 0, 0, 2 ** 31 - 1);
+    r.done();
+    f.done();
+    out.floor = { model, randomInit: { seed } };
+  }
+  c.done();
+  if (!out.ceiling && !out.floor) throw fail(c.file, 'controls', 'names neither "ceiling" nor "floor"');
+  return out;
+}
+
 /**
  * Parses sweep.json (text or already-parsed JSON). Relative paths resolve against the folder of
  * `file`. Throws UserInputError `<file>: <json path>: <problem>` for the first bad field.
@@ -437,10 +506,8 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
   };
   c.done();
 
-  const m = top.object('models', true);
-  const a = parseModel(m.object('a', true), baseDir);
-  const b = parseModel(m.object('b', true), baseDir);
-  m.done();
+  const models = parseModels(top, baseDir);
+  const controls = parseControls(top, models, baseDir);
 
   const compat = top.oneOf('compat', ['described', 'reference'] as const, DEFAULTS.compat);
   const p = top.object('pairing', false);
@@ -508,7 +575,8 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     version,
     ...(title !== undefined ? { title } : {}),
     corpus,
-    models: { a, b },
+    models,
+    ...(controls !== undefined ? { controls } : {}),
     compat,
     pairing,
     similarity,
@@ -548,4 +616,28 @@ export function demoConfig(fixturesDir: string, outDir: string): SweepConfig {
     outDir: resolve(outDir),
   };
   return parseSweepConfig(json, join(fixturesDir, 'demo-sweep.json'));
+}
+
+/**
+ * The three-model demo (README): fixture A (d=64), B (d=96) and C (A's sizes in Llama naming, its
+ * own weights, read through A's SAEs), every pair compared, plus both controls on A: the ceiling
+ * reads A through its Gemma Scope–layout SAEs (other seeds), the floor is A re-initialised.
+ */
+export function demoThreeModelConfig(fixturesDir: string, outDir: string): SweepConfig {
+  const saes = join(fixturesDir, 'saes', 'f32');
+  const json = {
+    title: 'ufg demo: three fixture models, with ceiling and floor controls',
+    corpus: { path: join(fixturesDir, 'corpus.txt'), numSamples: 96, maxLength: 32, batchSize: 8 },
+    models: {
+      a: { name: 'fixture-a (d=64)', model: join(fixturesDir, 'model-a.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(saes, 'modelA-sparsify'), layers: [1] },
+      b: { name: 'fixture-b (d=96)', model: join(fixturesDir, 'model-b.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(saes, 'modelB-saelens'), layers: [1, 2] },
+      c: { name: 'fixture-c (llama, d=64)', model: join(fixturesDir, 'model-llama.onnx'), tokenizer: join(fixturesDir, 'tokenizer.json'), sae: join(saes, 'modelA-sparsify'), layers: [1], preset: 'llama' },
+    },
+    controls: { ceiling: { model: 'a', sae: join(saes, 'modelA-gemmascope') }, floor: { model: 'a', randomInit: { seed: 0 } } },
+    similarity: { permutations: 100, seed: 0 },
+    chunkTokens: 256,
+    maxMapPoints: 200,
+    outDir: resolve(outDir),
+  };
+  return parseSweepConfig(json, join(fixturesDir, 'demo-three-models.json'));
 }

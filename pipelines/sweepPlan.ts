@@ -8,8 +8,10 @@ import { loadOnnxModel } from './model/loadOnnx.ts';
 import { presetLayers, resolveTaps, type Tap } from './model/presets.ts';
 import { describeLayer } from './sae/hookpoint.ts';
 import { resolveLayerSaes, type LayerSae, type SaeConvention } from './sae/layerSaes.ts';
+import { configFieldOf, sweepModels } from '../workflows/modelPairs.ts';
 
-export type Side = 'a' | 'b';
+/** A model of the sweep by key (`a`, `b`, …, `a~ceiling`, `a~floor`). */
+export type Side = string;
 
 export interface PlanRow {
   side: Side;
@@ -34,7 +36,8 @@ export function onField(configFile: string, field: string, e: unknown): never {
 }
 
 async function tapsOf(side: Side, m: SweepModelConfig, configFile: string): Promise<{ taps: Tap[]; numLayers: number }> {
-  const field = `models.${side}`;
+  // A control's layers are its source model's (the floor's graph is the source model's too).
+  const field = `models.${side.split('~')[0]}`;
   let model;
   try {
     model = await loadOnnxModel(m.model);
@@ -75,7 +78,7 @@ export async function planModelSaes(side: Side, m: SweepModelConfig, convention:
   try {
     return await resolveLayerSaes({ sae: m.sae, layers: m.layers, ...(m.allowSharedSae ? { allowSharedSae: true } : {}) }, convention);
   } catch (e) {
-    onField(configFile, `models.${side}.sae`, e);
+    onField(configFile, `${configFieldOf(side)}.sae`, e);
   }
 }
 
@@ -84,8 +87,7 @@ export async function planSweep(config: SweepConfig): Promise<SweepPlan> {
   const convention = saeConvention(config);
   const rows: PlanRow[] = [];
   const numLayers = {} as Record<Side, number>;
-  for (const side of ['a', 'b'] as const) {
-    const m = config.models[side];
+  for (const { key: side, config: m } of sweepModels(config)) {
     const { taps, numLayers: n } = await tapsOf(side, m, file);
     numLayers[side] = n;
     const saes = await planModelSaes(side, m, convention, file);
@@ -96,7 +98,7 @@ export async function planSweep(config: SweepConfig): Promise<SweepPlan> {
 
 /** Warnings of the plan: layers whose SAE was (or may have been) trained on another tensor. */
 export function planWarnings(plan: SweepPlan): string[] {
-  return plan.rows.flatMap((r) => (r.sae.warning ? [`models.${r.side} (${r.model}) layer ${r.layer}: ${r.sae.warning}`] : []));
+  return plan.rows.flatMap((r) => (r.sae.warning ? [`${configFieldOf(r.side)} (${r.model}) layer ${r.layer}: ${r.sae.warning}`] : []));
 }
 
 /**
@@ -114,7 +116,7 @@ export function formatPlan(plan: SweepPlan, baseDir: string, opts: { warnings?: 
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => row[c]!.length)));
   const line = (cells: string[]) => cells.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd();
   const out = [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
-  for (const r of plan.rows) if (r.sae.note) out.push(`note: models.${r.side} (${r.model}) layer ${r.layer}: ${r.sae.note}`);
+  for (const r of plan.rows) if (r.sae.note) out.push(`note: ${configFieldOf(r.side)} (${r.model}) layer ${r.layer}: ${r.sae.note}`);
   if (opts.warnings !== false) out.push(...planWarnings(plan).map((w) => `warning: ${w}`));
   return out.join('\n');
 }

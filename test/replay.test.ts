@@ -38,7 +38,7 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 const all = recordings();
 const has = (r: Recording, type: string) => r.events.some((e) => e.eventType === `EVENT_TYPE_${type}`);
 
-test('the recordings cover continue-as-new, children, a retry, a failed pair, a resume, a cancellation, the selection null and the layer correspondence', () => {
+test('the recordings cover continue-as-new, children, a retry, a failed pair, a resume, a cancellation, the selection null, the layer correspondence and the N-model path', () => {
   const sweeps = all.filter((r) => r.workflowType === 'sweepWorkflow');
   assert.ok(sweeps.some((r) => has(r, 'WORKFLOW_EXECUTION_CONTINUED_AS_NEW')), 'a sweep run that continued as new');
   for (const type of ['modelPrepWorkflow', 'layerPairWorkflow']) assert.ok(all.some((r) => r.workflowType === type), `a ${type} run`);
@@ -57,6 +57,23 @@ test('the recordings cover continue-as-new, children, a retry, a failed pair, a 
   );
   assert.ok(all.some((r) => r.workflowType === 'layerPairWorkflow' && scheduled(r).includes('bootstrapLayerPair')), 'a layer pair that ran the bootstrap (patch layer-correspondence)');
   assert.ok(sweeps.some((r) => scheduled(r).includes('layerCorrespondence')), 'a sweep that wrote the layer correspondence (patch layer-correspondence)');
+  // The N-model path: its patch marker, the floor's random-init activity, and no marker in any
+  // two-model sweep (whose commands are the ones they were before N models).
+  type Marker = { markerName?: string; details?: { 'patch-data'?: { payloads?: { data?: string }[] } } };
+  const patchIds = (r: Recording) =>
+    r.events.flatMap((e) => {
+      const m = e.markerRecordedEventAttributes as Marker | undefined;
+      if (m?.markerName !== 'core_patch') return [];
+      return (m.details?.['patch-data']?.payloads ?? []).map((p) => (JSON.parse(Buffer.from(p.data ?? '', 'base64').toString('utf8')) as { id: string }).id);
+    });
+  const marked = (r: Recording) => patchIds(r).includes('n-models');
+  const nModel = sweeps.filter(marked);
+  assert.ok(nModel.length > 0, 'an N-model sweep run (patch n-models)');
+  assert.ok(
+    nModel.some((r) => r.events.some((e) => (e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined)?.activityType?.name === 'randomInitModel')),
+    "an N-model sweep that made the floor's random-init copy",
+  );
+  assert.ok(sweeps.filter((r) => !r.file.startsWith('n-models/')).every((r) => !marked(r)), 'two-model sweeps record no n-models marker');
 });
 
 test('every recorded history replays against the current workflow code without a non-determinism error', async (t) => {

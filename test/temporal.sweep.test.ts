@@ -160,7 +160,9 @@ describe('demo sweep', () => {
 
     const table = await readParquetTable(first.resultsPath);
     const col = (name: string, i: number) => table.columns[name]![i];
-    const full = [...Array(table.numRows).keys()].filter((i) => col('subspace', i) === 'full' && col('null', i) === 'rows');
+    const full = [...Array(table.numRows).keys()].filter((i) => col('subspace', i) === 'full');
+    // A two-model sweep's rows are model a vs model b, against the row-permutation null.
+    for (let i = 0; i < table.numRows; i++) assert.deepEqual([col('model_a', i), col('model_b', i), col('control', i), col('null', i)], ['a', 'b', '', 'rows']);
     const metrics = demo.similarity.metrics;
     assert.deepEqual([...metrics].sort(), ['cka-debiased', 'knn', 'procrustes', 'rsa', 'svcca'], 'the default metrics');
     assert.equal(full.length, 4 * metrics.length, 'one full-space row per metric per layer pair');

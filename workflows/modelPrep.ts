@@ -6,14 +6,15 @@
 //
 // Changing this file under running sweeps: see docs/temporal.md → "Changing a workflow".
 import { setHandler } from '@temporalio/workflow';
-import type { ModelSources, Side, StoredFit } from '../activities/types.ts';
+import type { ModelKey, ModelSources, StoredFit } from '../activities/types.ts';
 import type { SweepConfig } from '../pipelines/config.ts';
 import type { SaeConvention } from '../pipelines/sae/layerSaes.ts';
 import { sweepActivities } from './options.ts';
 import { stageProgressQuery, type StageProgress } from './progress.ts';
 
 export interface ModelPrepInput {
-  side: Side;
+  /** The model's key in the sweep (`a`, `b`, …; `a~floor` for a control). */
+  side: ModelKey;
   corpus: SweepConfig['corpus'];
   model: SweepConfig['models']['a'];
   chunkTokens: number;
@@ -24,10 +25,12 @@ export interface ModelPrepInput {
   /** Fail when an SAE fits its layer badly (FVU above the warning level). */
   strict: boolean;
   heartbeatTimeoutSeconds: number;
+  /** The artifact standing in for the model file (the floor's random-init copy at `model.model`). */
+  modelId?: string;
 }
 
 export interface ModelPrepOutcome {
-  side: Side;
+  side: ModelKey;
   sources: ModelSources;
   tokensId: string;
   extractId: string;
@@ -53,7 +56,7 @@ export async function modelPrepWorkflow(input: ModelPrepInput): Promise<ModelPre
     progress.finished!.push(activity);
   };
 
-  const sources = await act.registerSources({ side: input.side, corpus: input.corpus, model: input.model, convention: input.convention, configFile: input.configFile });
+  const sources = await act.registerSources({ side: input.side, corpus: input.corpus, model: input.model, convention: input.convention, configFile: input.configFile, ...(input.modelId !== undefined ? { modelId: input.modelId } : {}) });
   progress.reused += sources.reused;
   progress.produced += sources.registered;
   progress.stagesDone++;

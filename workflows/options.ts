@@ -57,6 +57,7 @@ const KIND_OF: Record<keyof Activities, Kind> = {
   registerSources: 'setup',
   tokenize: 'setup',
   findFinishedPairs: 'setup',
+  randomInitModel: 'setup',
   extract: 'model',
   featureStats: 'model',
   pairLayer: 'model',

@@ -7,6 +7,8 @@ import type { SweepWorkEstimate } from '../pipelines/work/weights.ts';
 export type PartStatus = 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface PairProgress {
+  /** The model pair (N-model sweeps; absent in a two-model sweep). */
+  models?: { a: string; b: string };
   layerA: number;
   layerB: number;
   status: PartStatus;
@@ -22,10 +24,11 @@ export interface SweepProgress {
   /** 0 for the first run, +1 per continue-as-new. */
   run: number;
   stage: 'validate' | 'prepare' | 'pairs' | 'correspondence' | 'results' | 'report' | 'done' | 'failed' | 'cancelled';
-  /** validate + one prep per model + one per layer pair + (correspondence) + results + report. */
+  /** validate + one prep per model + one per layer pair + (correspondence) + results + report (+ the floor's random-init copy, counted with its prep). */
   stagesDone: number;
   stagesTotal: number;
-  prep: Record<'a' | 'b', { status: PartStatus; workflowId: string }>;
+  /** Per model key (`a`, `b`, …). */
+  prep: Record<string, { status: PartStatus; workflowId: string }>;
   pairs: PairProgress[];
   /** Artifacts found complete (reused) and computed, over everything finished so far. */
   reused: number;

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseOptions } from '../args.ts';
-import { demoConfig } from '../../pipelines/config.ts';
+import { demoConfig, demoThreeModelConfig } from '../../pipelines/config.ts';
+import { UserInputError } from '../../pipelines/errors.ts';
 import { runWorker } from '../../worker/runWorker.ts';
 import { SweepFailedError, startSweep, waitForSweep } from '../sweepClient.ts';
 import { describeOutcome, progressPrinter } from '../sweepProgress.ts';
@@ -15,7 +16,8 @@ import { generateSaeFixtures, SAE_FIXTURE_VERSION } from '../../test/fixtures/sa
 
 export const summary = 'run a full sweep on generated fixtures with the embedded Temporal dev server, then print where the results are';
 
-export const help = `usage: ufg demo [--state-dir DIR] [--out DIR]
+export const help = `usage: ufg demo [--models 2|3] [--state-dir DIR] [--out DIR]
+  --models     2 (default): fixture A vs B; 3: A, B and C, every pair, plus ceiling and floor controls on A
   --state-dir  Temporal state (temporal.db) and the artifact store (default $UFG_HOME or ./.ufg)
   --out        where results.parquet, report.html and maps/ go (default <state-dir>/demo)
   With TEMPORAL_ADDRESS set, that cluster is used instead of the embedded server.`;
@@ -45,12 +47,14 @@ export async function ensureDemoFixtures(dir?: string): Promise<string> {
 }
 
 export async function run(args: string[]): Promise<number> {
-  const { values } = parseOptions(args, { 'state-dir': { type: 'string' }, out: { type: 'string' }, ...temporalFlagSpec });
+  const { values } = parseOptions(args, { models: { type: 'string' }, 'state-dir': { type: 'string' }, out: { type: 'string' }, ...temporalFlagSpec });
+  const models = values.models ?? '2';
+  if (models !== '2' && models !== '3') throw new UserInputError(`--models: must be 2 or 3, got ${JSON.stringify(models)}`);
   const stateDir = resolve(values['state-dir'] ?? process.env.UFG_HOME ?? '.ufg');
   const outDir = resolve(values.out ?? join(stateDir, 'demo'));
   console.error('ufg demo: generating fixtures (tiny models, tokenizer, corpus, SAEs)…');
   const fixtures = await ensureDemoFixtures();
-  const config = demoConfig(fixtures, outDir);
+  const config = models === '3' ? demoThreeModelConfig(fixtures, outDir) : demoConfig(fixtures, outDir);
 
   let server: DevServer | undefined;
   let opts = temporalOptions(values);

@@ -7,7 +7,7 @@ import { parseSweepConfig, type SweepConfig } from '../../pipelines/config.ts';
 import { UserInputError } from '../../pipelines/errors.ts';
 import { formatPlan, planSweep } from '../../pipelines/sweepPlan.ts';
 import { cancelSweep, resumeSweep, startSweep, sweepStatus, waitForSweep, SweepFailedError, type StartedSweep, type SweepStatus } from '../sweepClient.ts';
-import { describeOutcome, progressPrinter } from '../sweepProgress.ts';
+import { describeOutcome, layerPairName, progressPrinter } from '../sweepProgress.ts';
 import type { SweepOutcome } from '../../workflows/index.ts';
 import { connectClient, temporalFlagSpec, temporalOptions } from '../temporal/index.ts';
 
@@ -46,10 +46,13 @@ function formatStatus(s: SweepStatus): string {
   if (p) {
     lines.push(`  stage ${p.stage}: ${p.stagesDone}/${p.stagesTotal} stages, artifacts: ${p.reused} reused, ${p.produced} computed`);
     if (s.work && s.work.total > 0) lines.push(`  work: ${Math.floor((100 * s.work.done) / s.work.total)}% done${p.work ? ' (activities weighted by their estimated cost)' : ''}`);
-    lines.push(`  models: A ${p.prep.a.status}, B ${p.prep.b.status}`);
+    // A two-model sweep's models are A and B; an N-model sweep's are named by key.
+    const keys = Object.keys(p.prep);
+    const two = keys.length === 2 && p.prep.a && p.prep.b;
+    lines.push(`  models: ${two ? `A ${p.prep.a!.status}, B ${p.prep.b!.status}` : keys.map((k) => `${k} ${p.prep[k]!.status}`).join(', ')}`);
     const by = (st: string) => p.pairs.filter((x) => x.status === st).length;
     lines.push(`  layer pairs: ${by('done')} done, ${by('running')} running, ${by('pending')} pending, ${by('failed')} failed (of ${p.pairs.length})`);
-    for (const f of p.pairs.filter((x) => x.status === 'failed')) lines.push(`  failed A${f.layerA} ↔ B${f.layerB} (${f.workflowId}): ${f.error ?? ''}`);
+    for (const f of p.pairs.filter((x) => x.status === 'failed')) lines.push(`  failed ${layerPairName(f)} (${f.workflowId}): ${f.error ?? ''}`);
   }
   for (const a of s.activities) {
     lines.push(`  running ${a.activity} (attempt ${a.attempt}) in ${a.workflowId}${a.heartbeat !== undefined ? `: ${JSON.stringify(a.heartbeat)}` : ''}${a.lastFailure ? ` — last failure: ${a.lastFailure}` : ''}`);

@@ -36,9 +36,10 @@ export function assertInlineSafe(code: string, tag: 'script' | 'style'): string 
 
 /**
  * The only links a report draws: feature-map pages next to it, as the sweep writes them
- * (`maps/A<layer>_B<layer>.html`, optionally one folder deeper). No scheme, no `..`, no query.
+ * (`maps/A<layer>_B<layer>.html`, or one folder deeper per model pair of an N-model sweep:
+ * `maps/a_vs_a~floor/A1_B1.html`). No scheme, no `..`, no query.
  */
-const MAP_HREF = /^maps\/[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)?\.html$/;
+const MAP_HREF = /^maps\/[A-Za-z0-9_~-]+(?:\/[A-Za-z0-9_-]+)?\.html$/;
 
 export function isMapHref(href: string): boolean {
   return MAP_HREF.test(href);

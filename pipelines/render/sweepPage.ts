@@ -6,12 +6,18 @@
 // can be switched to the observed score: every cell carries both colours and labels, the page
 // says which it shows. Saturated scores (uninformative by construction) are grey, with the reason
 // in the tooltip and on the card. Stars mark q ≤ 0.05 (Benjamini–Hochberg over the whole sweep,
-// the results table's q), not p.
+// the results table's q), not p. An N-model sweep's page puts the model × model summary
+// (sweepSummary.ts) first, then one such section per model pair; the controls' best effects are
+// marked on every effect legend as reference ticks.
 import { viridis, textColorOn } from './colorScale.ts';
 import { escapeHtml as h, isMapHref } from './escape.ts';
 import { pageHead, scriptTag } from './inlineAssets.ts';
 import { FVU_WARNING } from '../sae/fit.ts';
-import type { MappingMethod, SaeFitView, SweepCell, SweepMetric, SweepReportData, SweepScore } from './types.ts';
+import { controlRefs, summarySection, type ControlRefs } from './sweepSummary.ts';
+import type { MappingMethod, ModelPairSection, SaeFitView, SweepCell, SweepMetric, SweepReportData, SweepScore } from './types.ts';
+
+/** What a heat-map draws: one model pair's layers and cells (a two-model report's top level is one). */
+type Grid = Pick<SweepReportData, 'modelA' | 'modelB' | 'layersA' | 'layersB' | 'cells' | 'failed'> & Pick<ModelPairSection, 'unscored'>;
 
 const SCORE_TITLE: Record<string, string> = {
   svcca: 'SVCCA',
@@ -58,8 +64,9 @@ const starred = (s: SweepScore) => s.q !== undefined && s.q <= Q_STAR;
 export const SATURATED_FILL = '#5b6170';
 export const NO_EFFECT_FILL = '#2a303c';
 
-export function pairAnchor(c: Pick<SweepCell, 'layerA' | 'layerB'>): string {
-  return `pair-${c.layerA}-${c.layerB}`;
+/** A card's anchor; `section` (N-model sweeps: `<a>_vs_<b>`) keeps the model pairs' cards apart. */
+export function pairAnchor(c: Pick<SweepCell, 'layerA' | 'layerB'>, section = ''): string {
+  return section ? `pair-${section}-${c.layerA}-${c.layerB}` : `pair-${c.layerA}-${c.layerB}`;
 }
 
 function scoreTip(name: string, s: SweepScore, c: SweepCell): string {
@@ -90,12 +97,32 @@ function effectRange(values: number[]): [number, number] {
 
 type View = 'effect' | 'observed';
 
-function legend(name: string, view: View, lo: number, hi: number, note: string): string {
+/**
+ * The colour bar of a view. On the effect view, the controls' best effects for this metric are
+ * reference ticks (the heat-map's effect range includes them): where the ceiling and the floor of
+ * the sweep fall on this pair's scale.
+ */
+function legend(name: string, view: View, lo: number, hi: number, note: string, section = '', refs: ControlRefs = {}): string {
   const stops = Array.from({ length: 11 }, (_, k) => `<stop offset="${k * 10}%" stop-color="${viridis(k / 10)}"/>`).join('');
-  const id = `lg-${h(name)}-${view}`;
+  const id = `lg-${section ? `${h(section)}-` : ''}${h(name)}-${view}`;
   const f = view === 'effect' ? (v: number) => v.toFixed(1) : f3;
-  return `<div class="when-${view}" data-testid="legend-${h(name)}-${view}"><svg viewBox="0 0 260 26" width="260" height="26" aria-hidden="true"><defs><linearGradient id="${id}">${stops}</linearGradient></defs>
-    <rect x="40" y="4" width="180" height="10" fill="url(#${id})"/><text x="34" y="13" text-anchor="end" style="fill:#8b95a7;font-size:11px">${f(lo)}</text><text x="226" y="13" style="fill:#8b95a7;font-size:11px">${f(hi)}</text></svg>
+  const ticks =
+    view !== 'effect'
+      ? ''
+      : (['ceiling', 'floor'] as const)
+          .flatMap((kind) => {
+            const r = refs[kind];
+            if (!r) return [];
+            const x = 40 + 180 * Math.min(1, Math.max(0, (r.effect - lo) / (hi - lo)));
+            return [
+              `<g data-testid="legend-ref-${h(name)}-${kind}" data-effect="${r.effect}" data-artifact="${h(r.artifactId)}" data-tip="${h(`${kind}: best effect ${fe(r.effect)} (${r.label})\nartifact ${r.artifactId}`)}"><line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="1" y2="17" stroke="${kind === 'ceiling' ? '#ffffff' : '#ff6b6b'}" stroke-width="2" stroke-dasharray="3 2"/>` +
+                `<text x="${x.toFixed(1)}" y="26" text-anchor="middle" style="fill:#d7dbe2;font-size:9px">${kind}</text></g>`,
+            ];
+          })
+          .join('');
+  const height = ticks ? 30 : 26;
+  return `<div class="when-${view}" data-testid="legend-${h(name)}-${view}"><svg viewBox="0 0 260 ${height}" width="260" height="${height}" aria-hidden="true"><defs><linearGradient id="${id}">${stops}</linearGradient></defs>
+    <rect x="40" y="4" width="180" height="10" fill="url(#${id})"/><text x="34" y="13" text-anchor="end" style="fill:#8b95a7;font-size:11px">${f(lo)}</text><text x="226" y="13" style="fill:#8b95a7;font-size:11px">${f(hi)}</text>${ticks}</svg>
     <span class="muted">${h(note)}</span></div>`;
 }
 
@@ -134,7 +161,7 @@ function clampCentre(centre: number, length: number, lo: number, hi: number): nu
   return Math.max(lo + length / 2, Math.min(hi - length / 2, centre));
 }
 
-function heatmap(data: SweepReportData, metric: SweepMetric): string {
+function heatmap(data: Grid, metric: SweepMetric, section = '', refs: ControlRefs = {}): string {
   const name = metric.name;
   const title = titleOf(metric);
   const distance = metric.largerIsMoreSimilar === false;
@@ -144,10 +171,14 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
   const { layersA, layersB } = data;
   const byKey = new Map(data.cells.map((c) => [`${c.layerA},${c.layerB}`, c]));
   const failedByKey = new Map((data.failed ?? []).map((f) => [`${f.layerA},${f.layerB}`, f]));
+  const unscoredByKey = new Map((data.unscored ?? []).map((f) => [`${f.layerA},${f.layerB}`, f.error]));
   // Saturated cells are grey whatever their value, so they do not stretch the colour scales.
   const scored = data.cells.flatMap((c) => scoreOf(c, name) ?? []).filter((s) => !s.saturated);
   const [lo, hi] = range(scored.map((s) => s.observed));
-  const [elo, ehi] = effectRange(scored.flatMap((s) => (s.effect !== undefined ? [s.effect] : [])));
+  // The controls' best effects widen the effect range, so their ticks sit at their values and the
+  // pair's colours read against the sweep's ceiling and floor.
+  const refEffects = (['ceiling', 'floor'] as const).flatMap((k) => (refs[k] ? [refs[k]!.effect] : []));
+  const [elo, ehi] = effectRange([...scored.flatMap((s) => (s.effect !== undefined ? [s.effect] : [])), ...refEffects]);
   const showValues = layersB.length <= 16;
   // The axis titles carry the model names, which can be longer than the grid is wide (or tall):
   // the drawing grows to hold them, so no title is cut off at the SVG's edge.
@@ -178,7 +209,7 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
       if (!c || !s) {
         // Outlined and marked so a missing pair reads as "not computed", not as an empty panel.
         parts.push(
-          `<rect class="missing" x="${x + 1}" y="${y + 1}" width="${cell - 2}" height="${cell - 2}" fill="#1a1f29" data-testid="cell-${h(name)}-${la}-${lb}" data-missing="1" data-tip="${h(`A layer ${la} ↔ B layer ${lb}: not computed`)}"></rect>` +
+          `<rect class="missing" x="${x + 1}" y="${y + 1}" width="${cell - 2}" height="${cell - 2}" fill="#1a1f29" data-testid="cell-${h(name)}-${la}-${lb}" data-missing="1" data-tip="${h(`A layer ${la} ↔ B layer ${lb}: not computed${unscoredByKey.has(`${la},${lb}`) ? ` (${unscoredByKey.get(`${la},${lb}`)})` : ''}`)}"></rect>` +
             `<text class="na" x="${x + cell / 2}" y="${y + cell / 2 + 3}" text-anchor="middle">n/a</text>`,
         );
         return;
@@ -192,7 +223,7 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
       const star = starred(s) ? '*' : '';
       const label: Record<View, string> = { effect: `${s.effect !== undefined ? s.effect.toFixed(1) : 'n/a'}${star}`, observed: `${s.observed.toFixed(2)}${star}` };
       parts.push(
-        `<a href="#${pairAnchor(c)}"><rect class="cell${s.saturated ? ' saturated' : ''}" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill.effect}"` +
+        `<a href="#${pairAnchor(c, section)}"><rect class="cell${s.saturated ? ' saturated' : ''}" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${fill.effect}"` +
           ` data-fill-effect="${fill.effect}" data-fill-observed="${fill.observed}"` +
           ` data-testid="cell-${h(name)}-${la}-${lb}" data-observed="${s.observed}" data-effect="${s.effect ?? ''}" data-p="${s.p}" data-q="${s.q ?? ''}" data-star="${star ? 1 : 0}"` +
           `${s.saturated ? ' data-saturated="1"' : ''} data-artifact="${h(s.artifactId)}"` +
@@ -216,7 +247,7 @@ function heatmap(data: SweepReportData, metric: SweepMetric): string {
   return `<section class="card heatmap" data-testid="heatmap-${h(name)}">
   <h2>${h(title)} <span class="when-effect">(effect${distance ? '; negative = more similar' : ''})</span><span class="when-observed">(observed${distance ? '; a distance, lower = more similar' : ''})</span> <span class="muted">* q ≤ ${Q_STAR}</span></h2>
   <svg viewBox="0 0 ${w} ${hgt}" width="${w}" height="${hgt}" role="img" aria-label="${h(title)} heat-map">${parts.join('')}</svg>
-  ${legend(name, 'effect', elo, ehi, effectNote)}${legend(name, 'observed', lo, hi, observedNote)}
+  ${legend(name, 'effect', elo, ehi, effectNote, section, refs)}${legend(name, 'observed', lo, hi, observedNote, section)}
 </section>`;
 }
 
@@ -329,7 +360,7 @@ function selectionTable(c: SweepCell, metrics: SweepMetric[]): string {
   <div class="muted" data-testid="selection-shifts">pairs kept per shift: ${shifts || 'none'} &nbsp;(${c.counts[4] !== undefined ? `unshifted: ${c.counts[4].count}` : ''}) &nbsp;artifact <span class="mono lineage">${h(sel.artifactId)}</span></div>`;
 }
 
-function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
+function pairCard(c: SweepCell, metrics: SweepMetric[], section = ''): string {
   const subRows = c.subspaces.flatMap((s) =>
     (['svcca', 'rsa'] as const)
       .filter((k) => s[k] !== undefined)
@@ -358,7 +389,7 @@ function pairCard(c: SweepCell, metrics: SweepMetric[]): string {
   const link = c.featureMap && isMapHref(c.featureMap)
     ? `<a href="${h(c.featureMap)}" data-testid="feature-map-link">feature map →</a>`
     : '<span class="muted">(no feature map)</span>';
-  return `<section class="card pair" id="${pairAnchor(c)}" data-testid="pair-card">
+  return `<section class="card pair" id="${pairAnchor(c, section)}" data-testid="pair-card">
   <h3>A layer ${h(c.layerA)} ↔ B layer ${h(c.layerB)} ${link}</h3>
   ${c.method ? `<div class="muted" data-testid="pair-method" data-method="${h(c.method)}">${h(METHOD_TITLE[c.method] ?? c.method)}</div>` : ''}
   <table><thead><tr><th>score</th><th class="num">observed</th><th class="num">null</th><th class="num" title="(observed − null mean) / null sd; for distances negative = more similar">effect</th><th class="num">p</th><th class="num" title="Benjamini–Hochberg over every scored row of the sweep">q</th><th>artifact</th></tr></thead>
@@ -383,6 +414,7 @@ export function renderSweepReportHtml(data: SweepReportData): string {
     data.layersA.indexOf(a.layerA) - data.layersA.indexOf(b.layerA) || data.layersB.indexOf(a.layerB) - data.layersB.indexOf(b.layerB);
   const cells = [...data.cells].sort(order);
   const metrics = data.metrics && data.metrics.length > 0 ? data.metrics : DEFAULT_METRICS;
+  if (data.modelPairs) return manyModelPage(data, data.modelPairs, metrics);
   return `${pageHead(title, 'sweep report', ['page.css', 'sweep.css'], ['sweep.js'])}
 <body data-colour="effect">
 <header>
@@ -402,6 +434,53 @@ export function renderSweepReportHtml(data: SweepReportData): string {
   ${correspondenceSection(data)}
   <p class="legend">* marks q ≤ ${Q_STAR}: the Benjamini–Hochberg q over every scored cell, subspace and metric of the sweep (the results table's <span class="mono">q</span>), not the raw p. Grey cells are saturated: the score is uninformative by construction at this number of pairs (the tooltip and the card say why). Hover a cell for its null mean, effect, p, q and artifact id; click it for the layer pair's details. Every artifact id resolves with <span class="mono">ufg lineage &lt;id&gt;</span>.</p>
   <div class="pairs">${cells.map((c) => pairCard(c, metrics)).join('\n')}</div>
+</main>
+<div id="tooltip" data-testid="tooltip" role="tooltip"></div>
+${scriptTag('sweep.js')}
+</body>
+</html>
+`;
+}
+
+const sectionId = (sec: Pick<ModelPairSection, 'a' | 'b'>) => `${sec.a}_vs_${sec.b}`;
+
+/** One model pair of an N-model sweep: its heat-maps and cards, the controls ticked on its legends. */
+function modelPairSection(sec: ModelPairSection, metrics: SweepMetric[], refs: (metric: string) => ControlRefs): string {
+  const id = sectionId(sec);
+  const order = (x: SweepCell, y: SweepCell) => sec.layersA.indexOf(x.layerA) - sec.layersA.indexOf(y.layerA) || sec.layersB.indexOf(x.layerB) - sec.layersB.indexOf(y.layerB);
+  const failed = sec.failed?.length ?? 0;
+  return `<section class="model-pair" id="models-${h(id)}" data-testid="model-pair" data-a="${h(sec.a)}" data-b="${h(sec.b)}"${sec.control ? ` data-control="${sec.control}"` : ''}>
+  <h2 class="model-pair-title">A: <b>${h(sec.modelA)}</b> (layers ${h(sec.layersA.join(', '))}) vs B: <b>${h(sec.modelB)}</b> (layers ${h(sec.layersB.join(', '))})${sec.control ? ` <span class="badge-control" data-testid="control-badge">${sec.control}</span>` : ''}
+  <span class="muted">${sec.cells.length} layer pairs${failed > 0 ? `, <span class="failed-count" data-testid="failed-count">${failed} failed</span>` : ''}</span></h2>
+  <div class="heatmaps">${metrics.map((m) => heatmap(sec, m, id, refs(m.name))).join('')}</div>
+  <div class="pairs">${[...sec.cells].sort(order).map((c) => pairCard(c, metrics, id)).join('\n')}</div>
+</section>`;
+}
+
+function manyModelPage(data: SweepReportData, sections: ModelPairSection[], metrics: SweepMetric[]): string {
+  const models = data.models ?? [];
+  const title = data.title ?? `${models.filter((m) => !m.control).map((m) => m.name).join(' vs ')}: model × model sweep`;
+  const refs = (metric: string) => controlRefs(data.summary ?? [], metric, models);
+  const cells = sections.reduce((n, s) => n + s.cells.length, 0);
+  const failed = sections.reduce((n, s) => n + (s.failed?.length ?? 0), 0);
+  return `${pageHead(title, 'sweep report', ['page.css', 'sweep.css'], ['sweep.js'])}
+<body data-colour="effect">
+<header>
+  <h1>${h(title)}</h1>
+  <div class="meta">${models.map((m) => `<b>${h(m.name)}</b> <span class="mono">(${h(m.key)})</span>`).join(' &nbsp;·&nbsp; ')}
+  ${data.sweepId ? `&nbsp;·&nbsp; sweep <span class="mono">${h(data.sweepId)}</span>` : ''}${data.createdAt ? ` &nbsp;·&nbsp; ${h(data.createdAt)}` : ''}
+  &nbsp;·&nbsp; ${sections.length} model pairs, ${cells} layer pairs${failed > 0 ? `, <span class="failed-count" data-testid="failed-count-total">${failed} failed</span>` : ''}</div>
+</header>
+<main>
+  ${data.warnings && data.warnings.length > 0 ? `<section class="card warnings" data-testid="warnings"><h2>Check these SAEs</h2><ul>${data.warnings.map((w) => `<li>${h(w)}</li>`).join('')}</ul></section>` : ''}
+  ${summarySection(data.summary ?? [], metrics, models, (a, b) => `#models-${sectionId({ a, b })}`, titleOf)}
+  <div class="view-switch" role="radiogroup" aria-label="heat-map colour">Colour cells by
+    <label><input type="radio" name="colour" value="effect" data-testid="colour-effect" checked> effect</label>
+    <label><input type="radio" name="colour" value="observed" data-testid="colour-observed"> observed score</label>
+    <span class="muted" data-testid="colour-mode"><span class="when-effect">Showing the effect: (observed − null mean) / null sd, the distance from what unrelated rows score at this n.</span><span class="when-observed">Showing the observed score (its raw value; at small n it may sit far from 0 for unrelated rows — see the effect).</span></span>
+  </div>
+  <p class="legend">* marks q ≤ ${Q_STAR}: the Benjamini–Hochberg q over every scored cell, subspace, metric and model pair of the sweep (the results table's <span class="mono">q</span>), not the raw p. Grey cells are saturated. The dashed ticks on each effect legend are the controls' best effects for that metric (white: ceiling, red: floor). Every artifact id resolves with <span class="mono">ufg lineage &lt;id&gt;</span>.</p>
+  ${sections.map((sec) => modelPairSection(sec, metrics, refs)).join('\n')}
 </main>
 <div id="tooltip" data-testid="tooltip" role="tooltip"></div>
 ${scriptTag('sweep.js')}

@@ -176,6 +176,53 @@ export interface SweepReportData {
   failed?: SweepFailedCell[];
   /** Each layer of A, its best layer of B, with bootstrap intervals (similarity.bootstrap set). */
   correspondence?: SweepCorrespondence;
+  /**
+   * N-model sweeps (or sweeps with controls): the models, one section per model pair, and the model
+   * × model summary drawn above them. The top-level modelA/modelB/layers/cells are then empty.
+   */
+  models?: SweepModelEntry[];
+  modelPairs?: ModelPairSection[];
+  summary?: SweepSummaryEntry[];
+}
+
+export type ControlKind = 'ceiling' | 'floor';
+
+export interface SweepModelEntry {
+  key: string;
+  name: string;
+  /** A control model: made from model `of` (the ceiling: another SAE; the floor: a random-init copy). */
+  control?: ControlKind;
+  of?: string;
+}
+
+/** One model pair's heat-maps and cards: the two models' keys and names, their layers and cells. */
+export interface ModelPairSection {
+  a: string;
+  b: string;
+  modelA: string;
+  modelB: string;
+  layersA: number[];
+  layersB: number[];
+  cells: SweepCell[];
+  failed?: SweepFailedCell[];
+  /** Layer pairs that ran but could not be scored (e.g. too few pairs left after the filters), and why. */
+  unscored?: SweepFailedCell[];
+  /** Set on a control's pair (its source model vs the control). */
+  control?: ControlKind;
+}
+
+/**
+ * The summary of one model pair and metric: its best layer pair by effect (largest; smallest for
+ * distances), its score as the cell holds it. Absent `best`: no cell of the pair has an effect.
+ */
+export interface SweepSummaryEntry {
+  a: string;
+  b: string;
+  metric: string;
+  control?: ControlKind;
+  best?: { layerA: number; layerB: number; score: SweepScore };
+  /** Without a best: why (the unscored layer pairs' reasons, or that every score is saturated). */
+  note?: string;
 }
 
 export interface SweepCorrespondence {

@@ -139,8 +139,6 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
   const o = s.obj(v, '$');
   if (o.kind !== 'ufg.sweepReport') s.fail('$.kind', `expected "ufg.sweepReport", got ${JSON.stringify(o.kind)}`);
   if (o.version !== 1) s.fail('$.version', `unsupported version ${JSON.stringify(o.version)}`);
-  s.str(o.modelA, '$.modelA');
-  s.str(o.modelB, '$.modelB');
   s.optStr(o.title, '$.title');
   s.optStr(o.sweepId, '$.sweepId');
   s.optStr(o.createdAt, '$.createdAt');
@@ -160,16 +158,6 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
       });
     });
   }
-  if (o.failed !== undefined) {
-    s.arr(o.failed, '$.failed').forEach((f, i) => {
-      const fo = s.obj(f, `$.failed[${i}]`);
-      s.int(fo.layerA, `$.failed[${i}].layerA`);
-      s.int(fo.layerB, `$.failed[${i}].layerB`);
-      s.str(fo.error, `$.failed[${i}].error`);
-    });
-  }
-  const layersA = s.arr(o.layersA, '$.layersA').map((x, i) => s.int(x, `$.layersA[${i}]`));
-  const layersB = s.arr(o.layersB, '$.layersB').map((x, i) => s.int(x, `$.layersB[${i}]`));
   if (o.metrics !== undefined) {
     s.arr(o.metrics, '$.metrics').forEach((m, i) => {
       const mo = s.obj(m, `$.metrics[${i}]`);
@@ -178,9 +166,62 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
       if (mo.largerIsMoreSimilar !== undefined && typeof mo.largerIsMoreSimilar !== 'boolean') s.fail(`$.metrics[${i}].largerIsMoreSimilar`, 'expected a boolean');
     });
   }
+  checkGrid(s, o, '$');
+  if (o.modelPairs !== undefined) {
+    s.arr(o.modelPairs, '$.modelPairs').forEach((g, i) => {
+      const go = s.obj(g, `$.modelPairs[${i}]`);
+      s.str(go.a, `$.modelPairs[${i}].a`);
+      s.str(go.b, `$.modelPairs[${i}].b`);
+      if (go.control !== undefined && go.control !== 'ceiling' && go.control !== 'floor') s.fail(`$.modelPairs[${i}].control`, `expected "ceiling" or "floor", got ${JSON.stringify(go.control)}`);
+      checkGrid(s, go, `$.modelPairs[${i}]`);
+    });
+    s.arr(o.models, '$.models').forEach((m, i) => {
+      const mo = s.obj(m, `$.models[${i}]`);
+      s.str(mo.key, `$.models[${i}].key`);
+      s.str(mo.name, `$.models[${i}].name`);
+    });
+    s.arr(o.summary, '$.summary').forEach((e, i) => {
+      const eo = s.obj(e, `$.summary[${i}]`);
+      s.str(eo.a, `$.summary[${i}].a`);
+      s.str(eo.b, `$.summary[${i}].b`);
+      s.str(eo.metric, `$.summary[${i}].metric`);
+      s.optStr(eo.note, `$.summary[${i}].note`);
+      if (eo.best !== undefined) {
+        const bo = s.obj(eo.best, `$.summary[${i}].best`);
+        s.int(bo.layerA, `$.summary[${i}].best.layerA`);
+        s.int(bo.layerB, `$.summary[${i}].best.layerB`);
+        checkScore(s, bo.score, `$.summary[${i}].best.score`);
+      }
+    });
+  }
+  return v as SweepReportData;
+}
+
+/** One model pair's grid (a two-model report's top level, or each of an N-model report's modelPairs). */
+function checkGrid(s: Shape, o: Record<string, unknown>, at: string): void {
+  s.str(o.modelA, `${at}.modelA`);
+  s.str(o.modelB, `${at}.modelB`);
+  if (o.failed !== undefined) {
+    s.arr(o.failed, `${at}.failed`).forEach((f, i) => {
+      const fo = s.obj(f, `${at}.failed[${i}]`);
+      s.int(fo.layerA, `${at}.failed[${i}].layerA`);
+      s.int(fo.layerB, `${at}.failed[${i}].layerB`);
+      s.str(fo.error, `${at}.failed[${i}].error`);
+    });
+  }
+  if (o.unscored !== undefined) {
+    s.arr(o.unscored, `${at}.unscored`).forEach((f, i) => {
+      const fo = s.obj(f, `${at}.unscored[${i}]`);
+      s.int(fo.layerA, `${at}.unscored[${i}].layerA`);
+      s.int(fo.layerB, `${at}.unscored[${i}].layerB`);
+      s.str(fo.error, `${at}.unscored[${i}].error`);
+    });
+  }
+  const layersA = s.arr(o.layersA, `${at}.layersA`).map((x, i) => s.int(x, `${at}.layersA[${i}]`));
+  const layersB = s.arr(o.layersB, `${at}.layersB`).map((x, i) => s.int(x, `${at}.layersB[${i}]`));
   const seen = new Set<string>();
-  s.arr(o.cells, '$.cells').forEach((c, i) => {
-    const p = `$.cells[${i}]`;
+  s.arr(o.cells, `${at}.cells`).forEach((c, i) => {
+    const p = `${at}.cells[${i}]`;
     const co = s.obj(c, p);
     const la = s.int(co.layerA, `${p}.layerA`);
     const lb = s.int(co.layerB, `${p}.layerB`);
@@ -225,7 +266,6 @@ export function validateSweepReport(v: unknown, file: string): SweepReportData {
       s.optStr(ko.artifactId, `${p}.counts[${j}].artifactId`);
     });
   });
-  return v as SweepReportData;
 }
 
 export function validateCategories(v: unknown, file: string): Categories {

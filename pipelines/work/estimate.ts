@@ -43,14 +43,15 @@ export async function estimateSweepWork(config: SweepConfig, plan: SweepPlan, do
   const tokens = docs.reduce((s, d) => s + Math.min(config.corpus.maxLength, Math.ceil(d.length / CHARS_PER_TOKEN) + 1), 0);
   const corpusBytes = await sizeOf(config.corpus.path);
   const models = {} as SweepWorkEstimate['models'];
-  const saes: SweepWorkEstimate['saes'] = { a: {}, b: {} };
-  for (const side of ['a', 'b'] as const satisfies readonly WorkSide[]) {
-    const m = config.models[side];
+  const saes: SweepWorkEstimate['saes'] = {};
+  for (const side of Object.keys(config.models) satisfies WorkSide[]) {
+    const m = config.models[side]!;
+    saes[side] = {};
     const modelBytes = await sizeOf(m.model);
     let saeBytes = 0;
     for (const row of plan.rows.filter((r) => r.side === side)) {
       saeBytes += await sizeOf(row.sae.file);
-      saes[side][String(row.layer)] = await saeShapeOf(row.sae.file);
+      saes[side]![String(row.layer)] = await saeShapeOf(row.sae.file);
     }
     models[side] = { params: modelBytes / 4, sourceBytes: corpusBytes + modelBytes + (await sizeOf(m.tokenizer)) + saeBytes };
   }

@@ -9,7 +9,8 @@
 // Pure arithmetic on what validation measured (pipelines/work/estimate.ts), so the client can
 // compute it without the files.
 
-export type WorkSide = 'a' | 'b';
+/** A model of the sweep by its key (`a`, `b`, … as in the config's `models`). */
+export type WorkSide = string;
 
 /** An SAE's shape: features (rows of W_dec) × model width. */
 export interface SaeShape {
@@ -66,23 +67,25 @@ export interface LayerPairWeights {
 
 const flops = (n: number) => n / NOMINAL_FLOPS;
 
+/** A model's preparation; a model the estimate does not know (a control) gets the fixed costs alone. */
 export function modelPrepWeights(w: SweepWorkEstimate, side: WorkSide): ModelPrepWeights {
   const T = w.tokens;
   const featureStats: Record<string, number> = {};
   // Encode (T·n·d) and reconstruct (T·n·d) for the statistics and the fit, twice each.
-  for (const [layer, s] of Object.entries(w.saes[side])) featureStats[layer] = 1 + flops(4 * T * s.features * s.dIn);
+  for (const [layer, s] of Object.entries(w.saes[side] ?? {})) featureStats[layer] = 1 + flops(4 * T * s.features * s.dIn);
+  const m = w.models[side] ?? { params: 0, sourceBytes: 0 };
   return {
-    registerSources: 0.2 + w.models[side].sourceBytes / HASH_BYTES_PER_S,
+    registerSources: 0.2 + m.sourceBytes / HASH_BYTES_PER_S,
     tokenize: 0.2 + T / TOKENIZE_PER_S,
     // A forward pass: 2 multiply-adds per parameter per token.
-    extract: 2 + flops(2 * w.models[side].params * T),
+    extract: 2 + flops(2 * m.params * T),
     featureStats,
   };
 }
 
-export function layerPairWeights(w: SweepWorkEstimate, layerA: number, layerB: number): LayerPairWeights {
-  const a = w.saes.a[String(layerA)] ?? { features: 0, dIn: 0 };
-  const b = w.saes.b[String(layerB)] ?? { features: 0, dIn: 0 };
+export function layerPairWeights(w: SweepWorkEstimate, layerA: number, layerB: number, models: { a: WorkSide; b: WorkSide } = { a: 'a', b: 'b' }): LayerPairWeights {
+  const a = w.saes[models.a]?.[String(layerA)] ?? { features: 0, dIn: 0 };
+  const b = w.saes[models.b]?.[String(layerB)] ?? { features: 0, dIn: 0 };
   const T = w.tokens;
   const kept = KEPT_FRACTION * Math.min(a.features, b.features);
   const d = a.dIn + b.dIn;

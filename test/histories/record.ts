@@ -8,8 +8,10 @@
 //   partial-resume/   one layer pair fails non-retryably (the sweep completes partial), then
 //                     `resume`: the finished pair is taken over, only the failed one runs again
 //   cancelled/        the sweep cancelled during extraction
+//   n-models/         three models and both controls (the `n-models` patch): one prep per model,
+//                     the floor's random-init copy, 5 model pairs two per run (continue-as-new)
 //
-//   node --import tsx test/histories/record.ts      (about two minutes; rewrites test/histories/*/)
+//   node --import tsx test/histories/record.ts [scenario …]   (about two minutes; rewrites test/histories/<scenario>/, all by default)
 //
 // Failures are injected here, in this test-only worker, by wrapping the real activities: nothing
 // of this is in a production code path.
@@ -27,7 +29,7 @@ import type { LayerPairInput } from '../../activities/types.ts';
 import { ensureDemoFixtures } from '../../cli/commands/demo.ts';
 import { cancelSweep, resumeSweep, startSweep, sweepStatus, waitForSweep } from '../../cli/sweepClient.ts';
 import { connectClient, connectWorker, startDevServer } from '../../cli/temporal/index.ts';
-import { demoConfig, type SweepConfig } from '../../pipelines/config.ts';
+import { demoConfig, demoThreeModelConfig, type SweepConfig } from '../../pipelines/config.ts';
 import { openStore } from '../../storage/store.ts';
 import { workflowBundle } from '../../worker/bundle.ts';
 import { CPU_QUEUE, GPU_QUEUE } from '../../workflows/index.ts';
@@ -148,7 +150,8 @@ function tinyConfig(fixtures: string, outDir: string, seed: number, change: (c: 
   return c;
 }
 
-async function main(): Promise<void> {
+async function main(only: string[]): Promise<void> {
+  const wanted = (scenario: string) => only.length === 0 || only.includes(scenario);
   const fixtures = await ensureDemoFixtures();
   const dir = mkdtempSync(join(tmpdir(), 'ufg-record-'));
   const server = await startDevServer({ stateDir: join(dir, 'temporal'), headless: true });
@@ -157,11 +160,8 @@ async function main(): Promise<void> {
   const { client, connection } = await connectClient(opts);
   const faults: Faults = { failFirstAttempt: new Set() };
   const stopWorkers = await startWorkers(workerConnection, opts.namespace, join(dir, 'store'), faults);
-  // `record.ts [scenario …]` records only those (the others' files stay as they are).
-  const only = process.argv.slice(2);
-  const want = (scenario: string) => only.length === 0 || only.includes(scenario);
   try {
-    if (want('continue-as-new')) {
+    if (wanted('continue-as-new')) {
       faults.failFirstAttempt = new Set(['tokenize']);
       const config = tinyConfig(fixtures, join(dir, 'out-can'), 1, (c) => (c.orchestration.pairsPerRun = 1));
       const started = await startSweep(client, config);
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
       save('continue-as-new', started.workflowId, await collect(client, started.workflowId, started.runId!));
       faults.failFirstAttempt = new Set();
     }
-    if (want('partial-resume')) {
+    if (wanted('partial-resume')) {
       faults.failPair = (input) => input.b.layer === 2;
       const config = tinyConfig(fixtures, join(dir, 'out-partial'), 2);
       const started = await startSweep(client, config);
@@ -183,7 +183,7 @@ async function main(): Promise<void> {
       const resumedRunId = (await client.workflow.getHandle(started.workflowId).describe()).runId;
       save('partial-resume', started.workflowId, await collect(client, resumed.workflowId, resumedRunId, runs));
     }
-    if (want('selection-null')) {
+    if (wanted('selection-null')) {
       // The selection-aware null (patch 'selection-null'): one pairShift per document shift, then scoreSelectionNull.
       const config = tinyConfig(fixtures, join(dir, 'out-selection'), 4, (c) => {
         c.models.b.layers = [2];
@@ -193,7 +193,7 @@ async function main(): Promise<void> {
       await waitForSweep(client, started.workflowId);
       save('selection-null', started.workflowId, await collect(client, started.workflowId, started.runId!));
     }
-    if (want('layer-correspondence')) {
+    if (wanted('layer-correspondence')) {
       // The layer correspondence (patch 'layer-correspondence'): bootstrapLayerPair per pair, then layerCorrespondence.
       const config = tinyConfig(fixtures, join(dir, 'out-correspondence'), 5, (c) => {
         c.similarity = { ...c.similarity, bootstrap: 20 };
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
       await waitForSweep(client, started.workflowId);
       save('layer-correspondence', started.workflowId, await collect(client, started.workflowId, started.runId!));
     }
-    if (want('cancelled')) {
+    if (wanted('cancelled')) {
       // A new extraction (other chunking, the whole corpus), so there is a running activity to cancel.
       const config = tinyConfig(fixtures, join(dir, 'out-cancel'), 3, (c) => {
         c.corpus.numSamples = 0;
@@ -216,6 +216,18 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 2000));
       save('cancelled', started.workflowId, await collect(client, started.workflowId, started.runId!));
     }
+    if (wanted('n-models')) {
+      const config = structuredClone(demoThreeModelConfig(fixtures, join(dir, 'out-n')));
+      config.title = 'ufg history recording: three models and controls';
+      for (const m of Object.values(config.models)) m.layers = [1];
+      config.similarity = { ...config.similarity, permutations: 20, seed: 4 };
+      config.maxMapPoints = 50;
+      config.orchestration.pairsPerRun = 2;
+      const started = await startSweep(client, config);
+      const outcome = await waitForSweep(client, started.workflowId);
+      if (outcome.layerPairs !== 5 || outcome.runs !== 3) throw new Error(`record: n-models ran ${outcome.layerPairs} pairs in ${outcome.runs} runs`);
+      save('n-models', started.workflowId, await collect(client, started.workflowId, started.runId!));
+    }
   } finally {
     await stopWorkers();
     await connection.close();
@@ -226,5 +238,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await main();
+  await main(process.argv.slice(2));
 }

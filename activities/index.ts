@@ -11,6 +11,8 @@ import { registerSourcesActivity, tokenizeActivity, validateSweepActivity } from
 import { randomInitActivity } from './randomInit.ts';
 import { reportActivity } from './report.ts';
 import { resultsActivity } from './results.ts';
+import { retrievalActivity } from './retrieval.ts';
+import { stabilityActivity } from './stability.ts';
 import { scoresActivity } from './scores.ts';
 import { bootstrapActivity } from './bootstrap.ts';
 import { correspondenceActivity } from './correspondence.ts';
@@ -43,6 +45,8 @@ export function createActivities(opts: ActivityOptions) {
     layerCorrespondence: correspondenceActivity(store),
     analyseSubspaces: subspacesActivity(store, scorer),
     renderFeatureMap: featureMapActivity(store),
+    retrieveLayerPair: retrievalActivity(store),
+    pairingStability: stabilityActivity(store),
     writeResults: resultsActivity(store),
     writeReport: reportActivity(store),
   };
@@ -50,4 +54,4 @@ export function createActivities(opts: ActivityOptions) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-export const GPU_ACTIVITIES = ['extract', 'featureStats', 'pairLayer', 'pairShift'] as const satisfies readonly (keyof Activities)[];
+export const GPU_ACTIVITIES = ['extract', 'featureStats', 'pairLayer', 'pairShift', 'pairingStability'] as const satisfies readonly (keyof Activities)[];

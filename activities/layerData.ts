@@ -54,8 +54,8 @@ async function decodedTokens(store: ArtifactStore, input: LayerPairInput, dirA: 
   return { tokens: tokenStrings(tokenizer, ta.tokenIds), follows: rowsFollow(ta.docIds, ta.positions), docIds: ta.docIds };
 }
 
-/** What a pairing job reads for each side (paths, verified here), the token and the document of every row. */
-export async function layerPairPaths(store: ArtifactStore, input: LayerPairInput): Promise<{ a: PairJobSide; b: PairJobSide; tokens: string[]; docIds: Int32Array }> {
+/** What a pairing job reads for each side (paths, verified here), the token and the document of every row, and which rows continue each other. */
+export async function layerPairPaths(store: ArtifactStore, input: LayerPairInput): Promise<{ a: PairJobSide; b: PairJobSide; tokens: string[]; docIds: Int32Array; follows: Uint8Array }> {
   const side = async (s: PairSide): Promise<PairJobSide> => ({
     extractDir: await artifactFolder(store, s.extractId, INDEX_FILE),
     layer: s.layer,
@@ -63,8 +63,8 @@ export async function layerPairPaths(store: ArtifactStore, input: LayerPairInput
     model: s.model,
   });
   const a = await side(input.a), b = await side(input.b);
-  const { tokens, docIds } = await decodedTokens(store, input, a.extractDir, b.extractDir);
-  return { a, b, tokens, docIds };
+  const { tokens, docIds, follows } = await decodedTokens(store, input, a.extractDir, b.extractDir);
+  return { a, b, tokens, docIds, follows };
 }
 
 /** Both sides of a layer pair as activation sources, the token at every position, and which positions continue each other. */

@@ -1,7 +1,8 @@
 // Pairing one layer pair (gpu queue): correlate every A feature with every B feature over all
 // tokens (block-wise, SAE activations recomputed from residuals), pair many-A-to-one-B, run the
-// filter chain. With `pairing.method` hungarian / ot, the pairs come instead from a one-to-one
-// assignment on a pool of the most active features (pipelines/pair/oneToOneLayer.ts), filtered the same way.
+// filter chain. With `pairing.method` hungarian / ot / decoder, the pairs come instead from a
+// one-to-one assignment on a pool of the most active features (pipelines/pair/oneToOneLayer.ts;
+// decoder: by decoder-row cosine), filtered the same way.
 // Stores the kept pairs (Parquet), the counts (filter stages, features without a label) and means,
 // and each feature's top activations with the label rule (labels for subspaces and maps are made
 // from them exactly as the keyword filter's were, with no further pass). The selection null's
@@ -27,7 +28,7 @@ export const CHECKPOINT_FILE = 'pairing.checkpoint';
 /** The parameters that change a pairing: pool size for one-to-one methods, ε for OT only. */
 function methodParams(pairing: LayerPairInput['pairing']): Record<string, number> {
   if (pairing.method === 'greedy') return {};
-  if (pairing.method === 'hungarian') return { poolSize: pairing.poolSize };
+  if (pairing.method === 'hungarian' || pairing.method === 'decoder') return { poolSize: pairing.poolSize };
   return { poolSize: pairing.poolSize, epsilon: pairing.epsilon };
 }
 

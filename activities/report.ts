@@ -1,5 +1,5 @@
 // The sweep report (cpu queue): a heat-map per full-space metric (SVCCA and RSA first, then CKA,
-// k-NN, Procrustes … as the sweep asked) over the layer grid with per-pair cards, each score with
+// k-NN, Procrustes … as the sweep asked, then cross-model retrieval and pairing stability) over the layer grid with per-pair cards, each score with
 // its effect, saturation and q — q read from the results table (input.resultsId), never recomputed,
 // stored as an artifact, then published with the results table and the feature-map pages into
 // the sweep's outDir (results.parquet, report.html, maps/A<la>_B<lb>.html). An N-model sweep's
@@ -17,7 +17,7 @@ import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
 import { MAP_HTML } from './featureMap.ts';
 import { readPairing, type StoredPairing } from './layerData.ts';
-import { AB, FULL_SPACE, gridParams, gridsOf, readResultQValues, readSideFits, RESULTS_FILE, resultKey, statsIds } from './results.ts';
+import { AB, FULL_SPACE, gridParams, gridsOf, measureIds, measureRows, readResultQValues, readSideFits, RESULTS_FILE, resultKey, statsIds } from './results.ts';
 import { readScores, scoreOf } from './scores.ts';
 import { produce } from './storeAccess.ts';
 import { readCorrespondence } from './correspondence.ts';
@@ -50,7 +50,7 @@ export function reportSpec(input: ReportInput) {
         modelPairs: input.modelPairs.map((g) => ({ ...gridParams(g), failed: (g.failed ?? []).map((f) => [f.layerA, f.layerB, f.error]) })),
         warnings: input.warnings,
       },
-      inputs: [input.resultsId, ...input.modelPairs.flatMap((g) => [...sorted(g.pairs).flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId, ...(p.selectionId ? [p.selectionId] : [])]), ...statsIds(g)])],
+      inputs: [input.resultsId, ...input.modelPairs.flatMap((g) => [...sorted(g.pairs).flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId, ...(p.selectionId ? [p.selectionId] : []), ...measureIds(p)]), ...statsIds(g)])],
     };
   }
   // A two-model sweep's spec, as it was before N models.
@@ -73,7 +73,7 @@ export function reportSpec(input: ReportInput) {
       // A partial sweep's report shows its failed cells, so it is another artifact than the full one.
       ...(input.failed && input.failed.length > 0 ? { failed: input.failed.map((f) => [f.layerA, f.layerB, f.error]) } : {}),
     },
-    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId, ...(p.selectionId ? [p.selectionId] : [])]), ...statsIds(input), ...(input.correspondenceId ? [input.correspondenceId] : [])],
+    inputs: [input.resultsId, ...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, p.mapId, ...(p.selectionId ? [p.selectionId] : []), ...measureIds(p)]), ...statsIds(input), ...(input.correspondenceId ? [input.correspondenceId] : [])],
   };
 }
 
@@ -119,6 +119,11 @@ async function cellOf(
     const s = scoreOf(scores, m.name);
     const v = s && sweepScore(s, p.scoresId, q.get(resultKey(p.layerA, p.layerB, FULL_SPACE, m.name, { models: keys })));
     if (v) byMetric[m.name] = v;
+  }
+  // Retrieval and stability rows, each with its own artifact id.
+  for (const r of await measureRows(store, p)) {
+    const v = sweepScore(r.score, r.artifactId, q.get(resultKey(p.layerA, p.layerB, FULL_SPACE, r.metric, { models: keys })));
+    if (v) byMetric[r.metric] = v;
   }
   const svcca = byMetric.svcca;
   const rsa = byMetric.rsa;
@@ -201,7 +206,8 @@ async function sweepMetrics(store: ArtifactStore, input: ReportInput): Promise<S
   const first = gridsOf(input).flatMap((g) => sorted(g.pairs))[0];
   if (!first) return [];
   const scores = await readScores(store, first.scoresId);
-  return scores.scores.map((s) => ({ name: s.metric, largerIsMoreSimilar: s.largerIsMoreSimilar }));
+  const measures = (await measureRows(store, first)).map((r) => ({ name: r.metric, largerIsMoreSimilar: true }));
+  return [...scores.scores.map((s) => ({ name: s.metric, largerIsMoreSimilar: s.largerIsMoreSimilar })), ...measures];
 }
 
 /** The models of an N-model sweep's pairs, in order of first appearance; a control names its source. */

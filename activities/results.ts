@@ -4,7 +4,9 @@
 // sweep, the saturation flag, the pair counts after every filter stage, the features without a
 // label per side, each side's SAE fit and hookpoint, and the id of the artifact that holds the
 // row's scores (`ufg lineage results.parquet#<row>` walks from there). `null` names the null the
-// row's p and effect are against (`rows`: the row permutation of the paired decoder rows).
+// row's p and effect are against (`rows`: the row permutation of the paired decoder rows;
+// `selection`: the selection-aware null; `shuffled-pairs`: retrieval's shuffled training pairs;
+// `independence`: pairing stability's relabelling; `none`: no null).
 // The report reads q from this table (readResultQValues), so both show the same numbers.
 import type { ScoreWithNull } from '../pipelines/pair/pairedScores.ts';
 import { benjaminiHochberg } from '../pipelines/similarity/multipleTesting.ts';
@@ -19,7 +21,10 @@ import { produce } from './storeAccess.ts';
 import { readCorrespondence } from './correspondence.ts';
 import { readSelection } from './selection.ts';
 import { readSubspaces } from './subspaces.ts';
-import type { KeyedModelPairGrid, ModelPairGrid, ModelPairKeys, ResultsInput, ResultsTableResult, Side, StoredFit } from './types.ts';
+import type { KeyedModelPairGrid, LayerPairOutcome, ModelPairGrid, ModelPairKeys, ResultsInput, ResultsTableResult, Side, StoredFit } from './types.ts';
+import { readRetrieval, retrievalMetric } from './retrieval.ts';
+import { readStability } from './stability.ts';
+import { RETRIEVAL_STATS } from '../pipelines/retrieval/retrieval.ts';
 import { readFit } from './extract.ts';
 
 export const RESULTS_FILE = 'results.parquet';
@@ -59,7 +64,7 @@ export function resultsSpec(input: ResultsInput) {
       stage: 'results',
       codeVersion: codeVersionFor('results'),
       params: { compat: input.compat, pairingMethod: input.pairingMethod, modelPairs: input.modelPairs.map(gridParams) },
-      inputs: input.modelPairs.flatMap((g) => [...[...g.pairs].sort(byLayers).flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...(p.selectionId ? [p.selectionId] : [])]), ...statsIds(g)]),
+      inputs: input.modelPairs.flatMap((g) => [...[...g.pairs].sort(byLayers).flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...(p.selectionId ? [p.selectionId] : []), ...measureIds(p)]), ...statsIds(g)]),
     };
   }
   // A two-model sweep's spec, as it was before N models.
@@ -77,8 +82,40 @@ export function resultsSpec(input: ResultsInput) {
       cells: pairs.map((p) => [p.layerA, p.layerB]),
       hookpoints: { a: input.saes.a.hookpoints, b: input.saes.b.hookpoints },
     },
-    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...(p.selectionId ? [p.selectionId] : [])]), ...statsIds(input), ...(input.correspondenceId ? [input.correspondenceId] : [])],
+    inputs: [...pairs.flatMap((p) => [p.pairId, p.scoresId, p.subspacesId, ...(p.selectionId ? [p.selectionId] : []), ...measureIds(p)]), ...statsIds(input), ...(input.correspondenceId ? [input.correspondenceId] : [])],
   };
+}
+
+/** A layer pair's retrieval and stability artifacts, where it has them. */
+export function measureIds(p: LayerPairOutcome): string[] {
+  return [...(p.retrievalId ? [p.retrievalId] : []), ...(p.stabilityId ? [p.stabilityId] : [])];
+}
+
+type MeasureRow = Pick<Row, 'nullKind' | 'metric' | 'measure' | 'score' | 'nPairs' | 'artifactId'>;
+
+/**
+ * The rows of a layer pair's retrieval (per map: top-1, top-10, MRR against shuffled training
+ * pairs, on the held-out pairs) and stability (partner agreement over the B features with a
+ * partner in both halves, kept-set Jaccard over the union of the kept sets; against independence).
+ */
+export async function measureRows(store: ArtifactStore, p: LayerPairOutcome): Promise<MeasureRow[]> {
+  const out: MeasureRow[] = [];
+  if (p.retrievalId) {
+    const r = await readRetrieval(store, p.retrievalId);
+    const id = p.retrievalId;
+    if ('skipped' in r) {
+      for (const map of r.requested) for (const stat of RETRIEVAL_STATS) out.push({ nullKind: 'shuffled-pairs', metric: retrievalMetric(map, stat), measure: retrievalMetric(map, stat), score: { skipped: r.skipped }, nPairs: 0, artifactId: id });
+    } else {
+      for (const m of r.maps) for (const stat of RETRIEVAL_STATS) out.push({ nullKind: 'shuffled-pairs', metric: retrievalMetric(m.map, stat), measure: retrievalMetric(m.map, stat), score: m.scores[stat], nPairs: r.nTest, artifactId: id });
+    }
+  }
+  if (p.stabilityId) {
+    const s = await readStability(store, p.stabilityId);
+    const id = p.stabilityId;
+    out.push({ nullKind: 'independence', metric: 'stability-partner', measure: 'stability-partner', score: s.partner, nPairs: s.eligible, artifactId: id });
+    out.push({ nullKind: 'independence', metric: 'stability-jaccard', measure: 'stability-jaccard', score: s.jaccard, nPairs: s.kept[0] + s.kept[1] - s.keptShared, artifactId: id });
+  }
+  return out;
 }
 
 /** Every feature-stats artifact (they hold each SAE's fit) of the layers in the grid, A then B. */
@@ -218,6 +255,8 @@ export function resultsActivity(store: ArtifactStore) {
               rows.push({ ...base, score: s, nPairs: sel.n, meanCorr: pairing.meanCorrFiltered, counts, unlabelled, artifactId: p.selectionId, nullKind: 'selection', shiftPairs });
             }
           }
+          const extra = { grid, fits, layerA: p.layerA, layerB: p.layerB, subspace: FULL_SPACE, largerIsMoreSimilar: true, meanCorr: pairing.meanCorrFiltered, counts, unlabelled };
+          for (const r of await measureRows(store, p)) rows.push({ ...extra, ...r });
           // Semantic subspaces carry the paper's two scores.
           for (const cat of await readSubspaces(store, p.subspacesId)) {
             for (const metric of ['svcca', 'rsa'] as const) {

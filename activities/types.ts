@@ -178,6 +178,9 @@ export interface LayerPairInput {
   compat: SweepConfig['compat'];
   pairing: SweepConfig['pairing'];
   similarity: SweepConfig['similarity'];
+  /** Absent in runs started before retrieval and stability existed: neither runs then. */
+  retrieval?: SweepConfig['retrieval'];
+  stability?: SweepConfig['stability'];
   categories?: string;
   maxMapPoints: number;
   heartbeatTimeoutSeconds: number;
@@ -194,6 +197,18 @@ export interface PairResult extends ArtifactRef {
 export interface ScoresResult extends ArtifactRef {
   n: number;
   metrics: Record<string, Pick<ScoreWithNull, 'observed' | 'p'> | { skipped: string }>;
+}
+
+/** Retrieval of one layer pair: per map and statistic, observed and p, or why it was skipped. */
+export interface RetrievalActivityResult extends ArtifactRef {
+  skipped?: string;
+  maps: Record<string, Record<string, Pick<ScoreWithNull, 'observed' | 'p'>>>;
+}
+
+/** Pairing stability of one layer pair: partner agreement and kept-set Jaccard with their p. */
+export interface StabilityActivityResult extends ArtifactRef {
+  partner: Pick<ScoreWithNull, 'observed' | 'p'>;
+  jaccard: Pick<ScoreWithNull, 'observed' | 'p'>;
 }
 
 export interface SubspacesResult extends ArtifactRef {
@@ -215,6 +230,9 @@ export interface LayerPairOutcome {
   scoresId: string;
   subspacesId: string;
   mapId: string;
+  /** Cross-model retrieval and pairing stability (absent when not run). */
+  retrievalId?: string;
+  stabilityId?: string;
   /** The selection-null artifact (similarity.null includes "selection"; absent in outcomes of older runs). */
   selectionId?: string;
   /** The bootstrap artifact for the layer correspondence (similarity.bootstrap set; absent otherwise and in older runs). */

@@ -15,6 +15,7 @@ import { DEFAULT_POOL_SIZE } from './pair/oneToOne.ts';
 import { DEFAULT_MIN_ACTIVATIONS, MAX_MIN_ACTIVATIONS } from './pair/labels.ts';
 import { MEASURE_NAMES } from './similarity/registry.ts';
 import type { MeasureName } from './similarity/types.ts';
+import { MAP_KINDS, type MapKind } from './retrieval/mapKinds.ts';
 
 export const SWEEP_CONFIG_VERSION = 1;
 
@@ -60,8 +61,12 @@ export interface SweepCorpusConfig {
   keepSpecialPositions: boolean;
 }
 
-/** greedy: best A per B feature (the paper); hungarian / ot: one-to-one on a pool of the most active features. */
-export const PAIRING_METHODS = ['greedy', 'hungarian', 'ot'] as const;
+/**
+ * greedy: best A per B feature (the paper); hungarian / ot: one-to-one on a pool of the most active
+ * features; decoder: one-to-one by decoder-row cosine on that pool (data-free assignment, for SAEs
+ * of one width writing into one space: two layers of one model, or two SAEs of one layer).
+ */
+export const PAIRING_METHODS = ['greedy', 'hungarian', 'ot', 'decoder'] as const;
 export type PairingMethod = (typeof PAIRING_METHODS)[number];
 
 /**
@@ -91,7 +96,7 @@ export interface SweepConfig {
     /** SAE activations to pair on: pre-activations (default) or codes. */
     encode: EncodeMode;
     method: PairingMethod;
-    /** hungarian / ot: features per side in the pool (the most active ones by mean activation). */
+    /** hungarian / ot / decoder: features per side in the pool (the most active ones by mean activation). */
     poolSize: number;
     /** ot: entropic regularisation of Sinkhorn, in correlation units. */
     epsilon: number;
@@ -121,6 +126,30 @@ export interface SweepConfig {
     bootstrap?: number;
     /** Document shifts s = 1..selectionShifts of the selection null (default 10; its p is parametric, see selectionNull.ts). */
     selectionShifts?: number;
+  };
+  /**
+   * Cross-model retrieval per layer pair (pipelines/retrieval), opt-in (the section given; absent:
+   * not run, and the config and its sweep id are what they were before it): maps fitted on a
+   * training split of the kept pairs, held-out partners ranked among B's whole dictionary, against
+   * shuffled training pairs.
+   */
+  retrieval?: {
+    enabled: boolean;
+    /** Fraction of the kept pairs the maps are fitted on. */
+    trainFraction: number;
+    /** Ridge strength relative to the mean eigenvalue of XᵀX. */
+    ridge: number;
+    /** Shuffles of the training pairs in the null. */
+    shuffles: number;
+    seed: number;
+    maps: MapKind[];
+  };
+  /** Pairing stability per layer pair (pipelines/stability), opt-in like retrieval: pair each half of the corpus and compare. */
+  stability?: {
+    enabled: boolean;
+    /** Relabellings in the independence null. */
+    permutations: number;
+    seed: number;
   };
   /** A categories JSON file ({"Category": ["keyword", …]}); undefined = the paper's built-ins. */
   categories?: string;
@@ -292,6 +321,17 @@ function parseLayers(f: Fields, key: string): number[] {
 }
 
 /** A list of metric names: known to the similarity stage, no duplicates, svcca and rsa included; returned in registry order. */
+function parseMaps(f: Fields, key: string): MapKind[] {
+  const v = f.raw(key);
+  const path = f.at(key);
+  if (v === undefined) return [...MAP_KINDS];
+  if (!Array.isArray(v) || v.length === 0) throw fail(f.file, path, `must be a non-empty list of maps (known: ${MAP_KINDS.join(', ')})`);
+  v.forEach((name, i) => {
+    if (typeof name !== 'string' || !(MAP_KINDS as readonly string[]).includes(name)) throw fail(f.file, `${path}[${i}]`, `unknown map ${JSON.stringify(name)} (known: ${MAP_KINDS.join(', ')})`);
+  });
+  return MAP_KINDS.filter((m) => v.includes(m));
+}
+
 function parseMetrics(f: Fields, key: string): MeasureName[] {
   const v = f.raw(key);
   const path = f.at(key);
@@ -491,6 +531,31 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
   };
   s.done();
 
+  let retrieval: SweepConfig['retrieval'] | undefined;
+  if (top.has('retrieval')) {
+    const r = top.object('retrieval', false);
+    retrieval = {
+      enabled: r.boolean('enabled', true),
+      trainFraction: r.number('trainFraction', 0.5, 0.05, 0.95),
+      ridge: r.number('ridge', 0.01, 0, 1e6),
+      shuffles: r.int('shuffles', 100, 1, 100_000),
+      seed: r.int('seed', 0, 0),
+      maps: parseMaps(r, 'maps'),
+    };
+    r.done();
+  }
+
+  let stability: SweepConfig['stability'] | undefined;
+  if (top.has('stability')) {
+    const st = top.object('stability', false);
+    stability = {
+      enabled: st.boolean('enabled', true),
+      permutations: st.int('permutations', 1000, 1, 1_000_000),
+      seed: st.int('seed', 0, 0),
+    };
+    st.done();
+  }
+
   const categoriesPath = top.optionalString('categories');
   const chunkTokens = top.int('chunkTokens', DEFAULTS.chunkTokens, 1);
   const maxMapPoints = top.int('maxMapPoints', DEFAULTS.maxMapPoints, 2);
@@ -515,6 +580,8 @@ export function parseSweepConfig(json: unknown, file: string): SweepConfig {
     compat,
     pairing,
     similarity,
+    ...(retrieval ? { retrieval } : {}),
+    ...(stability ? { stability } : {}),
     ...(categoriesPath !== undefined ? { categories: absolute(categoriesPath, baseDir) } : {}),
     chunkTokens,
     maxMapPoints,

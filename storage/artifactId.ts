@@ -32,10 +32,13 @@ export const STAGE_VERSIONS: Readonly<Record<string, number>> = {
   // saturated and too-coarse scores; results gain effect, q, saturated; the report shows them.
   similarity: 2,
   subspace: 2,
-  // 3: results gain model_a, model_b, control and null (N models in one sweep).
+  // 3: results gain model_a, model_b, control and null (N models in one sweep), and rows for
+  // retrieval and stability; the report shows those rows.
   results: 3,
-  report: 2,
+  report: 3,
   'random-init': 1,
+  retrieval: 1,
+  stability: 1,
   umap: 2,
 };
 

@@ -42,6 +42,12 @@ test('a minimal config gets defaults, sorted layers and paths resolved against t
   assert.deepEqual(c.similarity, { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka-debiased', 'knn', 'procrustes'] });
   assert.equal(c.outDir, '/work/sweeps/ufg-out');
   assert.deepEqual(c.orchestration, { concurrency: 4, pairsPerRun: 200, heartbeatTimeoutSeconds: 30 });
+  assert.equal('retrieval' in c, false, 'retrieval is opt-in: absent, the config (and its sweep id) is what it was before it');
+  assert.equal('stability' in c, false, 'stability is opt-in');
+  const on = parseSweepConfig({ ...minimal(), retrieval: {}, stability: {} }, FILE);
+  assert.deepEqual(on.retrieval, { enabled: true, trainFraction: 0.5, ridge: 0.01, shuffles: 100, seed: 0, maps: ['procrustes', 'ridge'] });
+  assert.deepEqual(on.stability, { enabled: true, permutations: 1000, seed: 0 });
+  assert.notEqual(sweepIdOf(on), sweepIdOf(c));
   assert.equal(c.source, FILE);
 });
 
@@ -69,7 +75,14 @@ test('every error names the file and the JSON path of the bad field', () => {
     [(j) => (j.similarity = { bootstrap: 5 }), /similarity\.bootstrap: must be an integer in 20\.\.100000, got 5/],
     [(j) => (j.similarity = { selectionShifts: 5 }), /similarity\.selectionShifts: is used only with "null": "selection"/],
     [(j) => (j.similarity = { metrics: ['cka', 'rsa'] }), /similarity\.metrics: must include "svcca" \(the paper's scores/],
-    [(j) => (j.pairing = { method: 'sinkhorn' }), /^\/work\/sweeps\/sweep\.json: pairing\.method: must be one of "greedy", "hungarian", "ot", got "sinkhorn"$/],
+    [(j) => (j.pairing = { method: 'sinkhorn' }), /^\/work\/sweeps\/sweep\.json: pairing\.method: must be one of "greedy", "hungarian", "ot", "decoder", got "sinkhorn"$/],
+    [(j) => (j.retrieval = { maps: ['procrustes', 'lasso'] }), /^\/work\/sweeps\/sweep\.json: retrieval\.maps\[1\]: unknown map "lasso" \(known: procrustes, ridge\)$/],
+    [(j) => (j.retrieval = { maps: [] }), /retrieval\.maps: must be a non-empty list of maps/],
+    [(j) => (j.retrieval = { trainFraction: 1 }), /retrieval\.trainFraction: must be a number in \[0\.05, 0\.95\], got 1/],
+    [(j) => (j.retrieval = { shuffles: 0 }), /retrieval\.shuffles: must be an integer in 1\.\.100000, got 0/],
+    [(j) => (j.retrieval = { enabled: 'no' }), /retrieval\.enabled: must be true or false/],
+    [(j) => (j.stability = { permutations: 0 }), /stability\.permutations: must be an integer in 1\.\.1000000, got 0/],
+    [(j) => (j.stability = { halves: 2 }), /stability\.halves: unknown field/],
     [(j) => (j.pairing = { method: 'hungarian', poolSize: 1 }), /pairing\.poolSize: must be an integer in 2\.\.100000, got 1/],
     [(j) => (j.pairing = { method: 'ot', epsilon: 0 }), /pairing\.epsilon: must be a number in \[0\.000001, 100\], got 0/],
     [(j) => (j.pairing = { method: 'ot', pool: 10 }), /pairing\.pool: unknown field \(known here: .*poolSize/],

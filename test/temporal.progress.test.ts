@@ -33,15 +33,15 @@ test('a demo sweep: the bar advances with work inside stages, monotone, with a m
   // Per poll: the fraction done, and what had finished (sweep stage, parts, children's activities).
   const polls: { fraction: number; finished: string; heartbeats: number }[] = [];
   let work: SweepProgress['work'];
-  // Meanwhile `ufg sweep status` reports the same weighted work once the pairs run.
+  // Meanwhile `ufg sweep status` reports the same weighted work once the pairs run (polled for as
+  // long as the sweep runs: a loaded machine may spend a minute preparing the models).
   const status = (async () => {
-    for (let i = 0; i < 400; i++) {
+    for (;;) {
       const s = await sweepStatus(env.client, started.workflowId);
       if (s.status !== 'RUNNING') return undefined;
       if (s.progress?.stage === 'pairs' && s.work) return { ...s.work, stage: s.progress.stage };
       await new Promise((r) => setTimeout(r, 100));
     }
-    return undefined;
   })();
   const outcome = await waitForSweep(env.client, started.workflowId, {
     pollMs: 150,

@@ -186,10 +186,10 @@ describe('demo sweep', () => {
       for (const side of ['a', 'b']) assert.ok(Number.isInteger(col(`count_unlabelled_${side}`, i)) && (col(`count_unlabelled_${side}`, i) as number) >= 0, `${what}: count_unlabelled_${side}`);
       assert.ok((col('count_unlabelled_b', i) as number) <= (col('count_all_b', i) as number) - (col('count_after_keywords', i) as number), `${what}: an unlabelled B feature's pair fails the keyword stage`);
     }
+    const sds = (i: number) => ((col('observed', i) as number) - (col('null_mean', i) as number)) / (col('null_sd', i) as number);
     // The planted fixtures share their features: RSA and CKA of the kept pairs stand far above
     // their nulls, and the Procrustes distance far below its null (p counts nulls at or below).
     const isMetric = (m: string) => full.filter((i) => col('metric', i) === m);
-    const sds = (i: number) => ((col('observed', i) as number) - (col('null_mean', i) as number)) / (col('null_sd', i) as number);
     for (const i of [...isMetric('rsa'), ...isMetric('cka-debiased')]) assert.ok(sds(i) > 3, `${col('metric', i)}: ${sds(i)} null sds above`);
     for (const i of isMetric('procrustes')) assert.ok(sds(i) < -3, `procrustes: ${sds(i)} null sds`);
     // Every scored row: its effect against the null, a saturation flag with a reason exactly when
@@ -361,7 +361,7 @@ describe('pairing methods and metric choices', () => {
     const out = await waitForSweep(env.client, workflowId);
     assert.equal(out.layerPairs, 1);
     const table = await readParquetTable(out.resultsPath);
-    const full = [...Array(table.numRows).keys()].filter((i) => table.columns.subspace![i] === 'full');
+    const full = [...Array(table.numRows).keys()].filter((i) => table.columns.subspace![i] === 'full' && table.columns.null![i] === 'rows');
     const row = (metric: string) => {
       const i = full.find((r) => table.columns.metric![r] === metric);
       assert.ok(i !== undefined, `a ${metric} row`);
@@ -424,6 +424,97 @@ describe('pairing methods and metric choices', () => {
     assert.equal(meanCorr.permutations, 0);
     assert.ok(Number.isFinite(r.row('procrustes').observed as number), 'Procrustes pads the narrower side: computed for 64 vs 96');
     assert.deepEqual(Object.keys(r.map.metrics.selection).sort(), ['procrustes', 'rsa', 'svcca']);
+  });
+});
+
+describe('retrieval and stability (opt-in)', () => {
+  test('each layer pair gets retrieval and stability rows with their own nulls and artifacts, on the heat-maps with the table\'s q; the planted features pair alike on both halves', async () => {
+    const config = withChanges(demo, (c) => {
+      c.retrieval = { enabled: true, trainFraction: 0.5, ridge: 0.01, shuffles: 100, seed: 0, maps: ['procrustes', 'ridge'] };
+      c.stability = { enabled: true, permutations: 1000, seed: 0 };
+      c.similarity.metrics = ['svcca', 'rsa', 'knn', 'mutual-knn', 'cknna'];
+    });
+    const out = await waitForSweep(env.client, (await startSweep(env.client, config)).workflowId);
+    assert.equal(out.layerPairs, 4);
+    const table = await readParquetTable(out.resultsPath);
+    const report = readFileSync(out.reportPath, 'utf8');
+    const col = (name: string, i: number) => table.columns[name]![i];
+    const sds = (i: number) => ((col('observed', i) as number) - (col('null_mean', i) as number)) / (col('null_sd', i) as number);
+    // Huh et al.'s mutual k-NN and CKNNA, asked for beside the k-NN Jaccard: the planted pairs stand above their nulls.
+    for (const m of ['mutual-knn', 'cknna']) {
+      const rows = [...Array(table.numRows).keys()].filter((i) => col('subspace', i) === 'full' && col('metric', i) === m);
+      assert.equal(rows.length, 4, m);
+      for (const i of rows) assert.ok(sds(i) > 3 && col('null', i) === 'rows', `${m}: ${sds(i)} null sds above`);
+      assert.match(report, new RegExp(`data-testid="heatmap-${m}"`));
+    }
+    // Cross-model retrieval and pairing stability: rows of their own, each against its own null,
+    // with its own artifact.
+    const measureRows = [...Array(table.numRows).keys()].filter((i) => col('subspace', i) === 'full' && col('null', i) !== 'rows');
+    const measureMetrics = [...['procrustes', 'ridge'].flatMap((m) => ['top1', 'top10', 'mrr'].map((st) => `retrieval-${m}-${st}`)), 'stability-partner', 'stability-jaccard'];
+    for (const la of demo.models.a.layers) for (const lb of demo.models.b.layers) {
+      const rows = measureRows.filter((i) => col('layer_a', i) === la && col('layer_b', i) === lb);
+      assert.deepEqual(rows.map((i) => col('metric', i)), measureMetrics, `A${la}/B${lb}: retrieval and stability rows`);
+    }
+    for (const i of measureRows) {
+      const metric = col('metric', i) as string;
+      const what = `${metric} A${col('layer_a', i)}/B${col('layer_b', i)}`;
+      const retrieval = metric.startsWith('retrieval-');
+      assert.equal(col('null', i), retrieval ? 'shuffled-pairs' : 'independence', what);
+      assert.match(col('artifact_id', i) as string, retrieval ? /^retrieval-[0-9a-f]{16}$/ : /^stability-[0-9a-f]{16}$/, what);
+      assert.equal(col('permutations', i), retrieval ? config.retrieval!.shuffles : config.stability!.permutations, what);
+      const observed = col('observed', i) as number, p = col('p', i) as number;
+      assert.ok(observed >= 0 && observed <= 1 && p > 0 && p <= 1, `${what}: observed ${observed}, p ${p}`);
+      assert.ok((col('n_pairs', i) as number) > 0, `${what}: n_pairs`);
+      assert.match(report, new RegExp(`data-testid="heatmap-${metric}"`), `${what}: a heat-map`);
+    }
+    // The planted features pair alike on both halves of the corpus.
+    for (const i of measureRows.filter((r) => col('metric', r) === 'stability-partner')) assert.ok(sds(i) > 3, `stability-partner: ${sds(i)} null sds above`);
+    for (const i of measureRows) {
+      const cell = new RegExp(`data-testid="cell-${col('metric', i)}-${col('layer_a', i)}-${col('layer_b', i)}"[^>]* data-q="([^"]*)"`).exec(report);
+      assert.ok(cell, `report cell of row ${i}`);
+      assert.equal(Number(cell[1]), col('q', i), `row ${i}: the report's q is the table's`);
+    }
+  });
+});
+
+describe('decoder pairing', () => {
+  const onePair = (change: (c: SweepConfig) => void) =>
+    withChanges(demo, (c) => {
+      c.models.a.layers = [1];
+      c.models.b.layers = [2];
+      c.similarity.permutations = 50;
+      c.pairing.method = 'decoder';
+      change(c);
+    });
+
+  test('method decoder on two layers of one model: a one-to-one assignment by decoder cosine pairs each feature with itself, and the pages say so', async () => {
+    // B is model A again at its next layer: the fixtures' SAEs of one model share their dictionary.
+    const config = onePair((c) => (c.models.b = { ...structuredClone(c.models.a), name: 'fixture-a (next layer)', layers: [2] }));
+    const { workflowId } = await startSweep(env.client, config);
+    const out = await waitForSweep(env.client, workflowId);
+    assert.equal(out.layerPairs, 1);
+    assert.equal(out.failed?.length ?? 0, 0);
+    const table = await readParquetTable(out.resultsPath);
+    const full = [...Array(table.numRows).keys()].filter((i) => table.columns.subspace![i] === 'full' && table.columns.null![i] === 'rows');
+    const { pairId } = await keptDecoderRows(table.columns.artifact_id![full[0]!] as string, 1, 2);
+    const pairing = await readPairing(env.store, pairId);
+    const kept = await readKeptPairs(env.store, pairId);
+    assert.equal(pairing.method, 'decoder');
+    assert.ok(kept.a.length >= 5, `kept ${kept.a.length} pairs`);
+    assert.ok(distinct(kept.a) && distinct(kept.b), 'one-to-one');
+    const same = kept.a.filter((a, i) => a === kept.b[i]).length;
+    assert.ok(same >= 0.9 * kept.a.length, `${same} of ${kept.a.length} kept pairs are a feature with itself`);
+    assert.match(readFileSync(out.reportPath, 'utf8'), /data-testid="pair-method" data-method="decoder">decoder-cosine pairing/);
+    assert.match(readFileSync(out.mapPaths[0]!, 'utf8'), /data-method="decoder">decoder cosine/);
+  });
+
+  test('method decoder on SAEs of different widths fails the layer pair, naming both SAE files and their widths', async () => {
+    const out = await waitForSweep(env.client, (await startSweep(env.client, onePair(() => {}))).workflowId);
+    assert.equal(out.failed?.length, 1, JSON.stringify(out.failed));
+    const error = out.failed![0]!.error;
+    assert.match(error, /pairing\.method "decoder"/);
+    assert.match(error, /modelA-sparsify\S*layers\.0\S* \(fixture-a \(d=64\) layer 1\) has d = 64/);
+    assert.match(error, /modelB-saelens\S* \(fixture-b \(d=96\) layer 2\) has d = 96/);
   });
 });
 

@@ -1,7 +1,7 @@
 // One layer pair: pair + filter + labels (gpu) → full-space similarity with nulls (then, opt-in,
 // its bootstrap) and semantic subspaces (cpu, in parallel), and opt-in the selection-aware null
-// (one gpu pairing per document shift, then its scoring) alongside → the feature-map page (cpu).
-// Returns artifact ids only.
+// (one gpu pairing per document shift, then its scoring), cross-model retrieval (cpu) and pairing
+// stability (gpu) alongside → the feature-map page (cpu). Returns artifact ids only.
 //
 // Changing this file under running sweeps: see docs/temporal.md → "Changing a workflow".
 import { patched, setHandler } from '@temporalio/workflow';
@@ -11,7 +11,11 @@ import { stageProgressQuery, type StageProgress } from './progress.ts';
 
 export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPairOutcome> {
   const act = sweepActivities(input.heartbeatTimeoutSeconds);
-  const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4, reused: 0, produced: 0, finished: [] };
+  // Runs started before retrieval and stability existed replay the old path (docs/temporal.md).
+  const measures = patched('retrieval-and-stability');
+  const withRetrieval = measures && input.retrieval?.enabled === true;
+  const withStability = measures && input.stability?.enabled === true;
+  const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4 + Number(withRetrieval) + Number(withStability), reused: 0, produced: 0, finished: [] };
   setHandler(stageProgressQuery, () => progress);
   const tally = (reused: boolean, activity: string) => {
     if (reused) progress.reused++;
@@ -45,7 +49,7 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
   const withBootstrap = input.similarity.bootstrap !== undefined && patched('layer-correspondence');
   if (withBootstrap) progress.stagesTotal++;
   let bootstrapId: string | undefined;
-  const [scores, subspaces, selected] = await Promise.all([
+  const [scores, subspaces, selected, retrieval, stability] = await Promise.all([
     act.scoreLayerPair(input, pair.id).then(async (r) => {
       tally(r.reused, 'scoreLayerPair');
       if (withBootstrap) {
@@ -57,6 +61,8 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
     }),
     act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused, 'analyseSubspaces'), r)),
     withSelection ? selection() : Promise.resolve(undefined),
+    withRetrieval ? act.retrieveLayerPair(input, pair.id).then((r) => (tally(r.reused, 'retrieveLayerPair'), r)) : undefined,
+    withStability ? act.pairingStability(input).then((r) => (tally(r.reused, 'pairingStability'), r)) : undefined,
   ]);
   progress.stage = 'featureMap';
   const map = await act.renderFeatureMap(input, { pairId: pair.id, scoresId: scores.id, subspacesId: subspaces.id });
@@ -71,6 +77,8 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
     mapId: map.id,
     ...(selected ? { selectionId: selected.id } : {}),
     ...(bootstrapId ? { bootstrapId } : {}),
+    ...(retrieval ? { retrievalId: retrieval.id } : {}),
+    ...(stability ? { stabilityId: stability.id } : {}),
     reused: progress.reused,
     produced: progress.produced,
   };

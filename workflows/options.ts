@@ -68,6 +68,8 @@ const KIND_OF: Record<keyof Activities, Kind> = {
   layerCorrespondence: 'publish',
   analyseSubspaces: 'analysis',
   renderFeatureMap: 'analysis',
+  retrieveLayerPair: 'analysis',
+  pairingStability: 'model',
   writeResults: 'publish',
   writeReport: 'publish',
 };

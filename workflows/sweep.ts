@@ -167,6 +167,9 @@ function layerPairInput(
     compat: config.compat,
     pairing: config.pairing,
     similarity: config.similarity,
+    // Absent from configs of runs started before they existed.
+    ...(config.retrieval ? { retrieval: config.retrieval } : {}),
+    ...(config.stability ? { stability: config.stability } : {}),
     ...(config.categories !== undefined ? { categories: config.categories } : {}),
     maxMapPoints: config.maxMapPoints,
     heartbeatTimeoutSeconds: config.orchestration.heartbeatTimeoutSeconds,

@@ -45,6 +45,19 @@ export function featureSubsetSource(src: ActivationSource, features: ArrayLike<n
   };
 }
 
+/** Rows t0..t1-1 of `src`, renumbered 0..t1-t0-1 (e.g. one half of the corpus). */
+export function tokenRangeSource(src: ActivationSource, t0: number, t1: number): ActivationSource {
+  checkRange(t0, t1, src.numTokens, 0, 0, src.numFeatures);
+  return {
+    numTokens: t1 - t0,
+    numFeatures: src.numFeatures,
+    read(r0, r1, f0, f1) {
+      checkRange(r0, r1, t1 - t0, f0, f1, src.numFeatures);
+      return src.read(t0 + r0, t0 + r1, f0, f1);
+    },
+  };
+}
+
 function checkRange(t0: number, t1: number, tn: number, f0: number, f1: number, fn: number): void {
   if (!(0 <= t0 && t0 <= t1 && t1 <= tn && 0 <= f0 && f0 <= f1 && f1 <= fn)) {
     throw new Error(`read(${t0}, ${t1}, ${f0}, ${f1}) outside ${tn} tokens × ${fn} features`);

@@ -1,11 +1,16 @@
 // One-to-one pairing on a pool of the most active features: the pool's correlation matrix
-// (streamed, small enough to hold), then the Hungarian assignment or an entropic-OT hard map.
+// (streamed, small enough to hold), then the Hungarian assignment or an entropic-OT hard map on
+// it — or, for `decoder`, the Hungarian assignment on the pool's decoder cosines (no activation
+// enters the choice; the correlation matrix still gives each assigned pair its correlation, so
+// the filters and means downstream mean what they mean for the other methods).
+import type { Mat } from '../kernels/gemm.ts';
 import { featureSubsetSource, type ActivationSource } from './activationSource.ts';
+import { decoderAssignment } from './decoderPairing.ts';
 import { maxWeightAssignment } from './hungarian.ts';
 import { sinkhornHardMap, type SinkhornOptions } from './sinkhorn.ts';
 import { correlateFeatures, type CorrelationKind } from './streamingCorrelation.ts';
 
-export type OneToOneMethod = 'hungarian' | 'ot';
+export type OneToOneMethod = 'hungarian' | 'ot' | 'decoder';
 
 export const DEFAULT_POOL_SIZE = 3000;
 
@@ -27,7 +32,7 @@ export interface OneToOnePairing {
   /** Correlation of each assigned pair, NaN where unassigned. */
   corrForEachB: Float32Array;
   corrForEachA: Float32Array;
-  /** Sum of the assigned correlations. */
+  /** Sum of the assigned correlations (decoder: of the assigned decoder cosines, the maximised objective). */
   total: number;
   /** For `ot`: Sinkhorn iterations run and whether the marginals converged. */
   iterations?: number;
@@ -41,6 +46,8 @@ export interface OneToOneOptions {
   kind?: CorrelationKind;
   memoryBudgetBytes?: number;
   sinkhorn?: SinkhornOptions;
+  /** decoder: both SAEs' decoder rows (F × d, one d), indexed by original feature. */
+  decoders?: { a: Mat; b: Mat };
 }
 
 export async function pairOneToOne(a: ActivationSource, b: ActivationSource, opts: OneToOneOptions): Promise<OneToOnePairing> {
@@ -53,8 +60,14 @@ export async function pairOneToOne(a: ActivationSource, b: ActivationSource, opt
   const C = pooled.matrix!;
   let colForRow: Int32Array, rowForCol: Int32Array;
   let extra: { iterations?: number; converged?: boolean } = {};
+  let decoderTotal: number | undefined;
   if (opts.method === 'hungarian') {
     ({ colForRow, rowForCol } = maxWeightAssignment(C));
+  } else if (opts.method === 'decoder') {
+    if (!opts.decoders) throw new Error('decoder pairing needs both decoders');
+    const d = await decoderAssignment(opts.decoders.a, opts.decoders.b, poolA, poolB);
+    ({ colForRow, rowForCol } = d);
+    decoderTotal = d.total;
   } else {
     const map = await sinkhornHardMap(C, opts.sinkhorn);
     ({ colForRow, rowForCol } = map);
@@ -77,5 +90,6 @@ export async function pairOneToOne(a: ActivationSource, b: ActivationSource, opt
   });
   // A transport hard map need not be a bijection; its total is over the B side's picks.
   if (opts.method === 'ot') total = Array.from(corrForEachB).reduce((s, v) => (Number.isNaN(v) ? s : s + v), 0);
+  if (decoderTotal !== undefined) total = decoderTotal;
   return { method: opts.method, poolA, poolB, aForEachB, bForEachA, corrForEachB, corrForEachA, total, ...extra };
 }

@@ -1,10 +1,11 @@
-// One-to-one pairing of a layer pair (`pairing.method: hungarian | ot`), on top of the greedy pass
+// One-to-one pairing of a layer pair (`pairing.method: hungarian | ot | decoder`), on top of the greedy pass
 // that pairLayer already made: that pass supplies each feature's mean activation (the pool is the
 // most active features per side, as the original's viewer pools them) and its top tokens (the
 // keyword filter). The assignment's pairs then go through the same filter chain as greedy pairs,
 // so the counts mean the same stages: assigned pairs → concept/shared tokens → one B per A (a
 // no-op for Hungarian; an OT hard map may send two B features to one A) → correlation threshold.
 // Pure function of its inputs (no storage); the pair activity stores what it returns.
+import type { Mat } from '../kernels/gemm.ts';
 import type { ActivationSource } from './activationSource.ts';
 import { filterPairs, type FilterCounts } from './filters.ts';
 import { mostActiveFeatures, pairOneToOne, type OneToOneMethod } from './oneToOne.ts';
@@ -16,6 +17,8 @@ export interface OneToOneLayerOptions {
   /** Sinkhorn regularisation (ot only). */
   epsilon: number;
   minCorrelation: number;
+  /** decoder: both SAEs' decoder rows (F × d). */
+  decoders?: { a: Mat; b: Mat };
 }
 
 export interface OneToOneLayerPairs {
@@ -32,7 +35,7 @@ export interface OneToOneLayerPairs {
   meanCorrFiltered: number;
   meanPearson: number;
   meanPearsonFiltered: number;
-  /** Sum of the assigned correlations (Hungarian: the maximised objective). */
+  /** Sum of the assigned correlations (Hungarian: the maximised objective; decoder: of the assigned decoder cosines). */
   total: number;
   /** ot: Sinkhorn iterations and whether the marginals converged. */
   iterations?: number;
@@ -56,6 +59,7 @@ export async function oneToOneLayerPairs(a: ActivationSource, b: ActivationSourc
     // The same correlation as the greedy pass: Pearson, or the original's formula under `reference`.
     kind: greedy.mode === 'reference' ? 'reference' : 'pearson',
     ...(opts.method === 'ot' ? { sinkhorn: { epsilon: opts.epsilon } } : {}),
+    ...(opts.decoders ? { decoders: opts.decoders } : {}),
   });
   const assignedB = poolB.filter((f) => one.aForEachB[f]! >= 0);
   const filtered = filterPairs({

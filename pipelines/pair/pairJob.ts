@@ -14,6 +14,8 @@ import { oneToOneLayerPairs, type OneToOneLayerPairs } from './oneToOneLayer.ts'
 import type { FilterMode } from './filters.ts';
 import type { CorrelationCheckpoint } from './streamingCorrelation.ts';
 import type { ActivationSource } from './activationSource.ts';
+import { checkDecoderWidths } from './decoderPairing.ts';
+import type { Mat } from '../kernels/gemm.ts';
 
 export const PAIR_JOB = new URL(import.meta.url);
 
@@ -57,19 +59,28 @@ export interface PairJobResult {
 /** What the job reports while it runs: progress, and now and then its state. */
 export type PairJobProgress = { blockPairs: number; total: number } | { checkpoint: CorrelationCheckpoint };
 
-async function side(s: PairJobSide, mode: EncodeMode, pick?: Int32Array): Promise<{ source: ActivationSource; numFeatures: number }> {
+/** One side of a layer pair in memory (the rows `pick` lists, else all): its residuals, SAE-encoded block by block as asked. */
+export async function side(s: PairJobSide, mode: EncodeMode, pick?: Int32Array): Promise<{ source: ActivationSource; numFeatures: number; decoder: Mat; dIn: number; file: string }> {
   const all = await residualsInMemory(s.extractDir, s.layer);
   const rows = pick ? gatherRows(all, pick) : all;
   const sae = await loadSae(s.saePath);
   if (sae.dIn !== rows.cols) {
     throw new UserInputError(`SAE d_in=${sae.dIn} (${sae.source.file}) does not match the residual width ${rows.cols} of ${s.model} layer ${s.layer}`);
   }
-  return { source: saeActivationSource(sae, residualMatrix(rows), mode), numFeatures: sae.numFeatures };
+  return {
+    source: saeActivationSource(sae, residualMatrix(rows), mode),
+    numFeatures: sae.numFeatures,
+    decoder: { data: sae.wDec, rows: sae.numFeatures, cols: sae.dIn },
+    dIn: sae.dIn,
+    file: sae.source.file,
+  };
 }
 
 export async function pairLayerJob(args: PairJobArgs, ctx: JobContext): Promise<PairJobResult> {
   const a = await side(args.a, args.encode, args.shift?.rowsA);
   const b = await side(args.b, args.encode, args.shift?.rowsB);
+  // Before the correlation pass: decoder cosines need one space.
+  if (args.method === 'decoder') checkDecoderWidths({ ...a, model: args.a.model, layer: args.a.layer }, { ...b, model: args.b.model, layer: args.b.layer });
   const tokensA = args.shift ? Array.from(args.shift.rowsA, (r) => args.tokens[r]!) : args.tokens;
   const greedy = await pairAndFilterLayer(a.source, b.source, tokensA, {
     ...(args.shift ? { tokensB: Array.from(args.shift.rowsB, (r) => args.tokens[r]!) } : {}),
@@ -86,6 +97,12 @@ export async function pairLayerJob(args: PairJobArgs, ctx: JobContext): Promise<
   const oneToOne =
     args.method === 'greedy'
       ? undefined
-      : await oneToOneLayerPairs(a.source, b.source, greedy, { method: args.method, poolSize: args.poolSize, epsilon: args.epsilon, minCorrelation: args.minCorrelation });
+      : await oneToOneLayerPairs(a.source, b.source, greedy, {
+          method: args.method,
+          poolSize: args.poolSize,
+          epsilon: args.epsilon,
+          minCorrelation: args.minCorrelation,
+          ...(args.method === 'decoder' ? { decoders: { a: a.decoder, b: b.decoder } } : {}),
+        });
   return { greedy, ...(oneToOne ? { oneToOne } : {}), numFeaturesA: a.numFeatures, numFeaturesB: b.numFeatures };
 }

@@ -8,6 +8,7 @@ const METHOD_TEXT: Record<MappingMethod, string> = {
   greedy: 'greedy (max correlation per B feature)',
   hungarian: 'Hungarian (one-to-one, max total correlation)',
   ot: 'entropic optimal transport (Sinkhorn)',
+  decoder: 'decoder cosine (one-to-one, Hungarian on decoder rows; no activations)',
 };
 
 const METRIC_HEADER: Record<MetricName, string> = {

@@ -27,11 +27,21 @@ const SCORE_TITLE: Record<string, string> = {
   cka: 'CKA (biased)',
   'cka-debiased': 'CKA (debiased)',
   knn: 'k-NN Jaccard',
+  'mutual-knn': 'mutual k-NN (Huh et al.)',
+  cknna: 'CKNNA',
   procrustes: 'Procrustes',
   pwcca: 'PWCCA',
   'mean-corr': 'mean column correlation',
+  'retrieval-procrustes-top1': 'retrieval top-1 (whitened Procrustes)',
+  'retrieval-procrustes-top10': 'retrieval top-10 (whitened Procrustes)',
+  'retrieval-procrustes-mrr': 'retrieval MRR (whitened Procrustes)',
+  'retrieval-ridge-top1': 'retrieval top-1 (ridge)',
+  'retrieval-ridge-top10': 'retrieval top-10 (ridge)',
+  'retrieval-ridge-mrr': 'retrieval MRR (ridge)',
+  'stability-partner': 'pairing stability: same partner in both halves',
+  'stability-jaccard': 'pairing stability: Jaccard of kept sets',
 };
-const METHOD_TITLE: Record<MappingMethod, string> = { greedy: 'greedy pairing', hungarian: 'Hungarian pairing', ot: 'optimal-transport pairing' };
+const METHOD_TITLE: Record<MappingMethod, string> = { greedy: 'greedy pairing', hungarian: 'Hungarian pairing', ot: 'optimal-transport pairing', decoder: 'decoder-cosine pairing' };
 const DEFAULT_METRICS: SweepMetric[] = [{ name: 'svcca' }, { name: 'rsa' }];
 
 const titleOf = (m: SweepMetric) => m.title ?? SCORE_TITLE[m.name] ?? m.name;

@@ -2,7 +2,7 @@
 // (which only draw them). Documented field by field in docs/report-data.md; the pages never
 // recompute a score, so every number shown traces back to an artifact id carried here.
 
-export const MAPPING_METHODS = ['greedy', 'hungarian', 'ot'] as const;
+export const MAPPING_METHODS = ['greedy', 'hungarian', 'ot', 'decoder'] as const;
 export type MappingMethod = (typeof MAPPING_METHODS)[number];
 
 /** Metrics a feature map can show, in its column order (a column appears when some scope has it). */

@@ -237,8 +237,11 @@ function topNeighboursGraph(): Uint8Array {
   return g.build();
 }
 
-/** For rows [r0, r1) of unit-length rows x: the `k` rows of largest inner product (self included). */
-export async function topNeighbours(x: Mat, r0: number, r1: number, k: number): Promise<BigInt64Array> {
+/**
+ * For rows [r0, r1) of unit-length rows x: the `k` rows of largest inner product (self included),
+ * best first, with those inner products (cosines).
+ */
+export async function topNeighbours(x: Mat, r0: number, r1: number, k: number): Promise<{ indices: BigInt64Array; values: Float32Array }> {
   const s = await cachedSession('sim:topNeighbours', topNeighboursGraph);
   const d = x.cols;
   const out = await s.run({
@@ -246,5 +249,5 @@ export async function topNeighbours(x: Mat, r0: number, r1: number, k: number): 
     X: f32(x.data, [x.rows, d]),
     k: new ort.Tensor('int64', BigInt64Array.of(BigInt(k)), [1]),
   });
-  return out.indices!.data as BigInt64Array;
+  return { indices: out.indices!.data as BigInt64Array, values: out.values!.data as Float32Array };
 }

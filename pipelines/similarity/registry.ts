@@ -3,8 +3,10 @@
 import { UserInputError } from '../errors.ts';
 import { cka } from './cka.ts';
 import { ckaDebiased } from './ckaDebiased.ts';
+import { cknna } from './cknna.ts';
 import { knn } from './knn.ts';
 import { meanCorr } from './meanCorr.ts';
+import { mutualKnn } from './mutualKnn.ts';
 import { procrustes } from './procrustes.ts';
 import { pwcca } from './pwcca.ts';
 import { rsa, rsaEuclidean } from './rsa.ts';
@@ -20,6 +22,8 @@ export const MEASURES: Readonly<Record<MeasureName, Measure>> = {
   cka,
   'cka-debiased': ckaDebiased,
   knn,
+  'mutual-knn': mutualKnn,
+  cknna,
   procrustes,
   'mean-corr': meanCorr,
 };

@@ -59,3 +59,13 @@ export function neighbourSaturation(n: number, k: number): string | undefined {
   if (!(baseline >= SATURATION_BASELINE)) return undefined;
   return `k = ${k} neighbours among the ${n - 1} other rows: random neighbour sets already share ${f2(shared)} of ${k} (Jaccard ${f2(baseline)}), at least ${Math.max(0, 2 * k - (n - 1))} by construction`;
 }
+
+/**
+ * Mutual k-NN as Huh et al. score it, |N ∩ N'|/k: two random k-subsets of the n − 1 other rows
+ * share k²/(n − 1), a fraction k/(n − 1) of k; saturated once that reaches SATURATION_BASELINE.
+ */
+export function sharedFractionSaturation(n: number, k: number): string | undefined {
+  const baseline = k / (n - 1);
+  if (!(baseline >= SATURATION_BASELINE)) return undefined;
+  return `k = ${k} neighbours among the ${n - 1} other rows: random neighbour sets already share ${f2(baseline)} of their rows, at least ${Math.max(0, 2 * k - (n - 1))} of ${k} by construction`;
+}

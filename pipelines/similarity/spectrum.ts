@@ -131,3 +131,30 @@ export async function nuclearNormsBatched(m: Float32Array, batch: number, r: num
   }
   return out;
 }
+
+/**
+ * The orthogonal polar factor U·Vᵀ of an r×c matrix M = U·Σ·Vᵀ (the orthogonal Procrustes
+ * rotation, semi-orthogonal when r ≠ c) by the Newton–Schulz steps above, on ONNX: M scaled to
+ * unit Frobenius norm (so every σ ≤ 1), quintic steps, then cubic steps until trace(Xᵀ·M) stops
+ * moving. A direction whose σ is below ~3.44^-steps of ‖M‖_F is not lifted and stays near 0 in the
+ * result (it carries almost none of M). No r×c SVD in JS (ml-matrix needs ~12 s at 512×512).
+ */
+export async function polarFactor(m: ArrayLike<number>, r: number, c: number, tol = 1e-7): Promise<Float32Array> {
+  let ss = 0;
+  for (let i = 0; i < m.length; i++) ss += m[i]! * m[i]!;
+  if (!(ss > 0)) return new Float32Array(m.length);
+  const inv = 1 / Math.sqrt(ss);
+  const scaled = Float32Array.from(m, (v) => v * inv);
+  const dims: [number, number, number] = [1, r, c];
+  let x: Float32Array = scaled;
+  for (let s = 0; s < QUINTIC_STEPS; s++) x = (await polarStep('quintic', x, scaled, dims)).x;
+  let prev: number | undefined;
+  for (let s = 0; s < MAX_CUBIC_STEPS; s++) {
+    const step = await polarStep('cubic', x, scaled, dims);
+    x = step.x;
+    const t = step.trace[0]!;
+    if (prev !== undefined && Math.abs(t - prev) <= tol * Math.min(r, c) + 1e-7 * Math.abs(t)) break;
+    prev = t;
+  }
+  return x;
+}

@@ -4,7 +4,7 @@
 // fails the suite.
 import type { Mat } from '../kernels/gemm.ts';
 
-export type MeasureName = 'svcca' | 'svcca-reference' | 'pwcca' | 'rsa' | 'rsa-euclidean' | 'cka' | 'cka-debiased' | 'knn' | 'procrustes' | 'mean-corr';
+export type MeasureName = 'svcca' | 'svcca-reference' | 'pwcca' | 'rsa' | 'rsa-euclidean' | 'cka' | 'cka-debiased' | 'knn' | 'mutual-knn' | 'cknna' | 'procrustes' | 'mean-corr';
 
 /** Transformations of one side that leave the score unchanged (applied to the columns of every row). */
 export interface Invariances {
@@ -27,7 +27,7 @@ export interface MeasureProperties {
 }
 
 export interface MeasureOptions {
-  /** Neighbourhood size of `knn` (default 10, capped at n − 2). */
+  /** Neighbourhood size of `knn`, `mutual-knn` and `cknna` (default 10, capped at n − 2). */
   k?: number;
 }
 

@@ -134,9 +134,9 @@ export async function nuclearNormsBatched(m: Float32Array, batch: number, r: num
 
 /**
  * The orthogonal polar factor U·Vᵀ of an r×c matrix M = U·Σ·Vᵀ (the orthogonal Procrustes
- * rotation, semi-orthogonal when r ≠ c) by the Newton–Schulz steps above, on ONNX: M scaled to
- * unit Frobenius norm (so every σ ≤ 1), quintic steps, then cubic steps until trace(Xᵀ·M) stops
- * moving. A direction whose σ is below ~3.44^-steps of ‖M‖_F is not lifted and stays near 0 in the
+ * rotation, semi-orthogonal when r ≠ c) by the Muon schedule's steps (muonSchedule), on ONNX: M
+ * scaled to unit Frobenius norm (so every σ ≤ 1), quintic steps, then cubic steps until
+ * trace(Xᵀ·M) stops moving. A direction whose σ is below ~3.44^-steps of ‖M‖_F is not lifted and stays near 0 in the
  * result (it carries almost none of M). No r×c SVD in JS (ml-matrix needs ~12 s at 512×512).
  */
 export async function polarFactor(m: ArrayLike<number>, r: number, c: number, tol = 1e-7): Promise<Float32Array> {
@@ -146,11 +146,12 @@ export async function polarFactor(m: ArrayLike<number>, r: number, c: number, to
   const inv = 1 / Math.sqrt(ss);
   const scaled = Float32Array.from(m, (v) => v * inv);
   const dims: [number, number, number] = [1, r, c];
+  const schedule = muonSchedule();
   let x: Float32Array = scaled;
-  for (let s = 0; s < QUINTIC_STEPS; s++) x = (await polarStep('quintic', x, scaled, dims)).x;
+  for (const poly of schedule.lead) x = (await polarStep(x, scaled, dims, poly)).x;
   let prev: number | undefined;
-  for (let s = 0; s < MAX_CUBIC_STEPS; s++) {
-    const step = await polarStep('cubic', x, scaled, dims);
+  for (let s = 0; s < schedule.maxFinish; s++) {
+    const step = await polarStep(x, scaled, dims, schedule.finish);
     x = step.x;
     const t = step.trace[0]!;
     if (prev !== undefined && Math.abs(t - prev) <= tol * Math.min(r, c) + 1e-7 * Math.abs(t)) break;

@@ -11,7 +11,7 @@ import type { Mat } from '../kernels/gemm.ts';
 import type { ScoreWithNull } from '../pair/pairedScores.ts';
 import { permutationOf, seededRandom } from '../random.ts';
 import { gatherRows } from '../similarity/matrix.ts';
-import { effectSize, nullPermutations, pValue } from '../similarity/permutationNull.ts';
+import { effectSize, nullMoments, nullPermutations, pValue } from '../similarity/permutationNull.ts';
 import { applySide, procrustesFitter, ridgeFitter, type FittedMap, type MapFitter } from './crossMaps.ts';
 import type { MapKind } from './mapKinds.ts';
 import { partnerRanks } from './partnerRanks.ts';
@@ -66,12 +66,7 @@ function saturation(stat: RetrievalStat, dictionary: number): string | undefined
 
 function withNull(observed: number, nulls: Float64Array, stat: RetrievalStat, dictionary: number): ScoreWithNull {
   const n = nulls.length;
-  let sum = 0;
-  for (const v of nulls) sum += v;
-  const nullMean = n ? sum / n : Number.NaN;
-  let ss = 0;
-  for (const v of nulls) ss += (v - nullMean) ** 2;
-  const nullSd = n > 1 ? Math.sqrt(ss / (n - 1)) : 0;
+  const { nullMean, nullSd } = nullMoments(nulls);
   const reason = saturation(stat, dictionary);
   return {
     observed,

@@ -5,7 +5,7 @@
 import type { Mat } from '../kernels/gemm.ts';
 import { topNeighbours } from './graphs.ts';
 import { unitRows } from './matrix.ts';
-import type { MeasureOptions } from './types.ts';
+import type { Measure, MeasureOptions } from './types.ts';
 
 export const DEFAULT_K = 10;
 const BLOCK_BYTES = 64 * 2 ** 20;
@@ -74,4 +74,37 @@ export function sharedNeighbours(gx: NeighbourGraph, gy: NeighbourGraph, perm?: 
     out[i] = common;
   }
   return out;
+}
+
+/**
+ * A measure that scores the overlap of the two sides' k-NN graphs by `statistic` (rows of y
+ * relabelled by the permutation): the graphs are built once per side, so the null only relabels.
+ */
+export function neighbourMeasure(
+  name: Measure['name'],
+  description: string,
+  statistic: (gx: NeighbourGraph, gy: NeighbourGraph, perm?: Int32Array) => number,
+  saturation: (n: number, k: number) => string | undefined,
+): Measure {
+  return {
+    name,
+    description,
+    properties: { symmetric: true, largerIsMoreSimilar: true, invariances: { orthogonal: true, isotropicScaling: true, translation: false, permutationOfColumns: true } },
+    minRows: 3,
+    async score(x, y, opts) {
+      const k = neighbourCount(x.rows, opts);
+      return { score: statistic(await neighbourGraph(x, k), await neighbourGraph(y, k)), extras: { k } };
+    },
+    async prepareNull(x, y, opts) {
+      const k = neighbourCount(x.rows, opts);
+      const gx = await neighbourGraph(x, k);
+      const gy = await neighbourGraph(y, k);
+      return {
+        extras: { k },
+        batchSize: 16,
+        scorePermuted: async (perms) => Float64Array.from(perms, (p) => statistic(gx, gy, p)),
+      };
+    },
+    saturation: (n, extras) => saturation(n, extras.k ?? neighbourCount(n)),
+  };
 }

@@ -89,6 +89,17 @@ function slowNull(measure: Measure, x: Mat, y: Mat, opts: MeasureOptions | undef
  */
 export const ROUNDING_SD = 1e-6;
 
+/** Mean and sample sd of null scores (NaN mean and sd 0 for none; sd 0 for one). */
+export function nullMoments(scores: ArrayLike<number>): { nullMean: number; nullSd: number } {
+  const n = scores.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += scores[i]!;
+  const nullMean = n ? sum / n : Number.NaN;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (scores[i]! - nullMean) ** 2;
+  return { nullMean, nullSd: n > 1 ? Math.sqrt(ss / (n - 1)) : 0 };
+}
+
 /** (observed − mean) / sd, or null when the null has no spread beyond rounding to measure against. */
 export function effectSize(observed: number, nullMean: number, nullSd: number): number | null {
   if (!Number.isFinite(nullSd) || !Number.isFinite(observed) || !Number.isFinite(nullMean)) return null;
@@ -148,12 +159,7 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
   } finally {
     prepared.dispose?.();
   }
-  let sum = 0;
-  for (const v of scores) sum += v;
-  const nullMean = count ? sum / count : Number.NaN;
-  let ss = 0;
-  for (const v of scores) ss += (v - nullMean) ** 2;
-  const nullSd = count > 1 ? Math.sqrt(ss / (count - 1)) : 0;
+  const { nullMean, nullSd } = nullMoments(scores);
   const saturatedReason = measure.saturation?.(x.rows, prepared.extras ?? {}, x, y);
   const result: NullResult = {
     observed,

@@ -14,7 +14,7 @@
 import { tokenRangeSource, type ActivationSource } from '../pair/activationSource.ts';
 import type { ScoreWithNull } from '../pair/pairedScores.ts';
 import { pairAndFilterLayer, type LayerPairingOptions } from '../pair/pairLayer.ts';
-import { effectSize, nullPermutations, pValue } from '../similarity/permutationNull.ts';
+import { effectSize, nullMoments, nullPermutations, pValue } from '../similarity/permutationNull.ts';
 
 export interface StabilityOptions extends Pick<LayerPairingOptions, 'mode' | 'minCorrelation' | 'minActivations' | 'memoryBudgetBytes' | 'tokenChunk'> {
   permutations: number;
@@ -54,12 +54,7 @@ export function documentSplit(follows: ArrayLike<number>): number {
 
 function summary(observed: number, nulls: Float64Array): ScoreWithNull {
   const n = nulls.length;
-  let sum = 0;
-  for (const v of nulls) sum += v;
-  const nullMean = n ? sum / n : Number.NaN;
-  let ss = 0;
-  for (const v of nulls) ss += (v - nullMean) ** 2;
-  const nullSd = n > 1 ? Math.sqrt(ss / (n - 1)) : 0;
+  const { nullMean, nullSd } = nullMoments(nulls);
   return { observed, nullMean, nullSd, effect: effectSize(observed, nullMean, nullSd), p: pValue(observed, nulls, 'described', true), permutations: n, saturated: false };
 }
 

@@ -6,7 +6,7 @@ import { demoConfig, demoThreeModelConfig, parseSweepConfig, sweepIdOf } from '.
 import { isUserInputError } from '../pipelines/errors.ts';
 import { configFieldOf, isTwoModelSweep, modelPairs, sweepModels } from '../workflows/modelPairs.ts';
 
-const FILE = '/work/sweeps/sweep.json';
+const FILE = '/data/sweeps/sweep.json';
 const model = (name: string, layers: number[]) => ({ model: `${name}/model.onnx`, tokenizer: 'tok.json', sae: `saes/${name}`, layers });
 
 function three(): Record<string, any> {
@@ -57,11 +57,11 @@ test('controls: the ceiling reads its model through another SAE, the floor is it
   const j = three();
   j.controls = { ceiling: { model: 'pythia', sae: 'saes/pythia-seed2' }, floor: { model: 'pythia', randomInit: { seed: 7 } } };
   const c = parseSweepConfig(j, FILE);
-  assert.deepEqual(c.controls, { ceiling: { model: 'pythia', sae: '/work/sweeps/saes/pythia-seed2' }, floor: { model: 'pythia', randomInit: { seed: 7 } } });
+  assert.deepEqual(c.controls, { ceiling: { model: 'pythia', sae: '/data/sweeps/saes/pythia-seed2' }, floor: { model: 'pythia', randomInit: { seed: 7 } } });
   const models = sweepModels(c);
   assert.deepEqual(models.map((m) => m.key), ['gpt2', 'llama', 'pythia', 'pythia~ceiling', 'pythia~floor']);
   const ceiling = models.find((m) => m.control === 'ceiling')!;
-  assert.equal(ceiling.config.sae, '/work/sweeps/saes/pythia-seed2');
+  assert.equal(ceiling.config.sae, '/data/sweeps/saes/pythia-seed2');
   assert.equal(ceiling.config.model, c.models.pythia!.model, 'the same model file');
   assert.deepEqual(ceiling.config.layers, [1, 2]);
   const floor = models.find((m) => m.control === 'floor')!;
@@ -84,7 +84,7 @@ function demoConfigJson(): Record<string, any> {
 
 test('bad models and controls are refused naming the field', () => {
   const cases: Array<[(j: Record<string, any>) => void, RegExp]> = [
-    [(j) => (j.models = { a: model('a', [1]) }), /^\/work\/sweeps\/sweep\.json: models: needs at least two models \(got only "a"\)/],
+    [(j) => (j.models = { a: model('a', [1]) }), /^\/data\/sweeps\/sweep\.json: models: needs at least two models \(got only "a"\)/],
     [(j) => (j.models = {}), /models: needs at least two models \(got none\)/],
     [(j) => (j.models['a~b'] = model('x', [1])), /models\.a~b: a model key must be 1–32 letters, digits, "_" or "-"/],
     [(j) => (j.models.gpt2.layers = [-1]), /models\.gpt2\.layers\[0\]: layer must be a non-negative integer/],

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { demoConfig, parseSweepConfig, sweepIdOf } from '../pipelines/config.ts';
 import { isUserInputError } from '../pipelines/errors.ts';
 
-const FILE = '/work/sweeps/sweep.json';
+const FILE = '/data/sweeps/sweep.json';
 
 function minimal(): Record<string, unknown> {
   return {
@@ -29,8 +29,8 @@ function errorOf(json: unknown): string {
 
 test('a minimal config gets defaults, sorted layers and paths resolved against the config folder', () => {
   const c = parseSweepConfig(JSON.stringify(minimal()), FILE);
-  assert.equal(c.corpus.path, '/work/sweeps/corpus.txt');
-  assert.equal(c.models.a.model, '/work/sweeps/a/model.onnx');
+  assert.equal(c.corpus.path, '/data/sweeps/corpus.txt');
+  assert.equal(c.models.a.model, '/data/sweeps/a/model.onnx');
   assert.equal(c.models.a.name, 'model.onnx');
   assert.equal(c.models.b.sae, '/abs/saes-b');
   assert.deepEqual(c.models.a.layers, [0, 1, 2]);
@@ -40,7 +40,7 @@ test('a minimal config gets defaults, sorted layers and paths resolved against t
   assert.equal(c.corpus.keepSpecialPositions, false, 'special positions are excluded by default');
   assert.equal('addSpecialTokens' in c.models.a, false, 'absent: the tokenizer decides, as Hugging Face');
   assert.deepEqual(c.similarity, { permutations: 1000, seed: 0, metrics: ['svcca', 'rsa', 'cka-debiased', 'knn', 'procrustes'] });
-  assert.equal(c.outDir, '/work/sweeps/ufg-out');
+  assert.equal(c.outDir, '/data/sweeps/ufg-out');
   assert.deepEqual(c.orchestration, { concurrency: 4, pairsPerRun: 200, heartbeatTimeoutSeconds: 30 });
   assert.equal('retrieval' in c, false, 'retrieval is opt-in: absent, the config (and its sweep id) is what it was before it');
   assert.equal('stability' in c, false, 'stability is opt-in');
@@ -53,7 +53,7 @@ test('a minimal config gets defaults, sorted layers and paths resolved against t
 
 test('every error names the file and the JSON path of the bad field', () => {
   const cases: Array<[(j: Record<string, any>) => void, RegExp]> = [
-    [(j) => (j.models.b.layers = [3, 1, -2]), /^\/work\/sweeps\/sweep\.json: models\.b\.layers\[2\]: layer must be a non-negative integer, got -2$/],
+    [(j) => (j.models.b.layers = [3, 1, -2]), /^\/data\/sweeps\/sweep\.json: models\.b\.layers\[2\]: layer must be a non-negative integer, got -2$/],
     [(j) => (j.models.b.layers = [3, 3]), /models\.b\.layers\[1\]: layer 3 is listed twice/],
     [(j) => (j.models.a.layers = []), /models\.a\.layers: must be a non-empty list/],
     [(j) => delete j.models.a.sae, /models\.a\.sae: is required/],
@@ -63,7 +63,7 @@ test('every error names the file and the JSON path of the bad field', () => {
     [(j) => (j.corpus.batchsize = 8), /corpus\.batchsize: unknown field \(known here: .*batchSize/],
     [(j) => (j.pairing = { encode: 'mid' }), /pairing\.encode: must be one of "pre", "post"/],
     [(j) => (j.similarity = { permutations: 1.5 }), /similarity\.permutations: must be an integer/],
-    [(j) => (j.similarity = { metrics: ['svcca', 'rsa', 'cca'] }), /^\/work\/sweeps\/sweep\.json: similarity\.metrics\[2\]: unknown metric "cca" \(known: svcca, svcca-reference, .*procrustes, mean-corr\)$/],
+    [(j) => (j.similarity = { metrics: ['svcca', 'rsa', 'cca'] }), /^\/data\/sweeps\/sweep\.json: similarity\.metrics\[2\]: unknown metric "cca" \(known: svcca, svcca-reference, .*procrustes, mean-corr\)$/],
     [(j) => (j.similarity = { metrics: ['svcca', 'rsa', 7] }), /similarity\.metrics\[2\]: unknown metric 7/],
     [(j) => (j.similarity = { metrics: ['svcca', 'rsa', 'cka', 'rsa'] }), /similarity\.metrics\[3\]: metric "rsa" is listed twice/],
     [(j) => (j.similarity = { metrics: 'cka' }), /similarity\.metrics: must be a non-empty list of metric names/],
@@ -75,8 +75,8 @@ test('every error names the file and the JSON path of the bad field', () => {
     [(j) => (j.similarity = { bootstrap: 5 }), /similarity\.bootstrap: must be an integer in 20\.\.100000, got 5/],
     [(j) => (j.similarity = { selectionShifts: 5 }), /similarity\.selectionShifts: is used only with "null": "selection"/],
     [(j) => (j.similarity = { metrics: ['cka', 'rsa'] }), /similarity\.metrics: must include "svcca" \(the paper's scores/],
-    [(j) => (j.pairing = { method: 'sinkhorn' }), /^\/work\/sweeps\/sweep\.json: pairing\.method: must be one of "greedy", "hungarian", "ot", "decoder", got "sinkhorn"$/],
-    [(j) => (j.retrieval = { maps: ['procrustes', 'lasso'] }), /^\/work\/sweeps\/sweep\.json: retrieval\.maps\[1\]: unknown map "lasso" \(known: procrustes, ridge\)$/],
+    [(j) => (j.pairing = { method: 'sinkhorn' }), /^\/data\/sweeps\/sweep\.json: pairing\.method: must be one of "greedy", "hungarian", "ot", "decoder", got "sinkhorn"$/],
+    [(j) => (j.retrieval = { maps: ['procrustes', 'lasso'] }), /^\/data\/sweeps\/sweep\.json: retrieval\.maps\[1\]: unknown map "lasso" \(known: procrustes, ridge\)$/],
     [(j) => (j.retrieval = { maps: [] }), /retrieval\.maps: must be a non-empty list of maps/],
     [(j) => (j.retrieval = { trainFraction: 1 }), /retrieval\.trainFraction: must be a number in \[0\.05, 0\.95\], got 1/],
     [(j) => (j.retrieval = { shuffles: 0 }), /retrieval\.shuffles: must be an integer in 1\.\.100000, got 0/],
@@ -88,10 +88,10 @@ test('every error names the file and the JSON path of the bad field', () => {
     [(j) => (j.pairing = { method: 'ot', pool: 10 }), /pairing\.pool: unknown field \(known here: .*poolSize/],
     [(j) => (j.orchestration = { concurrency: 0 }), /orchestration\.concurrency: must be an integer in 1\.\.1000, got 0/],
     [(j) => (j.compat = 'original'), /compat: must be one of "described", "reference"/],
-    [(j) => (j.models.a.addSpecialTokens = 'yes'), /^\/work\/sweeps\/sweep\.json: models\.a\.addSpecialTokens: must be true or false, got "yes"$/],
+    [(j) => (j.models.a.addSpecialTokens = 'yes'), /^\/data\/sweeps\/sweep\.json: models\.a\.addSpecialTokens: must be true or false, got "yes"$/],
     [(j) => (j.corpus.keepSpecialPositions = 1), /corpus\.keepSpecialPositions: must be true or false, got 1/],
     [(j) => (j.pairing = { minActivations: 0 }), /pairing\.minActivations: must be an integer in 1\.\.100, got 0/],
-    [(j) => delete j.models, /^\/work\/sweeps\/sweep\.json: models: is required$/],
+    [(j) => delete j.models, /^\/data\/sweeps\/sweep\.json: models: is required$/],
     [(j) => (j.models = []), /models: must be a JSON object/],
   ];
   for (const [mutate, expected] of cases) {
@@ -99,7 +99,7 @@ test('every error names the file and the JSON path of the bad field', () => {
     mutate(j as Record<string, any>);
     assert.match(errorOf(j), expected);
   }
-  assert.match(errorOf('{"corpus": '), /^\/work\/sweeps\/sweep\.json: not valid JSON/);
+  assert.match(errorOf('{"corpus": '), /^\/data\/sweeps\/sweep\.json: not valid JSON/);
 });
 
 test('similarity.null: a name or a list, normalised to rows-then-selection; selectionShifts read; absent without selection', () => {
@@ -137,7 +137,7 @@ test('metrics and one-to-one pairing are read, normalised to registry order, and
 
 test('the sweep id is a hash of the normalised config: same sweep, same id; any change, another id', () => {
   const a = parseSweepConfig(minimal(), FILE);
-  const sameElsewhere = parseSweepConfig({ ...minimal(), corpus: { path: '/work/sweeps/corpus.txt', maxLength: 128 } }, '/work/sweeps/copy.json');
+  const sameElsewhere = parseSweepConfig({ ...minimal(), corpus: { path: '/data/sweeps/corpus.txt', maxLength: 128 } }, '/data/sweeps/copy.json');
   assert.match(sweepIdOf(a), /^ufg-sweep-[0-9a-f]{16}$/);
   // Defaults written out, absolute paths, another file name: still the same sweep.
   assert.equal(sweepIdOf(sameElsewhere), sweepIdOf(a));
@@ -163,7 +163,7 @@ test('sae: a path, or an explicit map naming one SAE per listed layer; allowShar
   const explicit = minimal() as { models: { a: Record<string, unknown> } };
   explicit.models.a.sae = { '0': 'saes/a/embed', '1': '/abs/l1', '2': 'saes/a/layers.1' };
   const c = parseSweepConfig(explicit, FILE);
-  assert.deepEqual(c.models.a.sae, { '0': '/work/sweeps/saes/a/embed', '1': '/abs/l1', '2': '/work/sweeps/saes/a/layers.1' });
+  assert.deepEqual(c.models.a.sae, { '0': '/data/sweeps/saes/a/embed', '1': '/abs/l1', '2': '/data/sweeps/saes/a/layers.1' });
   assert.equal(c.strict, false);
   assert.equal(c.models.a.allowSharedSae, undefined);
   const withFlags = minimal() as { models: { a: Record<string, unknown> }; strict?: boolean };

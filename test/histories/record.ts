@@ -15,10 +15,11 @@
 //
 // Failures are injected here, in this test-only worker, by wrapping the real activities: nothing
 // of this is in a production code path.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sanitizeHistoryJson } from './sanitize.ts';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -115,6 +116,9 @@ async function collect(client: Client, workflowId: string, runId: string, out: R
 }
 
 /** Writes a scenario's histories as `<dir>/<workflow>.<n>.json` (n: that workflow's nth run). */
+/** This checkout's root as paths in the histories spell it (and node_modules' real folder, where it is a link). */
+const CHECKOUT_ROOTS = [...new Set([join(HISTORIES_DIR, '..', '..'), realpathSync(join(HISTORIES_DIR, '..', '..')), dirname(realpathSync(join(HISTORIES_DIR, '..', '..', 'node_modules')))])];
+
 function save(scenario: string, sweepId: string, runs: RecordedHistory[]): void {
   const dir = join(HISTORIES_DIR, scenario);
   rmSync(dir, { recursive: true, force: true });
@@ -124,7 +128,7 @@ function save(scenario: string, sweepId: string, runs: RecordedHistory[]): void 
     const short = r.workflowId === sweepId ? 'sweep' : r.workflowId.slice(sweepId.length + 1);
     const n = (seen.get(short) ?? 0) + 1;
     seen.set(short, n);
-    writeFileSync(join(dir, `${short}.${n}.json`), JSON.stringify(r) + '\n');
+    writeFileSync(join(dir, `${short}.${n}.json`), sanitizeHistoryJson(JSON.stringify(r), CHECKOUT_ROOTS) + '\n');
   }
   console.error(`record: ${scenario}: ${runs.length} histories`);
 }

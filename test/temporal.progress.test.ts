@@ -26,7 +26,13 @@ let demo: SweepConfig;
 demoSweepSuite((s) => ({ env, demo } = s));
 
 test('a demo sweep: the bar advances with work inside stages, monotone, with a measured ETA', async () => {
-  const config: SweepConfig = { ...structuredClone(demo), models: { a: { ...demo.models.a, layers: [1] }, b: { ...demo.models.b, layers: [1, 2] } } };
+  // More permutations than the demo's, and polls every 50 ms: a fast machine ran the demo's grid
+  // in 4 s, too quick for 150 ms polls to see the bar move three times inside a stage.
+  const config: SweepConfig = {
+    ...structuredClone(demo),
+    models: { a: { ...demo.models.a, layers: [1] }, b: { ...demo.models.b, layers: [1, 2] } },
+    similarity: { ...demo.similarity, permutations: 2000 },
+  };
   const started = await startSweep(env.client, config);
   const lines: string[] = [];
   const printer = progressPrinter({ isTTY: false, write: (s: string) => lines.push(s) }, { plainEveryMs: 0 });
@@ -44,7 +50,7 @@ test('a demo sweep: the bar advances with work inside stages, monotone, with a m
     }
   })();
   const outcome = await waitForSweep(env.client, started.workflowId, {
-    pollMs: 150,
+    pollMs: 50,
     onProgress: (p, live) => {
       printer.onProgress(p, live);
       const m = measureSweepWork(live);

@@ -5,10 +5,10 @@
 // exact SVD scores on spectra that reach 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Matrix, QrDecomposition } from 'ml-matrix';
+import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';
 import type { Mat } from '../pipelines/kernels/gemm.ts';
 import { seededRandom } from '../pipelines/random.ts';
-import { nuclearNormsBatched, UNIT_SPECTRUM_SCHEDULE } from '../pipelines/similarity/spectrum.ts';
+import { nuclearNormsBatched, permutedCanonicalNorms, UNIT_SPECTRUM_SCHEDULE } from '../pipelines/similarity/spectrum.ts';
 import { permutationNull } from '../pipelines/similarity/permutationNull.ts';
 import { MEASURES } from '../pipelines/similarity/registry.ts';
 import { seededPermutations } from '../pipelines/similarity/permutations.ts';
@@ -77,4 +77,58 @@ test('SVCCA null with kA = kB and canonical correlations reaching 0 equals exact
   assert.ok(Math.abs(slow.observed - 0.5) < 1e-5, `exact observed ${slow.observed} (three correlations 1, three ~0)`);
   assert.ok(Math.abs(fast.observed - slow.observed) <= 1e-4, `observed: ${fast.observed} vs exact ${slow.observed}`);
   fast.nullScores!.forEach((v, i) => assert.ok(Math.abs(v - slow.nullScores![i]!) <= 1e-4, `permutation ${i}: ${v} vs exact ${slow.nullScores![i]}`));
+});
+
+/**
+ * Orthonormal n×r L and n×c R with Lᵀ·R = U·diag(σ)·Vᵀ (σ in [0, 1]): R = L·A + W·diag(√(1 − σ̃²))·Vᵀ
+ * with W orthonormal and orthogonal to L, σ̃ the σ padded with zeros to c (r ≤ c).
+ */
+function basesWithCrossSpectrum(n: number, r: number, c: number, sigma: readonly number[], seed: number): { leftT: Mat; right: Mat } {
+  const q = orthonormalColumns(n, r + c, seed);
+  const l = q.subMatrix(0, n - 1, 0, r - 1);
+  const w = q.subMatrix(0, n - 1, r, r + c - 1);
+  const u = orthonormalColumns(r, r, seed + 1), v = orthonormalColumns(c, c, seed + 2);
+  const padded = [...sigma, ...Array.from({ length: c - r }, () => 0)];
+  const a = u.mmul(new Matrix([...Array.from({ length: r }, (_, i) => padded.map((_, j) => (i === j ? sigma[i]! : 0)))])).mmul(v.transpose());
+  const b = w.mmul(Matrix.diag(padded.map((s) => Math.sqrt(Math.max(0, 1 - s * s))))).mmul(v.transpose());
+  const rm = l.mmul(a).add(b);
+  return { leftT: { data: Float32Array.from(l.transpose().to1DArray()), rows: r, cols: n }, right: { data: Float32Array.from(rm.to1DArray()), rows: n, cols: c } };
+}
+
+test('permuted canonical norms: scaled fast steps where the spectrum allows, the unit schedule otherwise, each within 2e-5 of Σσ', async () => {
+  const n = 96, r = 20, c = 31;
+  const identity = Int32Array.from({ length: n }, (_, i) => i);
+  const fastOnes: string[] = [];
+  for (const [name, spectrum] of Object.entries(spectra)) {
+    const sigma = spectrum(r);
+    const { leftT, right } = basesWithCrossSpectrum(n, r, c, sigma, 300);
+    const stats = { rescored: 0 };
+    const [norm] = await permutedCanonicalNorms(leftT, right, [identity], { stats });
+    const exact = sigma.reduce((a, s) => a + s, 0);
+    assert.ok(Math.abs(norm! - exact) / r <= 2e-5, `${name}: ${norm} vs Σσ ${exact}`);
+    if (stats.rescored === 0) fastOnes.push(name);
+  }
+  // The null's own spectra (a bulk well inside [0.05, 1.05] once scaled) take the fast steps, as
+  // do spectra whose σ below the interval are exact zeros or too few to move the trace; σ spread
+  // over six decades are scored again by the unit schedule.
+  for (const name of ['null-like 0.05..0.5', 'all ones (f32 rounding above 1)', 'clustered at 1e-3']) assert.ok(fastOnes.includes(name), `${name} takes the fast steps (fast: ${fastOnes.join(', ')})`);
+  assert.ok(!fastOnes.includes('log-spread 1e-6..1'), 'σ spread over six decades are scored again');
+
+  // Random permutations of independent bases: the batch's norms equal exact SVD sums, and each
+  // matrix alone gets the norm it got in the batch.
+  const q = orthonormalColumns(n, r + c, 400);
+  const leftT: Mat = { data: Float32Array.from(q.subMatrix(0, n - 1, 0, r - 1).transpose().to1DArray()), rows: r, cols: n };
+  const right: Mat = { data: Float32Array.from(q.subMatrix(0, n - 1, r, r + c - 1).to1DArray()), rows: n, cols: c };
+  const perms = seededPermutations(n, 6, 9);
+  const stats = { rescored: 0 };
+  const norms = await permutedCanonicalNorms(leftT, right, perms, { stats });
+  assert.ok(stats.rescored < perms.length, 'permuted independent bases take the fast steps');
+  const l = Matrix.from1DArray(r, n, Array.from(leftT.data));
+  perms.forEach((p, b) => {
+    const rp = Matrix.from1DArray(n, c, Array.from({ length: n * c }, (_, i) => right.data[p[Math.floor(i / c)]! * c + (i % c)]!));
+    const exact = new SingularValueDecomposition(l.mmul(rp), { computeLeftSingularVectors: false, computeRightSingularVectors: false }).diagonal.reduce((a, s) => a + s, 0);
+    assert.ok(Math.abs(norms[b]! - exact) / r <= 2e-5, `permutation ${b}: ${norms[b]} vs ${exact}`);
+  });
+  const [alone] = await permutedCanonicalNorms(leftT, right, [perms[4]!]);
+  assert.equal(alone, norms[4], 'the same norm alone as in the batch');
 });

@@ -251,3 +251,77 @@ export async function topNeighbours(x: Mat, r0: number, r1: number, k: number): 
   });
   return { indices: out.indices!.data as BigInt64Array, values: out.values!.data as Float32Array };
 }
+
+/**
+ * The SVCCA null's permuted spectra in one call per batch: gather and multiply as
+ * `batchedCrossGraph` (M = Lᵀ·P·R, [B, r, c]), divide each M by s, an estimate of its largest
+ * singular value from `powerSteps` power steps on M·Mᵀ (started from the column sums) times
+ * `margin`, rounded up to a power of 2^(1/8) so that a last-bit difference between two runs rarely
+ * moves it; run the odd quintics `lead` on X = M/s, then `finishSteps` cubic steps
+ * X ← 1.5X − 0.5·XXᵀX. Returns, per matrix, the last step's trace(Xᵀ·M) and ‖X_new − X‖²_F, and s.
+ * The steps keep M's singular vectors, so the trace tends to M's nuclear norm; whether it got
+ * there is the caller's decision (from the change).
+ */
+function permutedSpectraGraph(wide: boolean, lead: readonly OddQuintic[], finishSteps: number, powerSteps: number, margin: number): Uint8Array {
+  const g = new GraphBuilder('permuted_spectra');
+  g.input('LT', 'float32', ['k1', 'n']);
+  g.input('R', 'float32', ['n', 'k2']);
+  g.input('idx', 'int64', ['B', 'n']);
+  const m = g.node('MatMul', ['LT', g.node('Gather', ['R', 'idx'], 1, { axis: 0 })]);
+  const transposed = (a: string): string => g.node('Transpose', [a], 1, { perm: [0, 2, 1] });
+  const mt = transposed(m);
+  // Sums as [B,1,x]×[B,x,1] MatMuls: their order does not depend on the slice's place in the batch.
+  const flat = (a: string): string => g.node('Reshape', [a, g.int64s([0, 1, -1])]);
+  const dot = (a: string, b: string): string => g.node('MatMul', [flat(a), transposed(flat(b))]);
+  const k1 = g.node('Slice', [g.node('Shape', [m]), g.int64s([1]), g.int64s([2])]);
+  const ones = g.node('ConstantOfShape', [g.node('Concat', [g.int64s([1, 1]), k1], 1, { axis: 0 })], 1, { value: { tensor: { dtype: 'float32', dims: [1], data: Float32Array.of(1) } } });
+  let w = g.node('MatMul', [ones, m]); // [B, 1, c]: the column sums 1ᵀM
+  for (let i = 0; i < powerSteps; i++) {
+    const u = g.node('MatMul', [w, mt]); // [B, 1, r]
+    w = g.node('MatMul', [g.node('Div', [u, g.node('Max', [g.node('Sqrt', [dot(u, u)]), g.float(1e-30)])]), m]);
+  }
+  // ‖uᵀM‖ with ‖u‖ = 1 is at most σ_max: the margin and the rounding up lift it above.
+  const sigma = g.node('Mul', [g.node('Sqrt', [dot(w, w)]), g.float(margin)]);
+  const level = g.node('Ceil', [g.node('Mul', [g.node('Log', [g.node('Max', [sigma, g.float(1e-6)])]), g.float(8 / Math.LN2)])]);
+  const scale = g.node('Exp', [g.node('Mul', [level, g.float(Math.LN2 / 8)])]);
+  let x = g.node('Div', [m, scale]);
+  // wide (r ≤ c): A = XXᵀ acts from the left; tall: A = XᵀX acts from the right.
+  const gram = (a: string): string => (wide ? g.node('MatMul', [a, transposed(a)]) : g.node('MatMul', [transposed(a), a]));
+  const times = (p: string, a: string): string => (wide ? g.node('MatMul', [p, a]) : g.node('MatMul', [a, p]));
+  for (const [a, b, c] of lead) {
+    const aa = gram(x);
+    const poly = g.node('Add', [g.node('Mul', [aa, g.float(b)]), g.node('Mul', [g.node('MatMul', [aa, aa]), g.float(c)])]);
+    x = g.node('Add', [g.node('Mul', [x, g.float(a)]), times(poly, x)]);
+  }
+  let last = x;
+  for (let s = 0; s < finishSteps; s++) {
+    last = x;
+    x = g.node('Sub', [g.node('Mul', [x, g.float(1.5)]), g.node('Mul', [times(gram(x), x), g.float(0.5)])]);
+  }
+  g.node('Reshape', [dot(x, m), g.int64s([-1])], ['trace']);
+  const diff = g.node('Sub', [x, last]);
+  g.node('Reshape', [dot(diff, diff), g.int64s([-1])], ['change']);
+  g.node('Reshape', [scale, g.int64s([-1])], ['scale']);
+  g.output('trace', 'float32', ['B']);
+  g.output('change', 'float32', ['B']);
+  g.output('scale', 'float32', ['B']);
+  return g.build();
+}
+
+/** How permutedSpectra iterates (fixed per session: the steps are unrolled into its graph). */
+export interface PermutedSpectraSchedule {
+  /** Names the cached session: one per schedule. */
+  key: string;
+  lead: readonly OddQuintic[];
+  finishSteps: number;
+  powerSteps: number;
+  margin: number;
+}
+
+/** Per permutation P of the batch: the last finishing step's trace and change for M = Lᵀ·P·R, and M's scale (permutedSpectraGraph). */
+export async function permutedSpectra(leftT: Mat, right: Mat, perms: readonly Int32Array[], schedule: PermutedSpectraSchedule): Promise<{ trace: Float32Array; change: Float32Array; scale: Float32Array }> {
+  const wide = leftT.rows <= right.cols;
+  const s = await cachedSession(`sim:permutedSpectra:${schedule.key}:${wide}`, () => permutedSpectraGraph(wide, schedule.lead, schedule.finishSteps, schedule.powerSteps, schedule.margin));
+  const out = await s.run({ LT: f32(leftT.data, [leftT.rows, leftT.cols]), R: f32(right.data, [right.rows, right.cols]), idx: permutationIndex(perms, right.rows) });
+  return { trace: out.trace!.data as Float32Array, change: out.change!.data as Float32Array, scale: out.scale!.data as Float32Array };
+}

@@ -4,16 +4,18 @@
 //
 // Null: permuting the rows of y permutes the rows of its centred data and of its basis Uy, so
 // each side's SVD is done once; a permuted score is the mean singular value of Uxᵀ·P·Uy, gathered
-// and multiplied for a batch of permutations per ONNX call, its nuclear norm by Polar Express
-// steps (f32; canonical correlations lie in [0, 1], which the steps are designed for). The null's observed score is the identity permutation's, by the same route.
+// multiplied and its nuclear norm found for a batch of permutations in one ONNX call (f32 Polar
+// Express steps on each product scaled by its largest canonical correlation, permutedCanonicalNorms;
+// a product the fast steps do not settle goes through the unit schedule). The null's observed
+// score is the identity permutation's, by the same route.
 //
 // Saturation: the kept directions of n centred rows span at most n − 1 dimensions, so SVCCA is 1
 // by construction once a side keeps n − 1 of them, and inflated with fewer than 2·k rows.
 import type { Mat } from '../kernels/gemm.ts';
 import { singularBasis, type ComponentRule, type SingularBasis } from './basis.ts';
-import { crossProduct, permutedCross } from './graphs.ts';
+import { crossProduct } from './graphs.ts';
 import { transpose } from './matrix.ts';
-import { nuclearNormsBatched, singularValues, UNIT_SPECTRUM_SCHEDULE } from './spectrum.ts';
+import { permutedCanonicalNorms, singularValues } from './spectrum.ts';
 import { componentSaturation } from './saturation.ts';
 import type { Measure, MeasureResult, PreparedNull } from './types.ts';
 
@@ -51,10 +53,9 @@ async function prepareSvccaNull(x: Mat, y: Mat, rule: ComponentRule): Promise<Pr
   const r = Math.min(bx.k, by.k);
   return {
     extras: { kA: bx.k, kB: by.k },
-    batchSize: batchFor(4 * (x.rows * by.k + 5 * bx.k * by.k + 2 * r * r)),
+    batchSize: batchFor(4 * (x.rows * by.k + 7 * bx.k * by.k + 3 * r * r)),
     async scorePermuted(perms) {
-      const m = await permutedCross(uxT, by.u, perms);
-      const norms = await nuclearNormsBatched(m, perms.length, bx.k, by.k, UNIT_SPECTRUM_SCHEDULE);
+      const norms = await permutedCanonicalNorms(uxT, by.u, perms);
       return norms.map((v) => Math.min(r, v) / r);
     },
   };

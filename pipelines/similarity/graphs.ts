@@ -140,6 +140,22 @@ export type PolarStepKind = 'quintic' | 'cubic';
 /** An odd quintic p(σ) = a·σ + b·σ³ + c·σ⁵, applied to singular values by one quintic step. */
 export type OddQuintic = readonly [number, number, number];
 
+/**
+ * One Newton–Schulz step's nodes on X ([B, r, c]): the odd quintic whose coefficient tensors are
+ * `poly`, or the cubic 1.5X − 0.5·AX without it. Wide (r ≤ c): A = XXᵀ acts from the left; tall:
+ * A = XᵀX acts from the right.
+ */
+function polarStepNodes(g: GraphBuilder, x: string, wide: boolean, poly?: readonly [string, string, string], output?: string): string {
+  const xt = g.node('Transpose', [x], 1, { perm: [0, 2, 1] });
+  const a = wide ? g.node('MatMul', [x, xt]) : g.node('MatMul', [xt, x]);
+  const times = (p: string): string => (wide ? g.node('MatMul', [p, x]) : g.node('MatMul', [x, p]));
+  const outputs = output ? [output] : 1;
+  if (!poly) return g.node('Sub', [g.node('Mul', [x, g.float(1.5)]), g.node('Mul', [times(a), g.float(0.5)])], outputs);
+  const [ca, cb, cc] = poly;
+  const q = g.node('Add', [g.node('Mul', [a, cb]), g.node('Mul', [g.node('MatMul', [a, a]), cc])]);
+  return g.node('Add', [g.node('Mul', [x, ca]), times(q)], outputs);
+}
+
 // Newton–Schulz steps towards the orthogonal polar factor of M, whose singular values σ map
 // through a scalar polynomial each step, singular vectors fixed. A quintic step applies the odd
 // quintic it is given (its coefficients are inputs, so one session serves every schedule: the
@@ -149,18 +165,12 @@ function polarStepGraph(kind: PolarStepKind, wide: boolean): Uint8Array {
   const g = new GraphBuilder(`polar_${kind}`);
   g.input('X', 'float32', ['B', 'r', 'c']);
   g.input('M', 'float32', ['B', 'r', 'c']);
-  const xt = g.node('Transpose', ['X'], 1, { perm: [0, 2, 1] });
-  // wide (r ≤ c): A = XXᵀ acts from the left; tall: A = XᵀX acts from the right.
-  const a = wide ? g.node('MatMul', ['X', xt]) : g.node('MatMul', [xt, 'X']);
-  const times = (p: string): string => (wide ? g.node('MatMul', [p, 'X']) : g.node('MatMul', ['X', p]));
-  let next: string;
+  let coefficients: [string, string, string] | undefined;
   if (kind === 'quintic') {
-    for (const name of ['ca', 'cb', 'cc']) g.input(name, 'float32', [1]);
-    const poly = g.node('Add', [g.node('Mul', [a, 'cb']), g.node('Mul', [g.node('MatMul', [a, a]), 'cc'])]);
-    next = g.node('Add', [g.node('Mul', ['X', 'ca']), times(poly)], ['Xnext']);
-  } else {
-    next = g.node('Sub', [g.node('Mul', ['X', g.float(1.5)]), g.node('Mul', [times(a), g.float(0.5)])], ['Xnext']);
+    coefficients = ['ca', 'cb', 'cc'];
+    for (const name of coefficients) g.input(name, 'float32', [1]);
   }
+  const next = polarStepNodes(g, 'X', wide, coefficients, 'Xnext');
   // trace(Xnextᵀ·M) as a [B, 1, rc] × [B, rc, 1] MatMul rather than ReduceSum: ReduceSum's
   // vectorised sum splits each slice by its memory alignment, so the same matrix would get
   // another rounding at another place in the batch; the MatMul's sum order does not move.
@@ -258,7 +268,7 @@ export async function topNeighbours(x: Mat, r0: number, r1: number, k: number): 
  * singular value from `powerSteps` power steps on M·Mᵀ (started from the column sums) times
  * `margin`, rounded up to a power of 2^(1/8) so that a last-bit difference between two runs rarely
  * moves it; run the odd quintics `lead` on X = M/s, then `finishSteps` cubic steps
- * X ← 1.5X − 0.5·XXᵀX. Returns, per matrix, the last step's trace(Xᵀ·M) and ‖X_new − X‖²_F, and s.
+ * X ← 1.5X − 0.5·XXᵀX. Returns, per matrix, the last step's trace(Xᵀ·M) and ‖X_new − X‖²_F.
  * The steps keep M's singular vectors, so the trace tends to M's nuclear norm; whether it got
  * there is the caller's decision (from the change).
  */
@@ -283,28 +293,18 @@ function permutedSpectraGraph(wide: boolean, lead: readonly OddQuintic[], finish
   // ‖uᵀM‖ with ‖u‖ = 1 is at most σ_max: the margin and the rounding up lift it above.
   const sigma = g.node('Mul', [g.node('Sqrt', [dot(w, w)]), g.float(margin)]);
   const level = g.node('Ceil', [g.node('Mul', [g.node('Log', [g.node('Max', [sigma, g.float(1e-6)])]), g.float(8 / Math.LN2)])]);
-  const scale = g.node('Exp', [g.node('Mul', [level, g.float(Math.LN2 / 8)])]);
-  let x = g.node('Div', [m, scale]);
-  // wide (r ≤ c): A = XXᵀ acts from the left; tall: A = XᵀX acts from the right.
-  const gram = (a: string): string => (wide ? g.node('MatMul', [a, transposed(a)]) : g.node('MatMul', [transposed(a), a]));
-  const times = (p: string, a: string): string => (wide ? g.node('MatMul', [p, a]) : g.node('MatMul', [a, p]));
-  for (const [a, b, c] of lead) {
-    const aa = gram(x);
-    const poly = g.node('Add', [g.node('Mul', [aa, g.float(b)]), g.node('Mul', [g.node('MatMul', [aa, aa]), g.float(c)])]);
-    x = g.node('Add', [g.node('Mul', [x, g.float(a)]), times(poly, x)]);
-  }
+  let x = g.node('Div', [m, g.node('Exp', [g.node('Mul', [level, g.float(Math.LN2 / 8)])])]);
+  for (const coefficients of lead) x = polarStepNodes(g, x, wide, coefficients.map((v) => g.float(v)) as [string, string, string]);
   let last = x;
   for (let s = 0; s < finishSteps; s++) {
     last = x;
-    x = g.node('Sub', [g.node('Mul', [x, g.float(1.5)]), g.node('Mul', [times(gram(x), x), g.float(0.5)])]);
+    x = polarStepNodes(g, x, wide);
   }
   g.node('Reshape', [dot(x, m), g.int64s([-1])], ['trace']);
   const diff = g.node('Sub', [x, last]);
   g.node('Reshape', [dot(diff, diff), g.int64s([-1])], ['change']);
-  g.node('Reshape', [scale, g.int64s([-1])], ['scale']);
   g.output('trace', 'float32', ['B']);
   g.output('change', 'float32', ['B']);
-  g.output('scale', 'float32', ['B']);
   return g.build();
 }
 
@@ -318,10 +318,10 @@ export interface PermutedSpectraSchedule {
   margin: number;
 }
 
-/** Per permutation P of the batch: the last finishing step's trace and change for M = Lᵀ·P·R, and M's scale (permutedSpectraGraph). */
-export async function permutedSpectra(leftT: Mat, right: Mat, perms: readonly Int32Array[], schedule: PermutedSpectraSchedule): Promise<{ trace: Float32Array; change: Float32Array; scale: Float32Array }> {
+/** Per permutation P of the batch: the last finishing step's trace and change for M = Lᵀ·P·R (permutedSpectraGraph). */
+export async function permutedSpectra(leftT: Mat, right: Mat, perms: readonly Int32Array[], schedule: PermutedSpectraSchedule): Promise<{ trace: Float32Array; change: Float32Array }> {
   const wide = leftT.rows <= right.cols;
   const s = await cachedSession(`sim:permutedSpectra:${schedule.key}:${wide}`, () => permutedSpectraGraph(wide, schedule.lead, schedule.finishSteps, schedule.powerSteps, schedule.margin));
   const out = await s.run({ LT: f32(leftT.data, [leftT.rows, leftT.cols]), R: f32(right.data, [right.rows, right.cols]), idx: permutationIndex(perms, right.rows) });
-  return { trace: out.trace!.data as Float32Array, change: out.change!.data as Float32Array, scale: out.scale!.data as Float32Array };
+  return { trace: out.trace!.data as Float32Array, change: out.change!.data as Float32Array };
 }

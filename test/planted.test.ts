@@ -82,6 +82,34 @@ test('SAE encoding + correlation pairing recovers every planted pair (sparsify A
   }
 });
 
+test('pairing SAE sources: the fused B-block accumulation gives the same correlations as read + shift + accumulate', async () => {
+  const { a, b } = residualsFor(300, 5);
+  const cases = [
+    ['sparsify', 'saelens', 'post'],
+    ['sparsify', 'gemmascope', 'post'],
+    ['sparsify', 'saelens', 'pre'],
+  ] as const;
+  for (const [layoutA, layoutB, mode] of cases) {
+    const saeA = await loadSae(saeFolder(fx.modelA.roots.f32.native, layoutA, 0));
+    const saeB = await loadSae(layoutB === 'gemmascope' ? saeFolder(fx.modelB.roots.f32.gemmaScope, 'gemmascope', 1) : saeFolder(fx.modelB.roots.f32.native, layoutB, 1));
+    const srcB = saeActivationSource(saeB, residualMatrix(b), mode);
+    assert.ok(srcB.accumulateShifted, 'an SAE source fuses the accumulation');
+    const readOnly = { numTokens: srcB.numTokens, numFeatures: srcB.numFeatures, read: srcB.read.bind(srcB) };
+    // Several rows of A blocks, so every block after the first row goes through the fused path.
+    const opts = { keepMatrix: true, topK: 3, plan: { blockA: 7, blockB: 9, tokenChunk: 64 } };
+    const fused = await correlateFeatures(saeActivationSource(saeA, residualMatrix(a), mode), srcB, opts);
+    const plain = await correlateFeatures(saeActivationSource(saeA, residualMatrix(a), mode), readOnly, opts);
+    const label = `${layoutA} × ${layoutB} ${mode}`;
+    assert.ok(Math.ceil(saeA.numFeatures / 7) > 2, `${label}: several rows`);
+    let worst = 0;
+    for (let i = 0; i < fused.matrix!.data.length; i++) worst = Math.max(worst, Math.abs(fused.matrix!.data[i]! - plain.matrix!.data[i]!));
+    assert.ok(worst <= 1e-6, `${label}: correlations differ by ${worst}`);
+    assert.deepEqual(Array.from(fused.aForEachB), Array.from(plain.aForEachB), label);
+    assert.deepEqual(Array.from(fused.bForEachA), Array.from(plain.bForEachA), label);
+    assert.deepEqual(Array.from(fused.topB!.positions), Array.from(plain.topB!.positions), label);
+  }
+});
+
 test('the f16 and bf16 Gemma Scope variants recover the planted pairs too', async () => {
   const { a, b } = residualsFor(400, 7);
   const saeA = await loadSae(saeFolder(fx.modelA.roots.f16.gemmaScope, 'gemmascope', 1));

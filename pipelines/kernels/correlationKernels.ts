@@ -59,10 +59,15 @@ export interface ShiftedChunk {
   sq: Float32Array;
 }
 
-/** X − shift, with the shifted values' column sums and sums of squares (what a correlation accumulates). */
-export async function shiftChunk(x: Mat, shift: Float32Array): Promise<ShiftedChunk> {
+/**
+ * X − shift, with the shifted values' column sums and sums of squares (what a correlation
+ * accumulates). `into` (at least rows × cols floats) receives the shifted values: a chunk-sized
+ * buffer reused across calls, where a fresh one per call costs page faults and collections.
+ */
+export async function shiftChunk(x: Mat, shift: Float32Array, into?: Float32Array): Promise<ShiftedChunk> {
   const s = await cachedSession('corr:shiftChunk', shiftedChunkGraph);
-  const out = await s.run({ X: f32(x.data, [x.rows, x.cols]), shift: f32(shift, [1, x.cols]) });
+  const feeds = { X: f32(x.data, [x.rows, x.cols]), shift: f32(shift, [1, x.cols]) };
+  const out = into ? await s.run(feeds, { Xs: f32(into.subarray(0, x.rows * x.cols), [x.rows, x.cols]), sum: null, sq: null }) : await s.run(feeds);
   return { shifted: { data: out.Xs!.data as Float32Array, rows: x.rows, cols: x.cols }, sum: out.sum!.data as Float32Array, sq: out.sq!.data as Float32Array };
 }
 

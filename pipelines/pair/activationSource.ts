@@ -7,8 +7,26 @@ import { gatherColumns } from '../kernels/correlationKernels.ts';
 export interface ActivationSource {
   readonly numTokens: number;
   readonly numFeatures: number;
-  /** Rows tokenStart..tokenEnd-1, columns featStart..featEnd-1, row-major. */
-  read(tokenStart: number, tokenEnd: number, featStart: number, featEnd: number): Promise<Mat>;
+  /**
+   * Rows tokenStart..tokenEnd-1, columns featStart..featEnd-1, row-major. A source that computes
+   * the block may write it into `into` (at least that many floats, reused by the caller across
+   * reads); the returned Mat says where the values are.
+   */
+  read(tokenStart: number, tokenEnd: number, featStart: number, featEnd: number, into?: Float32Array): Promise<Mat>;
+  /**
+   * Optional, for sources that compute their blocks: acc + aᵀ·(read(…) − shift) written into
+   * `out`, in one pass that never materialises the block. Must equal the unfused
+   * shiftChunk + accumulateShifted on read(…), which pairing uses where this is absent.
+   */
+  accumulateShifted?(tokenStart: number, tokenEnd: number, featStart: number, featEnd: number, into: ShiftedAccumulation): Promise<Float32Array>;
+}
+
+/** What an accumulation into a correlation block takes: the shift, the other side's shifted chunk, the accumulator and the output (≠ acc). */
+export interface ShiftedAccumulation {
+  shift: Float32Array;
+  a: Mat;
+  acc: Float32Array;
+  out: Float32Array;
 }
 
 /** A source over a matrix already in memory (rows = tokens). Full-width reads share its buffer. */
@@ -55,6 +73,14 @@ export function tokenRangeSource(src: ActivationSource, t0: number, t1: number):
       checkRange(r0, r1, t1 - t0, f0, f1, src.numFeatures);
       return src.read(t0 + r0, t0 + r1, f0, f1);
     },
+    ...(src.accumulateShifted
+      ? {
+          accumulateShifted(r0: number, r1: number, f0: number, f1: number, into: ShiftedAccumulation) {
+            checkRange(r0, r1, t1 - t0, f0, f1, src.numFeatures);
+            return src.accumulateShifted!(t0 + r0, t0 + r1, f0, f1, into);
+          },
+        }
+      : {}),
   };
 }
 

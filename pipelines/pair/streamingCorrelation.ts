@@ -213,6 +213,15 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
   // largest: each accumulate writes into the spare and is copied back (a copy per 2·chunk flops).
   const row = new Float32Array(rowCells);
   const spare = new Float32Array(largestBlock);
+  // Each row's accumulators start from this zero block at the row's first chunk, instead of
+  // zeroing the whole row (2 GiB at 16384 × 32768: seconds per row).
+  const zeros = new Float32Array(largestBlock);
+  // Chunks and shifted chunks are written into these, reused for every chunk: a fresh 256 MB
+  // buffer per read costs page faults and collections.
+  const chunkA = new Float32Array(plan.tokenChunk * Math.min(plan.blockA, FA));
+  const chunkB = new Float32Array(plan.tokenChunk * Math.min(plan.blockB, FB));
+  const shiftedA = new Float32Array(chunkA.length);
+  const shiftedB = new Float32Array(chunkB.length);
   const slots = bBlocks.map((blk) => row.subarray(blk.offset, blk.offset + Math.min(plan.blockA, FA) * (blk.b1 - blk.b0)));
   let lastSave = Date.now();
 
@@ -221,7 +230,6 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
     const firstRow = r === 0;
     const resumeMid = r0 && r0.rowsDone === r && r0.chunksDone > 0 ? r0 : undefined;
     if (resumeMid?.acc) row.set(resumeMid.acc);
-    else row.fill(0);
     // The last row may be narrower: its accumulators are the leading part of each slot.
     const accOf = (j: number) => slots[j]!.subarray(0, wa * (bBlocks[j]!.b1 - bBlocks[j]!.b0));
     let runA = k > 0 ? (resumeMid?.runA ?? emptyTopK(k, wa)) : undefined;
@@ -229,21 +237,28 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
     const firstChunk = resumeMid?.chunksDone ?? 0;
     for (let c = firstChunk, t0 = firstChunk * plan.tokenChunk; t0 < T; c++, t0 += plan.tokenChunk) {
       const t1 = Math.min(T, t0 + plan.tokenChunk);
-      const ca = await a.read(t0, t1, a0, a1);
+      const ca = await a.read(t0, t1, a0, a1, chunkA);
       if (t0 === 0) sideA.shift.set(await chunkShift(ca), a0);
       if (runA) runA = await mergeTopK(runA, ca, t0);
       // Shifted once per chunk and reused by every B block of the row.
-      const sa = await shiftChunk(ca, sideA.shift.subarray(a0, a1));
+      const sa = await shiftChunk(ca, sideA.shift.subarray(a0, a1), shiftedA);
       sideA.add(a0, sa.sum, sa.sq);
       for (let j = 0; j < bBlocks.length; j++) {
         const { b0, b1 } = bBlocks[j]!;
-        const cb = await b.read(t0, t1, b0, b1);
+        const acc = accOf(j);
+        const out = spare.subarray(0, acc.length);
+        const accIn = c === 0 ? zeros.subarray(0, acc.length) : acc;
+        // After the first row a B block is only accumulated: a computing source fuses that.
+        if (!firstRow && b.accumulateShifted) {
+          acc.set(await b.accumulateShifted(t0, t1, b0, b1, { shift: sideB.shift.subarray(b0, b1), a: sa.shifted, acc: accIn, out }));
+          continue;
+        }
+        const cb = await b.read(t0, t1, b0, b1, chunkB);
         if (t0 === 0 && firstRow) sideB.shift.set(await chunkShift(cb), b0);
-        const sb = await shiftChunk(cb, sideB.shift.subarray(b0, b1));
+        const sb = await shiftChunk(cb, sideB.shift.subarray(b0, b1), shiftedB);
         if (firstRow) sideB.add(b0, sb.sum, sb.sq);
         if (runB) runB[j] = await mergeTopK(runB[j]!, cb, t0);
-        const acc = accOf(j);
-        acc.set(await accumulateShifted(sa.shifted, sb.shifted, acc, spare.subarray(0, acc.length)));
+        acc.set(await accumulateShifted(sa.shifted, sb.shifted, accIn, out));
       }
       if (opts.save && Date.now() - lastSave >= (opts.everyMs ?? 60_000) && t1 < T) {
         lastSave = Date.now();

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mat, type Mat } from '../kernels/gemm.ts';
 import { cachedSession, ort } from '../kernels/session.ts';
-import { blockEncoderGraph, saeEncoderGraph, topkMergeGraph, type BlockKind } from './encodeGraphs.ts';
+import { blockAccumulateGraph, blockEncoderGraph, saeEncoderGraph, topkMergeGraph, type BlockKind } from './encodeGraphs.ts';
 import type { EncodeMode, Sae } from './types.ts';
 
 const contentKeys = new WeakMap<Sae, string>();
@@ -129,17 +129,48 @@ export async function encodeFeatureBlock(
   featEnd: number,
   mode: EncodeMode,
   thresholds?: Float32Array,
+  into?: Float32Array,
 ): Promise<Mat> {
+  const { kind, feeds } = await blockRun(sae, residuals, featStart, featEnd, mode, thresholds);
+  const session = await cachedSession(`sae-block:${kind}:${sae.subtractDecoderBias}`, () => blockEncoderGraph(kind, sae.subtractDecoderBias));
+  const dims = [residuals.rows, featEnd - featStart];
+  const r = into ? await session.run(feeds, { A: new ort.Tensor('float32', into.subarray(0, dims[0]! * dims[1]!), dims) }) : await session.run(feeds);
+  return mat(residuals.rows, featEnd - featStart, r.A!.data as Float32Array);
+}
+
+/**
+ * acc + aᵀ·(encodeFeatureBlock(…) − shift), written into `into` (a buffer other than `acc`), in
+ * one ONNX call: the block is never materialised (a pairing's B side, recomputed once per row).
+ */
+export async function accumulateFeatureBlock(
+  sae: Sae,
+  residuals: Mat,
+  featStart: number,
+  featEnd: number,
+  mode: EncodeMode,
+  thresholds: Float32Array | undefined,
+  into: { shift: Float32Array; a: Mat; acc: Float32Array; out: Float32Array },
+): Promise<Float32Array> {
+  const { kind, feeds } = await blockRun(sae, residuals, featStart, featEnd, mode, thresholds);
+  const n = featEnd - featStart;
+  const { shift, a, acc, out } = into;
+  if (a.rows !== residuals.rows) throw new Error(`accumulateFeatureBlock: token counts differ (${a.rows} vs ${residuals.rows})`);
+  if (out.buffer === acc.buffer && out.byteOffset === acc.byteOffset) throw new Error('accumulateFeatureBlock: the output buffer must differ from the accumulator');
+  const session = await cachedSession(`sae-block-accumulate:${kind}:${sae.subtractDecoderBias}`, () => blockAccumulateGraph(kind, sae.subtractDecoderBias));
+  await session.run(
+    { ...feeds, shift: new ort.Tensor('float32', shift, [1, n]), A: new ort.Tensor('float32', a.data, [a.rows, a.cols]), acc: new ort.Tensor('float32', acc, [a.cols, n]) },
+    { accOut: new ort.Tensor('float32', out, [a.cols, n]) },
+  );
+  return out;
+}
+
+/** The checked feeds of a block graph, with the sparsifying step's (thresholds computed if omitted). */
+async function blockRun(sae: Sae, residuals: Mat, featStart: number, featEnd: number, mode: EncodeMode, thresholds?: Float32Array): Promise<{ kind: BlockKind; feeds: Record<string, ort.Tensor> }> {
   checkWidth(sae, residuals);
   if (!(featStart >= 0 && featStart < featEnd && featEnd <= sae.numFeatures)) {
     throw new Error(`encodeFeatureBlock: bad feature range [${featStart}, ${featEnd}) of ${sae.numFeatures}`);
   }
   const kind = blockKindFor(sae, mode);
   const thr = kind === 'threshold' ? (thresholds ?? (await topkThresholds(sae, residuals))) : undefined;
-  const session = await cachedSession(`sae-block:${kind}:${sae.subtractDecoderBias}`, () => blockEncoderGraph(kind, sae.subtractDecoderBias));
-  const r = await session.run({
-    ...blockFeeds(sae, residuals, featStart, featEnd),
-    ...sparsityFeeds(sae, kind, featStart, featEnd, residuals.rows, thr),
-  });
-  return mat(residuals.rows, featEnd - featStart, r.A!.data as Float32Array);
+  return { kind, feeds: { ...blockFeeds(sae, residuals, featStart, featEnd), ...sparsityFeeds(sae, kind, featStart, featEnd, residuals.rows, thr) } };
 }

@@ -77,6 +77,22 @@ export function blockEncoderGraph(kind: BlockKind, subtract: boolean): Uint8Arra
 }
 
 /**
+ * Block encoder fused with a correlation's accumulation: accOut = acc + Aᵀ·(block − shift), the
+ * block being blockEncoderGraph's. Pairing recomputes each B block once per row of A blocks;
+ * fused, that T × Fb block never leaves ONNX Runtime and is not shifted in a second pass.
+ */
+export function blockAccumulateGraph(kind: BlockKind, subtract: boolean): Uint8Array {
+  const g = new GraphBuilder('sae_block_accumulate');
+  const block = blockInputs(g, kind, subtract);
+  g.input('shift', 'float32', [1, 'Fb']);
+  g.input('A', 'float32', ['T', 'fa']);
+  g.input('acc', 'float32', ['fa', 'Fb']);
+  g.node('Gemm', ['A', g.node('Sub', [block, 'shift']), 'acc'], ['accOut'], { transA: 1, alpha: { float: 1 }, beta: { float: 1 } });
+  g.output('accOut', 'float32', ['fa', 'Fb']);
+  return g.build();
+}
+
+/**
  * One step of the running per-token top-k over feature blocks: R [T, k] (current k largest
  * pre-activations, starting at zeros — pre-activations are ≥ 0) merged with this block's.
  */

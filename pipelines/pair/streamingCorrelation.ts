@@ -13,7 +13,7 @@ import {
   type RunningTopK,
 } from '../kernels/correlationKernels.ts';
 import type { ActivationSource } from './activationSource.ts';
-import { DEFAULT_MEMORY_BUDGET, planBlocks, type BlockPlan } from './blockPlan.ts';
+import { COMPUTED_SOURCE_TOKEN_CHUNK, DEFAULT_MEMORY_BUDGET, DEFAULT_TOKEN_CHUNK, planBlocks, type BlockPlan } from './blockPlan.ts';
 
 /**
  * `pearson`: the textbook correlation. `reference`: the original code's (docs/design.md quirk #3):
@@ -177,7 +177,8 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
   const FA = a.numFeatures, FB = b.numFeatures;
   const kind = opts.kind ?? 'pearson';
   const budget = opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
-  const plan = opts.resume?.plan ?? { ...planBlocks(FA, FB, T, budget, opts.tokenChunk), ...opts.plan };
+  const tokenChunk = opts.tokenChunk ?? (b.accumulateShifted ? COMPUTED_SOURCE_TOKEN_CHUNK : DEFAULT_TOKEN_CHUNK);
+  const plan = opts.resume?.plan ?? { ...planBlocks(FA, FB, T, budget, tokenChunk), ...opts.plan };
   if (opts.keepMatrix && FA * FB * 4 > budget) {
     throw new Error(`a ${FA} × ${FB} correlation matrix does not fit the memory budget of ${budget} bytes`);
   }

@@ -81,13 +81,18 @@ function accumulateGraph(): Uint8Array {
   return g.build();
 }
 
+/** The preconditions of an accumulation acc + AᵀB into `out`, shared by its fused SAE variant. */
+export function checkAccumulation(who: string, rowsA: number, rowsB: number, acc: Float32Array, out: Float32Array): void {
+  if (rowsA !== rowsB) throw new Error(`${who}: token counts differ (${rowsA} vs ${rowsB})`);
+  if (out.buffer === acc.buffer && out.byteOffset === acc.byteOffset) throw new Error(`${who}: the output buffer must differ from the accumulator`);
+}
+
 /**
  * acc + AᵀB of two shifted chunks, written into `into` (a buffer other than `acc`): ONNX Runtime
  * does not write an output over its input.
  */
 export async function accumulateShifted(a: Mat, b: Mat, acc: Float32Array, into: Float32Array): Promise<Float32Array> {
-  if (a.rows !== b.rows) throw new Error(`accumulateShifted: token counts differ (${a.rows} vs ${b.rows})`);
-  if (into.buffer === acc.buffer && into.byteOffset === acc.byteOffset) throw new Error('accumulateShifted: the output buffer must differ from the accumulator');
+  checkAccumulation('accumulateShifted', a.rows, b.rows, acc, into);
   const s = await cachedSession('corr:accumulate', accumulateGraph);
   await s.run({ A: f32(a.data, [a.rows, a.cols]), B: f32(b.data, [b.rows, b.cols]), acc: f32(acc, [a.cols, b.cols]) }, { accOut: f32(into, [a.cols, b.cols]) });
   return into;

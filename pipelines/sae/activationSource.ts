@@ -51,7 +51,10 @@ export function saeActivationSource(sae: Sae, residuals: ResidualSource, mode: E
     },
     async accumulateShifted(t0, t1, f0, f1, into) {
       check(t0, t1, f0, f1);
-      if (t0 === t1 || f0 === f1) return into.out.set(into.acc), into.out;
+      if (t0 === t1 || f0 === f1) {
+        into.out.set(into.acc);
+        return into.out;
+      }
       const x = await residuals.read(t0, t1);
       return accumulateFeatureBlock(sae, x, f0, f1, mode, await thresholdsFor(t0, t1, x), into);
     },

@@ -1,9 +1,11 @@
 // SAE encoding on ONNX Runtime: whole-SAE (batches of tokens → all features) and block-wise
 // (tokens → a slice of features), the latter for consumers that must not hold T × F at once.
 import { createHash } from 'node:crypto';
+import { checkAccumulation } from '../kernels/correlationKernels.ts';
 import { mat, type Mat } from '../kernels/gemm.ts';
 import { cachedSession, ort } from '../kernels/session.ts';
 import { blockAccumulateGraph, blockEncoderGraph, saeEncoderGraph, topkMergeGraph, type BlockKind } from './encodeGraphs.ts';
+import type { ShiftedAccumulation } from '../pair/activationSource.ts';
 import type { EncodeMode, Sae } from './types.ts';
 
 const contentKeys = new WeakMap<Sae, string>();
@@ -139,7 +141,7 @@ export async function encodeFeatureBlock(
 }
 
 /**
- * acc + aᵀ·(encodeFeatureBlock(…) − shift), written into `into` (a buffer other than `acc`), in
+ * acc + aᵀ·(encodeFeatureBlock(…) − shift), written into `out` (a buffer other than `acc`), in
  * one ONNX call: the block is never materialised (a pairing's B side, recomputed once per row).
  */
 export async function accumulateFeatureBlock(
@@ -149,13 +151,11 @@ export async function accumulateFeatureBlock(
   featEnd: number,
   mode: EncodeMode,
   thresholds: Float32Array | undefined,
-  into: { shift: Float32Array; a: Mat; acc: Float32Array; out: Float32Array },
+  { shift, a, acc, out }: ShiftedAccumulation,
 ): Promise<Float32Array> {
+  checkAccumulation('accumulateFeatureBlock', a.rows, residuals.rows, acc, out);
   const { kind, feeds } = await blockRun(sae, residuals, featStart, featEnd, mode, thresholds);
   const n = featEnd - featStart;
-  const { shift, a, acc, out } = into;
-  if (a.rows !== residuals.rows) throw new Error(`accumulateFeatureBlock: token counts differ (${a.rows} vs ${residuals.rows})`);
-  if (out.buffer === acc.buffer && out.byteOffset === acc.byteOffset) throw new Error('accumulateFeatureBlock: the output buffer must differ from the accumulator');
   const session = await cachedSession(`sae-block-accumulate:${kind}:${sae.subtractDecoderBias}`, () => blockAccumulateGraph(kind, sae.subtractDecoderBias));
   await session.run(
     { ...feeds, shift: new ort.Tensor('float32', shift, [1, n]), A: new ort.Tensor('float32', a.data, [a.rows, a.cols]), acc: new ort.Tensor('float32', acc, [a.cols, n]) },
@@ -168,7 +168,7 @@ export async function accumulateFeatureBlock(
 async function blockRun(sae: Sae, residuals: Mat, featStart: number, featEnd: number, mode: EncodeMode, thresholds?: Float32Array): Promise<{ kind: BlockKind; feeds: Record<string, ort.Tensor> }> {
   checkWidth(sae, residuals);
   if (!(featStart >= 0 && featStart < featEnd && featEnd <= sae.numFeatures)) {
-    throw new Error(`encodeFeatureBlock: bad feature range [${featStart}, ${featEnd}) of ${sae.numFeatures}`);
+    throw new Error(`SAE block: bad feature range [${featStart}, ${featEnd}) of ${sae.numFeatures}`);
   }
   const kind = blockKindFor(sae, mode);
   const thr = kind === 'threshold' ? (thresholds ?? (await topkThresholds(sae, residuals))) : undefined;

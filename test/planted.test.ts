@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { mat, type Mat } from '../pipelines/kernels/gemm.ts';
+import { featureSubsetSource } from '../pipelines/pair/activationSource.ts';
 import { correlateFeatures } from '../pipelines/pair/streamingCorrelation.ts';
 import { residualMatrix, saeActivationSource } from '../pipelines/sae/activationSource.ts';
 import { loadSae } from '../pipelines/sae/loadSae.ts';
@@ -107,6 +108,36 @@ test('pairing SAE sources: the fused B-block accumulation gives the same correla
     assert.deepEqual(Array.from(fused.aForEachB), Array.from(plain.aForEachB), label);
     assert.deepEqual(Array.from(fused.bForEachA), Array.from(plain.bForEachA), label);
     assert.deepEqual(Array.from(fused.topB!.positions), Array.from(plain.topB!.positions), label);
+  }
+});
+
+test('a feature subset of an SAE source encodes only its features and equals the same columns of the whole source', async () => {
+  const { a } = residualsFor(200, 11);
+  const cases = [
+    [saeFolder(fx.modelA.roots.f32.native, 'sparsify', 0), 'post'],
+    [saeFolder(fx.modelA.roots.f32.native, 'sparsify', 0), 'pre'],
+    [saeFolder(fx.modelA.roots.f32.gemmaScope, 'gemmascope', 1), 'post'],
+  ] as const;
+  for (const [folder, mode] of cases) {
+    const sae = await loadSae(folder);
+    const whole = saeActivationSource(sae, residualMatrix(a), mode);
+    const pick = [sae.numFeatures - 1, 0, 3, Math.floor(sae.numFeatures / 2), 3];
+    const sub = featureSubsetSource(whole, pick);
+    assert.equal(sub.numFeatures, pick.length);
+    assert.ok(sub.subset, 'the subset is the SAE source\'s own (it encodes the picked features only)');
+    const full = await whole.read(0, 200, 0, sae.numFeatures);
+    const part = await sub.read(10, 200, 1, 5);
+    // And a subset of the subset, renumbered again.
+    const nested = await featureSubsetSource(sub, [4, 0]).read(0, 200, 0, 2);
+    let worst = 0;
+    for (let t = 10; t < 200; t++) {
+      for (let j = 1; j < 5; j++) worst = Math.max(worst, Math.abs(part.data[(t - 10) * 4 + (j - 1)]! - full.data[t * sae.numFeatures + pick[j]!]!));
+    }
+    for (let t = 0; t < 200; t++) {
+      worst = Math.max(worst, Math.abs(nested.data[t * 2]! - full.data[t * sae.numFeatures + pick[4]!]!), Math.abs(nested.data[t * 2 + 1]! - full.data[t * sae.numFeatures + pick[0]!]!));
+    }
+    assert.ok(worst <= 1e-5, `${folder} ${mode}: subset activations differ by ${worst}`);
+    assert.ok(full.data.some((v) => v > 0), 'some features fire');
   }
 });
 

@@ -19,6 +19,12 @@ export interface ActivationSource {
    * shiftChunk + accumulateShifted on read(…), which pairing uses where this is absent.
    */
   accumulateShifted?(tokenStart: number, tokenEnd: number, featStart: number, featEnd: number, into: ShiftedAccumulation): Promise<Float32Array>;
+  /**
+   * Optional, for sources that compute their blocks: the listed features (valid, checked by the
+   * caller) as a source of their own that computes only those, where reading the span they cover
+   * would compute every feature between them (featureSubsetSource uses it when present).
+   */
+  subset?(features: readonly number[]): ActivationSource;
 }
 
 /** What an accumulation into a correlation block takes: the shift, the other side's shifted chunk, the accumulator and the output (≠ acc). */
@@ -49,6 +55,7 @@ export function matrixSource(m: Mat): ActivationSource {
 export function featureSubsetSource(src: ActivationSource, features: ArrayLike<number>): ActivationSource {
   const idx = Array.from(features);
   for (const f of idx) if (!Number.isInteger(f) || f < 0 || f >= src.numFeatures) throw new Error(`feature ${f} outside 0..${src.numFeatures - 1}`);
+  if (src.subset) return src.subset(idx);
   return {
     numTokens: src.numTokens,
     numFeatures: idx.length,

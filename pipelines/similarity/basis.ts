@@ -1,11 +1,14 @@
 // The singular-direction basis that SVCCA and PWCCA start from: centre the columns over the rows,
 // eigen-decompose the d×d Gram (f64, ONNX), keep the top directions by a rule, and map them to
 // an orthonormal n×k basis U = Xc·V·S⁻¹ of the kept score space (ONNX). Canonical correlations
-// between two sides are then the singular values of UxᵀUy.
-import type { Matrix } from 'ml-matrix';
+// between two sides are then the singular values of UxᵀUy. With fewer rows than columns (a
+// semantic subspace's pairs) the n×n row Gram is decomposed instead: its eigenvectors are U
+// itself and V = Xcᵀ·U·S⁻¹, and the eigen-solve (plain JS, cubic) costs (n/d)³ of the d×d one —
+// at d = 768 that one alone takes seconds, whatever n is.
+import { Matrix } from 'ml-matrix';
 import { UserInputError } from '../errors.ts';
 import type { Mat } from '../kernels/gemm.ts';
-import { centredGram, project } from './graphs.ts';
+import { centredGram, crossProduct, project } from './graphs.ts';
 import { symmetricEigen } from './spectrum.ts';
 
 /**
@@ -54,11 +57,22 @@ export function keptComponents(variances: Float64Array, rule: ComponentRule): nu
 }
 
 export async function singularBasis(x: Mat, rule: ComponentRule): Promise<SingularBasis> {
-  const { gram, mean } = await centredGram(x);
-  const eig = symmetricEigen(gram, x.cols);
+  const byRows = x.rows < x.cols;
+  const { gram, mean } = await centredGram(x, byRows);
+  const eig = symmetricEigen(gram, byRows ? x.rows : x.cols);
   if (!(eig.values[0]! > 0)) throw new UserInputError(`all ${x.rows} rows are identical: there is no variance to compare`);
   const k = keptComponents(eig.values, rule);
   const s = Float64Array.from(eig.values.subarray(0, k), (l) => Math.sqrt(l));
+  if (byRows) {
+    const u = new Float32Array(x.rows * k);
+    for (let r = 0; r < x.rows; r++) for (let c = 0; c < k; c++) u[r * k + c] = eig.vectors.get(r, c);
+    const basis = { data: u, rows: x.rows, cols: k };
+    // Xcᵀ·U = Xᵀ·U: U's columns sum to 0 (they lie in the span of the centred columns).
+    const xtu = await crossProduct(x, basis, false);
+    const v = new Matrix(x.cols, k);
+    for (let r = 0; r < x.cols; r++) for (let c = 0; c < k; c++) v.set(r, c, xtu[r * k + c]! / s[c]!);
+    return { u: basis, k, s, v, mean };
+  }
   const w = new Float32Array(x.cols * k);
   for (let r = 0; r < x.cols; r++) for (let c = 0; c < k; c++) w[r * k + c] = eig.vectors.get(r, c) / s[c]!;
   const u = await project(x, Float32Array.from(mean), { data: w, rows: x.cols, cols: k });

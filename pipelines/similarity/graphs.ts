@@ -14,21 +14,24 @@ function f32(data: Float32Array, dims: number[]): Tensor {
   return new ort.Tensor('float32', data, dims);
 }
 
-function centredGramGraph(): Uint8Array {
+function centredGramGraph(rows: boolean): Uint8Array {
   const g = new GraphBuilder('centred_gram');
   g.input('X', 'float32', ['n', 'd']);
   const xd = g.node('Cast', ['X'], 1, { to: DOUBLE });
   g.node('ReduceMean', [xd], ['mean'], { axes: [0], keepdims: 1 });
   const xc = g.node('Sub', [xd, 'mean']);
-  g.node('Gemm', [xc, xc], ['G'], { transA: 1 });
-  g.output('G', 'float64', ['d', 'd']);
+  g.node('Gemm', [xc, xc], ['G'], rows ? { transB: 1 } : { transA: 1 });
+  g.output('G', 'float64', rows ? ['n', 'n'] : ['d', 'd']);
   g.output('mean', 'float64', [1, 'd']);
   return g.build();
 }
 
-/** G = XcᵀXc (d×d, f64) with Xc = X minus its column means, and those means. */
-export async function centredGram(x: Mat): Promise<{ gram: Float64Array; mean: Float64Array }> {
-  const s = await cachedSession('sim:centredGram', centredGramGraph);
+/**
+ * G = XcᵀXc (d×d, f64) with Xc = X minus its column means, and those means; with `rows`, the row
+ * Gram Xc·Xcᵀ (n×n) instead, which has the same nonzero eigenvalues and is smaller when n < d.
+ */
+export async function centredGram(x: Mat, rows = false): Promise<{ gram: Float64Array; mean: Float64Array }> {
+  const s = await cachedSession(`sim:centredGram:${rows}`, () => centredGramGraph(rows));
   const out = await s.run({ X: f32(x.data, [x.rows, x.cols]) });
   return { gram: out.G!.data as Float64Array, mean: out.mean!.data as Float64Array };
 }

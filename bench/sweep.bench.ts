@@ -2,8 +2,9 @@
 // and Pythia-160m (d = 768, 12 blocks) shapes (random weights, generated here), 32 768-feature
 // TopK SAEs, ~30 000 tokens (100 documents × 300), a 2 × 2 layer sub-grid, 1000 permutations — run
 // by a real Temporal dev server, a worker in this process and a fresh artifact store. Per stage: wall
-// time (from each artifact's manifest), FLOP, the same run's ONNX Runtime GEMM rate, the stage's time
-// at that rate, and the process's peak RSS; then the whole 6 × 12 grid extrapolated.
+// time (from each artifact's manifest), FLOP (a model of each stage's unavoidable arithmetic), the
+// same run's ONNX Runtime GEMM rate, the stage's time at that rate, and the highest RSS sampled
+// while it ran; then the whole 6 × 12 grid extrapolated and the process's peak RSS.
 //
 // Env (smaller values for a quick look): UFG_BENCH_SWEEP_FEATURES (32768), UFG_BENCH_SWEEP_DOCS (100),
 // UFG_BENCH_SWEEP_DOC_TOKENS (300), UFG_BENCH_SWEEP_PERMUTATIONS (1000), UFG_BENCH_SWEEP_VOCAB (50304).
@@ -20,6 +21,8 @@ import { planBlocks } from '../pipelines/pair/blockPlan.ts';
 import { encodeSafetensors } from '../pipelines/sae/safetensors.ts';
 import { gaussian, seededRandom } from '../pipelines/random.ts';
 import type { Manifest } from '../storage/manifest.ts';
+import { SCORES_FILE, type StoredScores } from '../activities/scores.ts';
+import { SUBSPACES_FILE, type StoredCategory } from '../activities/subspaces.ts';
 import { runWorker } from '../worker/runWorker.ts';
 import { fixtureCorpus, ensureFixtures } from '../test/fixtures/generate.ts';
 import { buildTinyModel } from '../test/fixtures/tinyModel.ts';
@@ -89,6 +92,66 @@ interface Stage {
   seconds: number;
   flop: number;
   count: number;
+  /** Highest RSS sampled while one of the stage's activities ran (stages that overlap share samples). */
+  peakRss: number;
+}
+
+/** The process's RSS every `ms` milliseconds, with the time of each sample. */
+function sampleRss(ms: number): { stop(): void; peakBetween(t0: number, t1: number): number } {
+  const times: number[] = [];
+  const rss: number[] = [];
+  const take = () => {
+    times.push(Date.now());
+    rss.push(process.memoryUsage.rss());
+  };
+  take();
+  const timer = setInterval(take, ms);
+  return {
+    stop: () => clearInterval(timer),
+    peakBetween(t0, t1) {
+      let peak = 0;
+      for (let i = 0; i < times.length; i++) if (times[i]! >= t0 && times[i]! <= t1) peak = Math.max(peak, rss[i]!);
+      return peak;
+    },
+  };
+}
+
+/**
+ * The full-space nulls' arithmetic floor, per permutation: SVCCA one n×kA×kB product of the bases
+ * and the Gram of the kA×kB result (the spectrum's cheapest route); Procrustes the same on the
+ * decoder widths; CKA one n×dA×dB product; RSA n²/2 multiply-adds (a gather, so far from GEMM
+ * speed by nature). Measures not listed (kNN) count nothing.
+ */
+function similarityFlop(s: StoredScores): number {
+  const { n, widthA: dA, widthB: dB } = s;
+  let flop = 0;
+  for (const m of s.scores) {
+    if ('skipped' in m) continue;
+    const product = (kA: number, kB: number) => 2 * n * kA * kB + 2 * kA * kB * Math.min(kA, kB);
+    const perPermutation =
+      m.measure === 'svcca' || m.measure === 'svcca-reference' ? product(m.extras?.kA ?? 0, m.extras?.kB ?? 0)
+      : m.measure === 'procrustes' ? product(Math.min(n, dA), Math.min(n, dB))
+      : m.measure === 'cka' || m.measure === 'cka-debiased' ? 2 * n * dA * dB
+      : m.measure === 'rsa' ? n * n
+      : 0;
+    flop += (m.permutations + 1) * perPermutation;
+  }
+  return flop;
+}
+
+/**
+ * Semantic subspaces: per category its features' encoding (T·d each) and correlation (T·fA·fB),
+ * and RSA's null on its pairs; SVCCA's null is left out (its kept widths are not stored), so this
+ * floor is low, never high.
+ */
+function subspaceFlop(categories: StoredCategory[], tokens: number): number {
+  let flop = 0;
+  for (const c of categories) {
+    const fA = c.featuresA.length, fB = c.featuresB.length, n = c.pairsA.length;
+    if (fA > 0 && fB > 0) flop += 2 * tokens * (MODELS.a.d * fA + MODELS.b.d * fB + fA * fB);
+    if (!('skipped' in c.rsa)) flop += (c.rsa.permutations + 1) * n * n;
+  }
+  return flop;
 }
 
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
@@ -134,6 +197,7 @@ export async function run(): Promise<void> {
   const storeRoot = join(work, 'store');
   const worker = runWorker({ connection: workerConnection, namespace: opts.namespace, storeRoot, signal: abort.signal, onReady: ready });
   const { client, connection } = await connectClient(opts);
+  const rssSamples = sampleRss(250);
   let wall = 0;
   try {
     await Promise.race([isReady, worker]);
@@ -142,6 +206,7 @@ export async function run(): Promise<void> {
     await waitForSweep(client, workflowId);
     wall = (performance.now() - started) / 1000;
   } finally {
+    rssSamples.stop();
     abort.abort();
     await worker.catch(() => {});
     await connection.close();
@@ -159,8 +224,9 @@ export async function run(): Promise<void> {
     if (id.startsWith('.') || !existsSync(file)) continue;
     const m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
     if (m.stage === 'source') continue;
-    const s = stages.get(m.stage) ?? { seconds: 0, flop: 0, count: 0 };
+    const s = stages.get(m.stage) ?? { seconds: 0, flop: 0, count: 0, peakRss: 0 };
     s.seconds += (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000;
+    s.peakRss = Math.max(s.peakRss, rssSamples.peakBetween(Date.parse(m.startedAt), Date.parse(m.finishedAt)));
     s.count++;
     if (m.stage === 'extract') {
       const tokens = m.counts.tokens ?? 0;
@@ -178,21 +244,25 @@ export async function run(): Promise<void> {
       const plan = planBlocks(F, F, tokens);
       const rows = Math.ceil(F / plan.blockA);
       s.flop += 2 * tokens * F * F + 2 * tokens * F * MODELS.a.d + rows * 2 * tokens * F * MODELS.b.d;
+    } else if (m.stage === 'similarity') {
+      s.flop += similarityFlop(JSON.parse(readFileSync(join(storeRoot, id, SCORES_FILE), 'utf8')) as StoredScores);
+    } else if (m.stage === 'subspace') {
+      s.flop += subspaceFlop(JSON.parse(readFileSync(join(storeRoot, id, SUBSPACES_FILE), 'utf8')) as StoredCategory[], T);
     }
     stages.set(m.stage, s);
   }
   const layout = kernelLayout();
   console.log(`paper scale: ${F} features, ${T} tokens, ${MODELS.a.layers.length}×${MODELS.b.layers.length} layer pairs, ${PERMUTATIONS} permutations; ONNX Runtime GEMM (2048³) ${fmt(rate / 1e9)} GFLOP/s; ${layout.computeThreads} compute thread(s) × ${layout.intraOpThreads} intra-op threads`);
-  console.log('stage        count   wall s    TFLOP   at GEMM rate s   ratio');
+  console.log('stage        count   wall s    TFLOP   at GEMM rate s   ratio   peak RSS GiB');
   let gemmBound = 0;
   for (const [name, s] of [...stages].sort((x, y) => y[1].seconds - x[1].seconds)) {
     const atRate = s.flop / rate;
     gemmBound += atRate;
-    console.log(`${name.padEnd(12)} ${String(s.count).padStart(5)} ${fmt(s.seconds).padStart(8)} ${(s.flop ? fmt(s.flop / 1e12, 2) : '–').padStart(8)} ${(s.flop ? fmt(atRate) : '–').padStart(16)} ${(s.flop ? fmt(s.seconds / atRate, 2) : '–').padStart(7)}`);
+    console.log(`${name.padEnd(12)} ${String(s.count).padStart(5)} ${fmt(s.seconds).padStart(8)} ${(s.flop ? fmt(s.flop / 1e12, 2) : '–').padStart(8)} ${(s.flop ? fmt(atRate) : '–').padStart(16)} ${(s.flop ? fmt(s.seconds / atRate, 2) : '–').padStart(7)} ${fmt(s.peakRss / 2 ** 30, 2).padStart(14)}`);
   }
   // The full grid: extraction once per model (all layers in one pass, the whole depth), feature
   // statistics per layer, everything else per layer pair.
-  const per = (name: string) => stages.get(name) ?? { seconds: 0, flop: 0, count: 1 };
+  const per = (name: string) => stages.get(name) ?? { seconds: 0, flop: 0, count: 1, peakRss: 0 };
   const pairs = MODELS.a.layers.length * MODELS.b.layers.length;
   const fullPairs = FULL.a * FULL.b;
   const perPair = ['pair', 'similarity', 'subspace', 'umap'].reduce((acc, n) => acc + per(n).seconds / Math.max(1, per(n).count), 0);

@@ -68,6 +68,10 @@ export function sessionOptions(): ort.InferenceSession.SessionOptions {
       intraOpNumThreads: intraOpThreads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      // Without the arena each run's buffers go back to the OS when it ends; with it every cached
+      // session keeps its largest run's buffers for good, and a sweep's sessions add up (pairing
+      // 16k × 16k in a compute thread: peak RSS 2.82 GiB without, 4.10 GiB with, 124 s vs 133 s).
+      enableCpuMemArena: false,
     }
   );
 }

@@ -89,11 +89,26 @@ async function gemmRate(): Promise<number> {
 }
 
 interface Stage {
+  /** How long at least one of the stage's activities was running (they may run side by side). */
   seconds: number;
+  /** Each activity's [start, end] (ms). */
+  spans: [number, number][];
   flop: number;
   count: number;
   /** Highest RSS sampled while one of the stage's activities ran (stages that overlap share samples). */
   peakRss: number;
+}
+
+/** Seconds covered by at least one of the spans. */
+function covered(spans: readonly [number, number][]): number {
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of [...spans].sort((x, y) => x[0] - y[0])) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total / 1000;
 }
 
 /** The process's RSS every `ms` milliseconds, with the time of each sample. */
@@ -224,9 +239,11 @@ export async function run(): Promise<void> {
     if (id.startsWith('.') || !existsSync(file)) continue;
     const m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
     if (m.stage === 'source') continue;
-    const s = stages.get(m.stage) ?? { seconds: 0, flop: 0, count: 0, peakRss: 0 };
-    s.seconds += (Date.parse(m.finishedAt) - Date.parse(m.startedAt)) / 1000;
-    s.peakRss = Math.max(s.peakRss, rssSamples.peakBetween(Date.parse(m.startedAt), Date.parse(m.finishedAt)));
+    const s = stages.get(m.stage) ?? { seconds: 0, spans: [], flop: 0, count: 0, peakRss: 0 };
+    const span: [number, number] = [Date.parse(m.startedAt), Date.parse(m.finishedAt)];
+    s.spans.push(span);
+    s.seconds = covered(s.spans);
+    s.peakRss = Math.max(s.peakRss, rssSamples.peakBetween(...span));
     s.count++;
     if (m.stage === 'extract') {
       const tokens = m.counts.tokens ?? 0;
@@ -262,10 +279,11 @@ export async function run(): Promise<void> {
   }
   // The full grid: extraction once per model (all layers in one pass, the whole depth), feature
   // statistics per layer, everything else per layer pair.
-  const per = (name: string) => stages.get(name) ?? { seconds: 0, flop: 0, count: 1, peakRss: 0 };
+  const per = (name: string) => stages.get(name) ?? { seconds: 0, spans: [], flop: 0, count: 1, peakRss: 0 };
   const pairs = MODELS.a.layers.length * MODELS.b.layers.length;
   const fullPairs = FULL.a * FULL.b;
-  const perPair = ['pair', 'similarity', 'subspace', 'umap'].reduce((acc, n) => acc + per(n).seconds / Math.max(1, per(n).count), 0);
+  // A layer pair's time: while any of its stages ran (similarity and subspaces run side by side).
+  const perPair = covered(['pair', 'similarity', 'subspace', 'umap'].flatMap((n) => per(n).spans)) / Math.max(1, per('pair').count);
   // The sub-grid already taps the deepest layer of each model, so the forward passes are the same.
   const extractFull = per('extract').seconds;
   const statsFull = (per('sae').seconds / Math.max(1, per('sae').count)) * (FULL.a + FULL.b);

@@ -132,3 +132,22 @@ test('permuted canonical norms: scaled fast steps where the spectrum allows, the
   const [alone] = await permutedCanonicalNorms(leftT, right, [perms[4]!]);
   assert.equal(alone, norms[4], 'the same norm alone as in the batch');
 });
+
+test('Procrustes null through the fused canonical route equals the measure scored on each permutation within 1e-4', async () => {
+  // Half of y's columns follow x, the rest are noise: products with a spread spectrum, σ > 1 after
+  // Procrustes' own scaling, so both the fast route and its fallback are exercised.
+  const n = 120, dx = 20, dy = 31;
+  const g = gaussian(seededRandom(11));
+  const xd = Float32Array.from({ length: n * dx }, g);
+  const yd = Float32Array.from({ length: n * dy }, (_, i) => {
+    const [row, col] = [Math.floor(i / dy), i % dy];
+    return col < dx / 2 ? xd[row * dx + col]! + 0.3 * g() : g();
+  });
+  const x: Mat = { data: xd, rows: n, cols: dx };
+  const y: Mat = { data: yd, rows: n, cols: dy };
+  const perms = seededPermutations(n, 16, 5);
+  const fast = await permutationNull(MEASURES.procrustes, x, y, { permutations: perms, keepScores: true });
+  const slow = await permutationNull(MEASURES.procrustes, x, y, { permutations: perms, keepScores: true, slow: true });
+  assert.ok(Math.abs(fast.observed - slow.observed) <= 1e-6, `observed: ${fast.observed} vs ${slow.observed}`);
+  fast.nullScores!.forEach((v, i) => assert.ok(Math.abs(v - slow.nullScores![i]!) <= 1e-4, `permutation ${i}: ${v} vs scored ${slow.nullScores![i]}`));
+});

@@ -164,10 +164,16 @@ const SCALED_SPECTRUM_SCHEDULE: PermutedSpectraSchedule = {
  * and one below it is lifted only in part (×48 through the first cubic), so either moves X by
  * more, unless σ' < 1e-4·√r/24 (σ ≲ 1e-4 at r ≈ 500), which costs the trace at most σ. A matrix
  * whose last step moved X by more than 1e-4·√r, or whose trace is not finite, is scored again
- * from M by the unit schedule (nuclearNormsBatched). Decided per matrix, so a matrix gets the same
- * norm whichever others share its batch.
+ * from M by the unit schedule (nuclearNormsBatched), or by `fallback` where σ may exceed 1 (the
+ * power estimate makes the fast route scale-free; Procrustes' null). Decided per matrix, so a
+ * matrix gets the same norm whichever others share its batch.
  */
-export async function permutedCanonicalNorms(leftT: Mat, right: Mat, perms: readonly Int32Array[], opts: { tol?: number; stats?: { rescored: number } } = {}): Promise<Float64Array> {
+export async function permutedCanonicalNorms(
+  leftT: Mat,
+  right: Mat,
+  perms: readonly Int32Array[],
+  opts: { tol?: number; stats?: { rescored: number }; fallback?: (perms: readonly Int32Array[]) => Promise<Float64Array> } = {},
+): Promise<Float64Array> {
   const tol = opts.tol ?? 1e-7;
   const r = Math.min(leftT.rows, right.cols);
   const fast = await permutedSpectra(leftT, right, perms, SCALED_SPECTRUM_SCHEDULE);
@@ -181,8 +187,10 @@ export async function permutedCanonicalNorms(leftT: Mat, right: Mat, perms: read
   });
   if (opts.stats) opts.stats.rescored += again.length;
   if (again.length > 0) {
-    const m = await permutedCross(leftT, right, again.map((b) => perms[b]!));
-    const norms = await nuclearNormsBatched(m, again.length, leftT.rows, right.cols, UNIT_SPECTRUM_SCHEDULE, tol);
+    const redo = again.map((b) => perms[b]!);
+    const norms = opts.fallback
+      ? await opts.fallback(redo)
+      : await nuclearNormsBatched(await permutedCross(leftT, right, redo), again.length, leftT.rows, right.cols, UNIT_SPECTRUM_SCHEDULE, tol);
     again.forEach((b, i) => (out[b] = norms[i]!));
   }
   return out;

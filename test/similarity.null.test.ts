@@ -251,3 +251,19 @@ test('a null whose spread is only rounding (a saturated SVCCA: every score 1) gi
   assert.equal(effectSize(1, 1, 1e-7), null);
   assert.equal(effectSize(1e-4, -1e-4, 5e-5), 4, 'a score near 0 with a real spread keeps its effect');
 });
+
+test('skipNullWhenSaturated: a saturated score comes back with its reason and no null; an unsaturated one is unchanged', async () => {
+  const sat = independentPair(12, 40, 40, 3);
+  const full = await permutationNull(MEASURES.svcca, sat.x, sat.y, { permutations: 30, seed: 1 });
+  const skipped = await permutationNull(MEASURES.svcca, sat.x, sat.y, { permutations: 30, seed: 1, skipNullWhenSaturated: true });
+  assert.equal(skipped.saturated, true);
+  assert.equal(skipped.saturatedReason, full.saturatedReason);
+  assert.equal(skipped.observed, full.observed);
+  assert.deepEqual([skipped.permutations, skipped.pFloor, skipped.effect], [0, 1, null]);
+  assert.ok(Number.isNaN(skipped.nullMean) && Number.isNaN(skipped.nullSd) && Number.isNaN(skipped.p));
+  const { x, y } = relatedPair(40, 6, 9, 3);
+  const plain = await permutationNull(MEASURES.svcca, x, y, { permutations: 30, seed: 1 });
+  const asked = await permutationNull(MEASURES.svcca, x, y, { permutations: 30, seed: 1, skipNullWhenSaturated: true });
+  assert.equal(plain.saturated, false);
+  assert.deepEqual(asked, plain);
+});

@@ -25,6 +25,8 @@ export interface PairedScoreOptions {
   mode: ScoreMode;
   permutations: number;
   seed: number;
+  /** Return a saturated score without drawing its null (permutationNull's skipNullWhenSaturated). */
+  skipNullWhenSaturated?: boolean;
 }
 
 export type PairedScorer = (metric: PairedMetric, x: Mat, y: Mat, opts: PairedScoreOptions) => Promise<ScoreWithNull>;

@@ -17,6 +17,7 @@ export const pairedScorer: PairedScorer = async (metric, x, y, opts) => {
     permutations: opts.permutations,
     seed: opts.seed,
     pValue: opts.mode,
+    ...(opts.skipNullWhenSaturated ? { skipNullWhenSaturated: true } : {}),
   });
   return withNull(r);
 };

@@ -43,6 +43,12 @@ export interface NullOptions {
   resume?: NullProgress;
   /** Called after every batch of permutations with a copy of the progress so far (to checkpoint it). */
   onBatch?: (progress: NullProgress) => void | Promise<void>;
+  /**
+   * A score the measure's saturation rule flags (known from the prepared null, before any
+   * permutation) is returned without its null — 0 permutations, NaN null moments and p, no
+   * effect — for callers that keep only the reason of a saturated score.
+   */
+  skipNullWhenSaturated?: boolean;
 }
 
 export interface NullResult {
@@ -137,8 +143,10 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
   const given = typeof opts.permutations === 'object' ? checkPermutations(opts.permutations, x.rows) : undefined;
   const count = given ? given.length : (opts.permutations as number | undefined) ?? 1000;
   const prepared = !opts.slow && measure.prepareNull ? await measure.prepareNull(x, y, opts.measure) : await slowNull(measure, x, y, opts.measure);
-  const resume = opts.resume;
-  const scores = new Float64Array(count);
+  const saturatedReason = measure.saturation?.(x.rows, prepared.extras ?? {}, x, y);
+  const drawn = saturatedReason !== undefined && opts.skipNullWhenSaturated ? 0 : count;
+  const resume = drawn > 0 ? opts.resume : undefined;
+  const scores = new Float64Array(drawn);
   let observed: number;
   try {
     if (resume && !(Number.isInteger(resume.done) && resume.done >= 0 && resume.done <= count && resume.scores.length === resume.done)) {
@@ -150,8 +158,8 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
     // Seeded permutations are drawn batch by batch (never all N at once): permutation k depends
     // only on (seed, k), so the batch size (and where a resumed null starts) does not change the null.
     const seed = opts.seed ?? 0;
-    for (let start = resume?.done ?? 0; start < count; start += prepared.batchSize) {
-      const end = Math.min(count, start + prepared.batchSize);
+    for (let start = resume?.done ?? 0; start < drawn; start += prepared.batchSize) {
+      const end = Math.min(drawn, start + prepared.batchSize);
       const batch = given ? given.slice(start, end) : nullPermutations(x.rows, seed, start, end);
       scores.set(await prepared.scorePermuted(batch), start);
       await opts.onBatch?.({ observed, done: end, scores: scores.slice(0, end) });
@@ -159,16 +167,15 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
   } finally {
     prepared.dispose?.();
   }
-  const { nullMean, nullSd } = nullMoments(scores);
-  const saturatedReason = measure.saturation?.(x.rows, prepared.extras ?? {}, x, y);
+  const { nullMean, nullSd } = drawn > 0 ? nullMoments(scores) : { nullMean: Number.NaN, nullSd: Number.NaN };
   const result: NullResult = {
     observed,
     nullMean,
     nullSd,
     effect: effectSize(observed, nullMean, nullSd),
-    p: pValue(observed, scores, opts.pValue ?? 'described', measure.properties.largerIsMoreSimilar),
-    pFloor: pFloor(x.rows, count),
-    permutations: count,
+    p: drawn > 0 ? pValue(observed, scores, opts.pValue ?? 'described', measure.properties.largerIsMoreSimilar) : Number.NaN,
+    pFloor: pFloor(x.rows, drawn),
+    permutations: drawn,
     saturated: saturatedReason !== undefined,
     ...(saturatedReason !== undefined ? { saturatedReason } : {}),
   };

@@ -95,6 +95,8 @@ export async function analyseSubspaces(input: SubspaceAnalysisInput): Promise<Ca
         mode,
         permutations,
         seed: input.seed ?? 0,
+        // A saturated score is stored as its reason only, so its null would be thrown away.
+        skipNullWhenSaturated: true,
       });
       return s.saturated ? { skipped: `${metric} saturated on ${n} pairs: ${s.saturatedReason ?? 'uninformative by construction'}` } : s;
     };

@@ -13,8 +13,7 @@ import { independentPair, matmul, randomMat, relatedPair } from './similarity.da
 import { similarityCases, toMat } from './reference.ts';
 import { gatherRows } from '../pipelines/similarity/matrix.ts';
 import { rowFactor } from '../pipelines/similarity/procrustes.ts';
-import { singularValues, symmetricEigen } from '../pipelines/similarity/spectrum.ts';
-import { symmetricEigenvalues } from '../pipelines/similarity/symmetricEigenvalues.ts';
+import { singularValues } from '../pipelines/similarity/spectrum.ts';
 
 for (const name of MEASURE_NAMES.filter((n) => MEASURES[n].prepareNull)) {
   test(`${name}: the fast null equals recomputing every permuted score from scratch`, async () => {
@@ -222,25 +221,6 @@ test('procrustes fast null on the reference cases\' given permutations equals th
   }
 });
 
-test('symmetricEigenvalues matches ml-matrix on spread and rank-deficient Grams', () => {
-  for (const [d, k, decades] of [[1, 1, 0], [2, 3, 1], [30, 8, 3], [60, 90, 6]] as const) {
-    const b = randomMat(d, k, d + k);
-    const a = new Float64Array(d * d);
-    for (let i = 0; i < d; i++) {
-      for (let j = 0; j < d; j++) {
-        let s = 0;
-        for (let q = 0; q < k; q++) s += b.data[i * k + q]! * b.data[j * k + q]! * 10 ** ((-decades * (i + j)) / (2 * d));
-        a[i * d + j] = s;
-      }
-    }
-    const ours = symmetricEigenvalues(a, d);
-    const theirs = symmetricEigen(a, d).values;
-    assert.equal(ours.length, d);
-    for (let i = 0; i < d; i++) assert.ok(Math.abs(ours[i]! - theirs[i]!) < 1e-12 * Math.max(1, theirs[0]!), `d=${d} λ${i}: ${ours[i]} vs ${theirs[i]}`);
-    if (k < d) assert.ok(Math.abs(ours[d - 1]!) < 1e-12 * ours[0]!, 'rank-deficient: the trailing eigenvalues are zero');
-  }
-});
-
 test('a null whose spread is only rounding (a saturated SVCCA: every score 1) gives no effect', async () => {
   const { x, y } = independentPair(12, 40, 40, 3);
   const r = await permutationNull(MEASURES.svcca, x, y, { permutations: 30, seed: 1 });
@@ -258,9 +238,16 @@ test('skipNullWhenSaturated: a saturated score comes back with its reason and no
   const skipped = await permutationNull(MEASURES.svcca, sat.x, sat.y, { permutations: 30, seed: 1, skipNullWhenSaturated: true });
   assert.equal(skipped.saturated, true);
   assert.equal(skipped.saturatedReason, full.saturatedReason);
-  assert.equal(skipped.observed, full.observed);
+  assert.deepEqual(skipped.extras, full.extras, 'the kept counts from eigenvalues alone are the basis\'s');
+  // SVCCA finds its saturation from the eigenvalues (saturationExtras): no basis, no score.
+  assert.ok(Number.isNaN(skipped.observed));
   assert.deepEqual([skipped.permutations, skipped.pFloor, skipped.effect], [0, 1, null]);
   assert.ok(Number.isNaN(skipped.nullMean) && Number.isNaN(skipped.nullSd) && Number.isNaN(skipped.p));
+  // A measure without saturationExtras learns it from the prepared null and keeps its observed score.
+  const knnFull = await permutationNull(MEASURES.knn, sat.x, sat.y, { permutations: 30, seed: 1 });
+  const knnSkipped = await permutationNull(MEASURES.knn, sat.x, sat.y, { permutations: 30, seed: 1, skipNullWhenSaturated: true });
+  assert.equal(knnFull.saturated, true, 'k-NN with k ≥ ⅔·(n − 1) is saturated');
+  assert.deepEqual([knnSkipped.saturated, knnSkipped.observed, knnSkipped.permutations], [true, knnFull.observed, 0]);
   const { x, y } = relatedPair(40, 6, 9, 3);
   const plain = await permutationNull(MEASURES.svcca, x, y, { permutations: 30, seed: 1 });
   const asked = await permutationNull(MEASURES.svcca, x, y, { permutations: 30, seed: 1, skipNullWhenSaturated: true });

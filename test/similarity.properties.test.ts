@@ -105,6 +105,12 @@ for (const name of MEASURE_NAMES) {
         assert.ok(leansToBest(r.score), `${name} declares saturation where unrelated rows score far from the best (${where})`);
       }
       if (n === PLENTIFUL[0]) assert.equal(reason, undefined, `${name}: nothing is saturated with plenty of rows (${where})`);
+      if (m.saturationExtras) {
+        // The shortcut must give the rule what the score's own extras give it.
+        const cheap = await m.saturationExtras(x, y);
+        for (const [key, v] of Object.entries(cheap)) assert.equal(v, r.extras?.[key], `${name}: saturationExtras ${key} at ${where}`);
+        assert.equal(m.saturation?.(n, cheap, x, y), reason, `${name}: the same verdict from saturationExtras (${where})`);
+      }
     }
     if (m.saturation) assert.ok(seen.some((s) => s.includes('saturated')), `${name} declares a saturation rule that never fires: ${seen.join('; ')}`);
   });

@@ -10,6 +10,7 @@ import { UserInputError } from '../errors.ts';
 import type { Mat } from '../kernels/gemm.ts';
 import { centredGram, crossProduct, project } from './graphs.ts';
 import { symmetricEigen } from './spectrum.ts';
+import { symmetricEigenvalues } from './symmetricEigenvalues.ts';
 
 /**
  * - `variance99`: the fewest directions whose variance reaches 99% of the total (textbook SVCCA);
@@ -56,11 +57,23 @@ export function keptComponents(variances: Float64Array, rule: ComponentRule): nu
   return Math.max(1, Math.min(k, nonZero));
 }
 
+function checkVariance(top: number, rows: number): void {
+  if (!(top > 0)) throw new UserInputError(`all ${rows} rows are identical: there is no variance to compare`);
+}
+
+/** How many directions `rule` keeps of x's centred rows: singularBasis's k, from eigenvalues alone. */
+export async function keptCount(x: Mat, rule: ComponentRule): Promise<number> {
+  const byRows = x.rows < x.cols;
+  const values = symmetricEigenvalues((await centredGram(x, byRows)).gram, byRows ? x.rows : x.cols);
+  checkVariance(values[0]!, x.rows);
+  return keptComponents(values, rule);
+}
+
 export async function singularBasis(x: Mat, rule: ComponentRule): Promise<SingularBasis> {
   const byRows = x.rows < x.cols;
   const { gram, mean } = await centredGram(x, byRows);
   const eig = symmetricEigen(gram, byRows ? x.rows : x.cols);
-  if (!(eig.values[0]! > 0)) throw new UserInputError(`all ${x.rows} rows are identical: there is no variance to compare`);
+  checkVariance(eig.values[0]!, x.rows);
   const k = keptComponents(eig.values, rule);
   const s = Float64Array.from(eig.values.subarray(0, k), (l) => Math.sqrt(l));
   if (byRows) {

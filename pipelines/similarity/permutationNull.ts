@@ -44,9 +44,10 @@ export interface NullOptions {
   /** Called after every batch of permutations with a copy of the progress so far (to checkpoint it). */
   onBatch?: (progress: NullProgress) => void | Promise<void>;
   /**
-   * A score the measure's saturation rule flags (known from the prepared null, before any
-   * permutation) is returned without its null — 0 permutations, NaN null moments and p, no
-   * effect — for callers that keep only the reason of a saturated score.
+   * A score the measure's saturation rule flags (known before any permutation) is returned
+   * without its null — 0 permutations, NaN null moments and p, no effect — for callers that keep
+   * only the reason of a saturated score. Where the measure finds the rule's extras without
+   * preparing the null (`saturationExtras`), the observed score is not computed either (NaN).
    */
   skipNullWhenSaturated?: boolean;
 }
@@ -142,6 +143,14 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
   checkPairedInput(measure, x, y);
   const given = typeof opts.permutations === 'object' ? checkPermutations(opts.permutations, x.rows) : undefined;
   const count = given ? given.length : (opts.permutations as number | undefined) ?? 1000;
+  if (opts.skipNullWhenSaturated && measure.saturation && measure.saturationExtras) {
+    const extras = await measure.saturationExtras(x, y, opts.measure);
+    const reason = measure.saturation(x.rows, extras, x, y);
+    if (reason !== undefined) {
+      const r = withoutNull(Number.NaN, x.rows, reason);
+      return { ...r, extras, ...(opts.keepScores ? { nullScores: [] } : {}) };
+    }
+  }
   const prepared = !opts.slow && measure.prepareNull ? await measure.prepareNull(x, y, opts.measure) : await slowNull(measure, x, y, opts.measure);
   const saturatedReason = measure.saturation?.(x.rows, prepared.extras ?? {}, x, y);
   const drawn = saturatedReason !== undefined && opts.skipNullWhenSaturated ? 0 : count;
@@ -167,21 +176,39 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
   } finally {
     prepared.dispose?.();
   }
-  const { nullMean, nullSd } = drawn > 0 ? nullMoments(scores) : { nullMean: Number.NaN, nullSd: Number.NaN };
-  const result: NullResult = {
-    observed,
-    nullMean,
-    nullSd,
-    effect: effectSize(observed, nullMean, nullSd),
-    p: drawn > 0 ? pValue(observed, scores, opts.pValue ?? 'described', measure.properties.largerIsMoreSimilar) : Number.NaN,
-    pFloor: pFloor(x.rows, drawn),
-    permutations: drawn,
-    saturated: saturatedReason !== undefined,
-    ...(saturatedReason !== undefined ? { saturatedReason } : {}),
-  };
+  const { nullMean, nullSd } = nullMoments(scores);
+  const result: NullResult =
+    drawn === 0
+      ? withoutNull(observed, x.rows, saturatedReason)
+      : {
+          observed,
+          nullMean,
+          nullSd,
+          effect: effectSize(observed, nullMean, nullSd),
+          p: pValue(observed, scores, opts.pValue ?? 'described', measure.properties.largerIsMoreSimilar),
+          pFloor: pFloor(x.rows, drawn),
+          permutations: drawn,
+          saturated: saturatedReason !== undefined,
+          ...(saturatedReason !== undefined ? { saturatedReason } : {}),
+        };
   if (opts.keepScores) result.nullScores = Array.from(scores);
   if (prepared.extras) result.extras = prepared.extras;
   return result;
+}
+
+/** A score without its null (a saturated one that skipNullWhenSaturated spares its permutations). */
+function withoutNull(observed: number, n: number, saturatedReason: string | undefined): NullResult {
+  return {
+    observed,
+    nullMean: Number.NaN,
+    nullSd: Number.NaN,
+    effect: null,
+    p: Number.NaN,
+    pFloor: pFloor(n, 0),
+    permutations: 0,
+    saturated: saturatedReason !== undefined,
+    ...(saturatedReason !== undefined ? { saturatedReason } : {}),
+  };
 }
 
 /** Permutations start..end-1 of the seeded null drawn with `seed` for n rows. */

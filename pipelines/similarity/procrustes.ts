@@ -31,7 +31,7 @@ import { describeSpread, effectiveRank, SATURATION_BASELINE, spreadRatio } from 
 import { symmetricEigenvalues } from './symmetricEigenvalues.ts';
 import type { Measure, MeasureResult, PreparedNull } from './types.ts';
 
-/** Row Grams above this size are not decomposed (ml-matrix eigenvectors cost seconds there). */
+/** Row Grams above this size are not decomposed (their eigenvectors cost seconds there). */
 const MAX_ROW_GRAM = 512;
 
 function frobenius(m: Mat): number {

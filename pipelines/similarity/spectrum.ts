@@ -1,7 +1,9 @@
-// Small dense decompositions (d×d eigen, k1×k2 SVD) through ml-matrix, and batched nuclear norms
-// through ONNX polar (Newton–Schulz-type) iterations for the thousands of k1×k2 matrices of a null.
-import { EigenvalueDecomposition, Matrix, SingularValueDecomposition } from 'ml-matrix';
+// Small dense decompositions (d×d eigen on flat arrays, k1×k2 SVD through ml-matrix), and batched
+// nuclear norms through ONNX polar (Newton–Schulz-type) iterations for the thousands of k1×k2
+// matrices of a null.
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import type { Mat } from '../kernels/gemm.ts';
+import { symmetricEigenDecomposition } from './symmetricEigenvalues.ts';
 import { permutedCross, permutedSpectra, polarStep, type OddQuintic, type PermutedSpectraSchedule } from './graphs.ts';
 
 export interface SymmetricEigen {
@@ -12,16 +14,10 @@ export interface SymmetricEigen {
 }
 
 export function symmetricEigen(a: ArrayLike<number>, d: number): SymmetricEigen {
-  const m = new Matrix(d, d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) m.set(i, j, a[i * d + j]!);
-  const e = new EigenvalueDecomposition(m, { assumeSymmetric: true });
-  const order = e.realEigenvalues.map((v, i) => [v, i] as const).sort((p, q) => q[0] - p[0]);
+  const e = symmetricEigenDecomposition(a, d);
   const vectors = new Matrix(d, d);
-  const ev = e.eigenvectorMatrix;
-  order.forEach(([, src], dst) => {
-    for (let r = 0; r < d; r++) vectors.set(r, dst, ev.get(r, src));
-  });
-  return { values: Float64Array.from(order, ([v]) => v), vectors };
+  for (let r = 0; r < d; r++) vectors.setRow(r, e.vectors.subarray(r * d, (r + 1) * d));
+  return { values: e.values, vectors };
 }
 
 export function toMatrix(data: ArrayLike<number>, rows: number, cols: number): Matrix {

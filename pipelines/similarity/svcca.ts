@@ -12,7 +12,7 @@
 // Saturation: the kept directions of n centred rows span at most n − 1 dimensions, so SVCCA is 1
 // by construction once a side keeps n − 1 of them, and inflated with fewer than 2·k rows.
 import type { Mat } from '../kernels/gemm.ts';
-import { singularBasis, type ComponentRule, type SingularBasis } from './basis.ts';
+import { keptCount, singularBasis, type ComponentRule, type SingularBasis } from './basis.ts';
 import { crossProduct } from './graphs.ts';
 import { transpose } from './matrix.ts';
 import { permutedCanonicalNorms, singularValues } from './spectrum.ts';
@@ -78,6 +78,7 @@ function svccaMeasure(name: 'svcca' | 'svcca-reference', rule: ComponentRule, de
     },
     prepareNull: (x, y) => prepareSvccaNull(x, y, rule),
     saturation: (n, extras) => componentSaturation(n, extras.kA ?? 0, extras.kB ?? 0),
+    saturationExtras: async (x, y) => ({ kA: await keptCount(x, rule), kB: await keptCount(y, rule) }),
   };
 }
 

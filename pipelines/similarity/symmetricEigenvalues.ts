@@ -1,8 +1,8 @@
-// Eigenvalues (no vectors) of a dense symmetric matrix in f64: Householder reduction to
-// tridiagonal form, then implicit QL iterations with Wilkinson-style shifts. ml-matrix's
-// EigenvalueDecomposition always accumulates eigenvectors through Matrix get/set and needs ~6 s
-// at d = 512; this works on flat typed arrays and skips the vectors, so d = 512 takes a fraction
-// of a second — the Procrustes score needs only the spectrum of a d×d Gram.
+// Eigenvalues, and on request eigenvectors, of a dense symmetric matrix in f64: Householder
+// reduction to tridiagonal form, then implicit QL iterations with Wilkinson-style shifts, on flat
+// typed arrays (each eigenvector a contiguous row while the QL rotations are applied to it).
+// d = 768: eigenvalues alone 0.7 s, with eigenvectors 2.6 s; ml-matrix's EigenvalueDecomposition,
+// which works through Matrix get/set and always accumulates the vectors, took 3.6 s that run.
 
 /** Eigenvalues of the symmetric d×d row-major matrix `a` (not modified), largest first. */
 export function symmetricEigenvalues(a: ArrayLike<number>, d: number): Float64Array {
@@ -12,12 +12,70 @@ export function symmetricEigenvalues(a: ArrayLike<number>, d: number): Float64Ar
   return diag.sort().reverse();
 }
 
+export interface EigenDecomposition {
+  /** Eigenvalues, largest first. */
+  values: Float64Array;
+  /** d×d row-major; column j is the unit eigenvector of values[j]. */
+  vectors: Float64Array;
+}
+
+/** Eigenvalues and orthonormal eigenvectors of the symmetric d×d row-major matrix `a` (not modified). */
+export function symmetricEigenDecomposition(a: ArrayLike<number>, d: number): EigenDecomposition {
+  if (d === 0) return { values: new Float64Array(0), vectors: new Float64Array(0) };
+  const reflectors = new Float64Array(d * d);
+  const { diag, off } = tridiagonalise(Float64Array.from({ length: d * d }, (_, i) => a[i]!), d, reflectors);
+  // rows[j] ends as the eigenvector of diag[j]: Qᵀ, then every QL rotation applied to two rows.
+  const rows = transposeSquare(reflectorProduct(reflectors, d), d);
+  tridiagonalQl(diag, off, rows);
+  const order = Array.from(diag, (v, i) => [v, i] as const).sort((p, q) => q[0] - p[0]);
+  const vectors = new Float64Array(d * d);
+  order.forEach(([, src], dst) => {
+    for (let r = 0; r < d; r++) vectors[r * d + dst] = rows[src * d + r]!;
+  });
+  return { values: Float64Array.from(order, ([v]) => v), vectors };
+}
+
+function transposeSquare(m: Float64Array, d: number): Float64Array {
+  const t = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) t[j * d + i] = m[i * d + j]!;
+  return t;
+}
+
+/**
+ * Q = H₀·H₁·…, the reflections tridiagonalise applied (row k of `reflectors`: unit v of
+ * H_k = I − 2vvᵀ, zero before column k + 1). Built from the last one back, so each H_k only
+ * meets the trailing block it acts on.
+ */
+function reflectorProduct(reflectors: Float64Array, d: number): Float64Array {
+  const q = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) q[i * d + i] = 1;
+  const w = new Float64Array(d);
+  for (let k = d - 3; k >= 0; k--) {
+    const s = k + 1, v = reflectors.subarray(k * d, (k + 1) * d);
+    w.fill(0, s);
+    for (let i = s; i < d; i++) {
+      const vi = v[i]!;
+      if (vi === 0) continue;
+      const row = i * d;
+      for (let j = s; j < d; j++) w[j] = w[j]! + vi * q[row + j]!;
+    }
+    for (let i = s; i < d; i++) {
+      const vi = 2 * v[i]!;
+      if (vi === 0) continue;
+      const row = i * d;
+      for (let j = s; j < d; j++) q[row + j] = q[row + j]! - vi * w[j]!;
+    }
+  }
+  return q;
+}
+
 /**
  * Householder similarity transforms H = I − 2vvᵀ on the trailing block, column by column, so
  * that the result is tridiagonal: diagonal `diag`, sub-diagonal `off[k]` between k and k + 1.
- * The trailing update A ← HAH is done as A − 2vqᵀ − 2qvᵀ with p = Av, q = p − (vᵀp)v.
+ * The trailing update A ← HAH is done as A − 2vqᵀ − 2qvᵀ with p = Av, q = p − (vᵀp)v. With
+ * `reflectors`, row k receives step k's unit v.
  */
-function tridiagonalise(m: Float64Array, d: number): { diag: Float64Array; off: Float64Array } {
+function tridiagonalise(m: Float64Array, d: number, reflectors?: Float64Array): { diag: Float64Array; off: Float64Array } {
   const diag = new Float64Array(d);
   const off = new Float64Array(d);
   const v = new Float64Array(d);
@@ -38,6 +96,7 @@ function tridiagonalise(m: Float64Array, d: number): { diag: Float64Array; off: 
     if (vv === 0) continue; // the column is already reduced
     const inv = 1 / Math.sqrt(vv);
     for (let i = s; i < d; i++) v[i] = v[i]! * inv;
+    reflectors?.set(v.subarray(s), k * d + s);
     let vp = 0;
     for (let i = s; i < d; i++) {
       let acc = 0;
@@ -64,8 +123,11 @@ function tridiagonalise(m: Float64Array, d: number): { diag: Float64Array; off: 
 
 const MAX_SWEEPS = 60;
 
-/** Implicit QL on a symmetric tridiagonal matrix: `diag` becomes its eigenvalues (unordered). */
-function tridiagonalQl(diag: Float64Array, off: Float64Array): void {
+/**
+ * Implicit QL on a symmetric tridiagonal matrix: `diag` becomes its eigenvalues (unordered). With
+ * `rows` (n×n), each rotation between i and i + 1 is applied to rows i and i + 1.
+ */
+function tridiagonalQl(diag: Float64Array, off: Float64Array, rows?: Float64Array): void {
   const n = diag.length;
   // Off-diagonals below eps·‖T‖ are dropped as well as those small next to their diagonal
   // neighbours: without that floor a rank-deficient block (all entries ~eps·‖T‖) can cycle.
@@ -104,11 +166,22 @@ function tridiagonalQl(diag: Float64Array, off: Float64Array): void {
         p = s * r;
         diag[i + 1] = g + p;
         g = c * r - b;
+        if (rows) rotateRows(rows, n, i, s, c);
       }
       if (deflated) continue;
       diag[l] = diag[l]! - p;
       off[l] = g;
       off[m] = 0;
     }
+  }
+}
+
+/** Rows i and i + 1 of the n×n `m` ← (c·mᵢ − s·mᵢ₊₁, s·mᵢ + c·mᵢ₊₁). */
+function rotateRows(m: Float64Array, n: number, i: number, s: number, c: number): void {
+  const a = i * n, b = a + n;
+  for (let k = 0; k < n; k++) {
+    const x = m[a + k]!, y = m[b + k]!;
+    m[b + k] = s * x + c * y;
+    m[a + k] = c * x - s * y;
   }
 }

@@ -77,6 +77,12 @@ export interface Measure {
    */
   saturation?(n: number, extras: Readonly<Record<string, number>>, x: Shape, y: Shape): string | undefined;
   /**
+   * The extras `saturation` reads, found more cheaply than by prepareNull (SVCCA: the kept
+   * direction counts from each side's eigenvalues, with no basis), so a caller that keeps only the
+   * reason of a saturated score need not compute the score (permutationNull's skipNullWhenSaturated).
+   */
+  saturationExtras?(x: Mat, y: Mat, opts?: MeasureOptions): Promise<Record<string, number>>;
+  /**
    * Why n paired rows are more than this measure can hold in memory here (its size grows faster
    * than the input's), or undefined when they fit.
    */

@@ -2,6 +2,7 @@
 // then (each write atomic, one at a time, in order), found by a retried attempt (the store carries
 // an earlier attempt's files into the new one's staging), and dropped before the artifact is
 // published. What a killed worker loses is at most the time between two saves.
+import { rename } from 'node:fs/promises';
 import type { ArtifactWriter } from '../storage/store.ts';
 import { decodeTypedJson, encodeTypedJson } from '../storage/typedJson.ts';
 
@@ -32,6 +33,15 @@ export class Checkpoint<T> {
   save(state: T): void {
     this.last = Date.now();
     this.saving = this.saving.then(() => this.writer.writeFile(this.name, encodeTypedJson(state)));
+  }
+
+  /**
+   * Queues moving `file` (a finished checkpoint someone else wrote, e.g. a compute job, on the
+   * staging's file system) into place as the checkpoint, in order with the other saves.
+   */
+  adopt(file: string): void {
+    this.last = Date.now();
+    this.saving = this.saving.then(() => this.writer.writeWithPath(this.name, (tmp) => rename(file, tmp)));
   }
 
   /** Waits for queued saves, then removes the file: the work is done. */

@@ -8,6 +8,7 @@
 // from them exactly as the keyword filter's were, with no further pass). The selection null's
 // document shifts (activities/selection.ts) write the same files through writePairing, with B's
 // rows re-aligned.
+import { join } from 'node:path';
 import { runComputeJob } from '../pipelines/kernels/session.ts';
 import { PAIR_JOB, type PairJobArgs, type PairJobProgress, type PairJobResult } from '../pipelines/pair/pairJob.ts';
 import type { CorrelationCheckpoint } from '../pipelines/pair/streamingCorrelation.ts';
@@ -83,11 +84,12 @@ export async function writePairing(store: ArtifactStore, input: LayerPairInput, 
     ...(shifted ? { shift: { rowsA: shifted.rowsA, rowsB: shifted.rowsB } } : {}),
     ...(resume ? { resume } : {}),
     checkpointEveryMs: checkpoint.everyMs,
+    checkpointPath: join(writer.stagingLocation, `.${CHECKPOINT_FILE}.job`),
   };
   const job = await runComputeJob<PairJobArgs, PairJobResult>(PAIR_JOB, 'pairLayerJob', args, {
     onProgress: (p) => {
       const q = p as PairJobProgress;
-      if ('checkpoint' in q) checkpoint.save(q.checkpoint);
+      if ('checkpointFile' in q) checkpoint.adopt(q.checkpointFile);
       else {
         progress.report({ unit: 'block pairs', done: q.blockPairs, total: q.total, ...(resume ? { resumedAt: resume.rowsDone } : {}) } satisfies WorkHeartbeat);
       }

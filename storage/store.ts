@@ -76,7 +76,10 @@ export interface ArtifactWriter {
   readonly id: string;
   /** This attempt, as `producer.token` names it in the manifest it publishes. */
   readonly token: string;
-  /** Where this attempt's files are staged (for messages). */
+  /**
+   * Where this attempt's files are staged: for messages, and for files another thread writes
+   * under a hidden name there and hands over through writeWithPath.
+   */
   readonly stagingLocation: string;
   /** Files already present (carried over from an earlier attempt, or written since): the resume point. */
   listFiles(): Promise<string[]>;

@@ -1,7 +1,9 @@
 // A JSON value with typed arrays inside, as one binary blob: a length-prefixed JSON header in which
 // each typed array is replaced by {"$typed": i}, followed by the arrays' bytes (8-byte aligned).
-// For checkpoints of long computations: small states, but with float arrays that JSON text would
-// bloat and round.
+// For checkpoints of long computations: float arrays that JSON text would bloat and round (a
+// pairing's holds a GiB accumulator, which writeTypedJsonFile streams to disk).
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+
 type Typed = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
 
 const KINDS = { f32: Float32Array, f64: Float64Array, i32: Int32Array, i64: BigInt64Array, u8: Uint8Array } as const;
@@ -16,7 +18,8 @@ function kindOf(a: ArrayBufferView): Kind | undefined {
   return undefined;
 }
 
-export function encodeTypedJson(value: unknown): Uint8Array {
+/** The blob's parts: its header bytes, and each array with the offset its bytes start at. */
+function layout(value: unknown): { head: Uint8Array; arrays: { data: Typed; at: number }[]; size: number } {
   const arrays: { kind: Kind; data: Typed }[] = [];
   const json = JSON.stringify(value, function (this: unknown, _key, v: unknown) {
     if (ArrayBuffer.isView(v)) {
@@ -27,19 +30,46 @@ export function encodeTypedJson(value: unknown): Uint8Array {
     }
     return v;
   });
-  const head = new TextEncoder().encode(JSON.stringify({ json, arrays: arrays.map((a) => ({ kind: a.kind, length: a.data.length })) }));
+  const text = JSON.stringify({ json, arrays: arrays.map((a) => ({ kind: a.kind, length: a.data.length })) });
+  const head = new Uint8Array(8 + Buffer.byteLength(text));
+  new DataView(head.buffer).setBigUint64(0, BigInt(head.byteLength - 8), true);
+  new TextEncoder().encodeInto(text, head.subarray(8));
   const align = (n: number) => Math.ceil(n / 8) * 8;
-  let size = align(8 + head.byteLength);
-  const offsets = arrays.map((a) => {
+  let size = align(head.byteLength);
+  const placed = arrays.map((a) => {
     const at = size;
     size += align(a.data.byteLength);
-    return at;
+    return { data: a.data, at };
   });
+  return { head, arrays: placed, size };
+}
+
+const bytesOf = (a: Typed) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+export function encodeTypedJson(value: unknown): Uint8Array {
+  const { head, arrays, size } = layout(value);
   const out = new Uint8Array(size);
-  new DataView(out.buffer).setBigUint64(0, BigInt(head.byteLength), true);
-  out.set(head, 8);
-  arrays.forEach((a, i) => out.set(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength), offsets[i]!));
+  out.set(head);
+  for (const a of arrays) out.set(bytesOf(a.data), a.at);
   return out;
+}
+
+/**
+ * encodeTypedJson's bytes written to `path` (created, or replaced) straight from the arrays, with
+ * no blob of their size in memory: for a checkpoint holding a GiB accumulator. Not atomic and not
+ * synced: the caller moves the finished file into place (ArtifactWriter.writeWithPath does both).
+ */
+export function writeTypedJsonFile(path: string, value: unknown): void {
+  const { head, arrays, size } = layout(value);
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, head, 0, head.byteLength, 0);
+    for (const a of arrays) writeSync(fd, bytesOf(a.data), 0, a.data.byteLength, a.at);
+    // The last array's padding, so the file has encodeTypedJson's length.
+    ftruncateSync(fd, size);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function decodeTypedJson<T>(bytes: Uint8Array): T {

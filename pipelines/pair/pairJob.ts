@@ -16,6 +16,7 @@ import type { CorrelationCheckpoint } from './streamingCorrelation.ts';
 import type { ActivationSource } from './activationSource.ts';
 import { checkDecoderWidths } from './decoderPairing.ts';
 import type { Mat } from '../kernels/gemm.ts';
+import { writeTypedJsonFile } from '../../storage/typedJson.ts';
 
 export const PAIR_JOB = new URL(import.meta.url);
 
@@ -47,6 +48,12 @@ export interface PairJobArgs {
   /** A previous attempt's last checkpoint. */
   resume?: CorrelationCheckpoint;
   checkpointEveryMs: number;
+  /**
+   * Where the job writes each checkpoint (this path plus a counter; a hidden name in the
+   * artifact's staging), reporting the file for the activity to move into place: a state holding
+   * a GiB accumulator never crosses the thread boundary or sits in memory twice.
+   */
+  checkpointPath: string;
 }
 
 export interface PairJobResult {
@@ -56,8 +63,8 @@ export interface PairJobResult {
   numFeaturesB: number;
 }
 
-/** What the job reports while it runs: progress, and now and then its state. */
-export type PairJobProgress = { blockPairs: number; total: number } | { checkpoint: CorrelationCheckpoint };
+/** What the job reports while it runs: progress, and now and then the file it wrote its state to. */
+export type PairJobProgress = { blockPairs: number; total: number } | { checkpointFile: string };
 
 /** One side of a layer pair in memory (the rows `pick` lists, else all): its residuals, SAE-encoded block by block as asked. */
 export async function side(s: PairJobSide, mode: EncodeMode, pick?: Int32Array): Promise<{ source: ActivationSource; numFeatures: number; decoder: Mat; dIn: number; file: string }> {
@@ -77,6 +84,7 @@ export async function side(s: PairJobSide, mode: EncodeMode, pick?: Int32Array):
 }
 
 export async function pairLayerJob(args: PairJobArgs, ctx: JobContext): Promise<PairJobResult> {
+  let saved = 0;
   const a = await side(args.a, args.encode, args.shift?.rowsA);
   const b = await side(args.b, args.encode, args.shift?.rowsB);
   // Before the correlation pass: decoder cosines need one space.
@@ -90,7 +98,11 @@ export async function pairLayerJob(args: PairJobArgs, ctx: JobContext): Promise<
     onProgress: (blockPairs, total) => ctx.progress({ blockPairs, total } satisfies PairJobProgress),
     checkpoint: {
       ...(args.resume ? { resume: args.resume } : {}),
-      save: (checkpoint) => ctx.progress({ checkpoint } satisfies PairJobProgress),
+      save: (checkpoint) => {
+        const file = `${args.checkpointPath}.${++saved}`;
+        writeTypedJsonFile(file, checkpoint);
+        ctx.progress({ checkpointFile: file } satisfies PairJobProgress);
+      },
       everyMs: args.checkpointEveryMs,
     },
   });

@@ -156,7 +156,11 @@ export interface CorrelationCheckpoint {
 export interface CheckpointOptions {
   /** Continue from this state (a previous attempt's last checkpoint). */
   resume?: CorrelationCheckpoint;
-  /** Called with the state every `everyMs` (and at row ends once that much time has passed). */
+  /**
+   * Called with the state every `everyMs` (and at row ends once that much time has passed). The
+   * state's `acc` is the running row itself, not a copy (a GiB at 8192 × 32768): valid until the
+   * call's promise resolves, so write it out or copy it by then.
+   */
   save?: (state: CorrelationCheckpoint) => void | Promise<void>;
   everyMs?: number;
 }
@@ -263,7 +267,7 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
       }
       if (opts.save && Date.now() - lastSave >= (opts.everyMs ?? 60_000) && t1 < T) {
         lastSave = Date.now();
-        await opts.save(snapshot(r, c + 1, { acc: row.slice(), ...(runA ? { runA } : {}), ...(runB ? { runB } : {}) }));
+        await opts.save(snapshot(r, c + 1, { acc: row, ...(runA ? { runA } : {}), ...(runB ? { runB } : {}) }));
       }
     }
     if (runA && topA) storeTopK(topA, a0, wa, runA);

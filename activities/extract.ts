@@ -121,8 +121,8 @@ export function featureStatsActivity(store: ArtifactStore) {
         let chunk = 0;
         for await (const m of readActivationChunks(dir, input.layer)) {
           if (chunk++ < (resume?.chunks ?? 0)) continue;
-          await acc.add(m);
-          await fitAcc.add(m);
+          // A TopK SAE's thresholds come out of the statistics pass, sparing the fit an encoding.
+          await fitAcc.add(m, await acc.add(m));
           progress.report({ layer: input.layer, chunk: chunk - 1, numChunks: index.chunks.length, unit: 'tokens', done: acc.numTokens, total: index.numTokens } satisfies WorkHeartbeat & { layer: number; chunk: number; numChunks: number });
           progress.checkCancelled();
           if (checkpoint.due() && chunk < index.chunks.length) checkpoint.save({ chunks: chunk, stats: acc.snapshot(), fit: fitAcc.snapshot() });

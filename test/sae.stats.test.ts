@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { mat, type Mat } from '../pipelines/kernels/gemm.ts';
 import { computeFeatureStats, FeatureStatsAccumulator, type FeatureStats } from '../pipelines/sae/featureStats.ts';
+import { topkThresholds } from '../pipelines/sae/encode.ts';
+import { SaeFitAccumulator } from '../pipelines/sae/fit.ts';
 import { readFeatureStatsTable, writeFeatureStatsTable } from '../pipelines/sae/statsTable.ts';
 import type { Sae, SaeActivation } from '../pipelines/sae/types.ts';
 import { referenceEncode } from './fixtures/saes.ts';
@@ -108,6 +110,27 @@ test('streamed per-feature stats equal a direct computation (chunks × blocks ×
   const dead = await computeFeatureStats(makeSae({ kind: 'relu' }), chunked(x, [4, 49]), { mode: 'post' });
   assert.deepEqual(Array.from(dead.topPositions.subarray(4 * 5, 5 * 5)), [0, 1, 2, 3, 4]);
   assert.equal(dead.frequency[4], 0);
+});
+
+test('a TopK SAE\'s statistics pass returns the per-token thresholds topkThresholds gives, and the fit given them is unchanged', async () => {
+  const x = tokens();
+  const sae = makeSae({ kind: 'topk', k: 4 });
+  for (const mode of ['pre', 'post'] as const) {
+    for (const block of [undefined, 7, 1]) {
+      const acc = new FeatureStatsAccumulator(sae, { mode, blockFeatures: block });
+      const given = new SaeFitAccumulator(sae, { blockFeatures: block });
+      const alone = new SaeFitAccumulator(sae, { blockFeatures: block });
+      for (const chunk of chunked(x, [10, 20, 23])) {
+        const thr = await acc.add(chunk);
+        assert.deepEqual(thr, await topkThresholds(sae, chunk, block), `${mode}/${block}: thresholds`);
+        await given.add(chunk, thr);
+        await alone.add(chunk);
+      }
+      assert.deepEqual(given.finish(), alone.finish(), `${mode}/${block}: fit`);
+    }
+  }
+  // Other SAEs have no thresholds to share.
+  assert.equal(await new FeatureStatsAccumulator(makeSae({ kind: 'relu' }), { mode: 'pre' }).add(x), undefined);
 });
 
 test('top-k larger than a chunk, and ties across chunks resolve to the lower position', async () => {

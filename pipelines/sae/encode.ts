@@ -101,6 +101,11 @@ export async function topkThresholds(sae: Sae, residuals: Mat, blockFeatures?: n
     const r = await session.run({ ...blockFeeds(sae, residuals, fs, fe), R: new ort.Tensor('float32', running, [T, k]) });
     running = r.R_out!.data as Float32Array;
   }
+  return kthOfRunningTopk(running, T, k);
+}
+
+/** Each token's k-th largest of a running top-k R [T, k] (sorted descending): its threshold. */
+export function kthOfRunningTopk(running: Float32Array, T: number, k: number): Float32Array {
   const thr = new Float32Array(T);
   for (let t = 0; t < T; t++) thr[t] = running[t * k + k - 1]!;
   return thr;

@@ -98,23 +98,32 @@ export function blockAccumulateGraph(kind: BlockKind, subtract: boolean): Uint8A
  */
 export function topkMergeGraph(k: number, subtract: boolean): Uint8Array {
   const g = new GraphBuilder('sae_topk_merge');
-  const pre = blockInputs(g, 'pre', subtract);
+  appendTopkMerge(g, blockInputs(g, 'pre', subtract), k);
+  return g.build();
+}
+
+function appendTopkMerge(g: GraphBuilder, pre: string, k: number): void {
   g.input('R', 'float32', ['T', k]);
   const cat = g.node('Concat', ['R', pre], 1, { axis: 1 });
   g.node('TopK', [cat, g.int64s([k])], ['R_out', 'R_idx'], { axis: 1, largest: 1, sorted: 1 });
   g.output('R_out', 'float32', ['T', k]);
-  return g.build();
 }
 
 /**
  * Per-feature statistics of one (token chunk × feature block): mean and centred sum of squares
  * (merged across chunks with Chan's formula), count of positive activations, max, and the K
  * largest activations over tokens ([Fb, K]) with their in-chunk token index (TopK breaks ties
- * by lower index). The T × Fb activations never leave ONNX Runtime.
+ * by lower index). The T × Fb activations never leave ONNX Runtime. With `mergeTopk` (kind 'pre'
+ * only), also topkMergeGraph's step on the same pre-activations (R → R_out), so a TopK SAE's
+ * per-token thresholds come out of the statistics pass instead of another encoding.
  */
-export function blockStatsGraph(kind: BlockKind, subtract: boolean): Uint8Array {
+export function blockStatsGraph(kind: BlockKind, subtract: boolean, mergeTopk?: number): Uint8Array {
   const g = new GraphBuilder('sae_block_stats');
   const a = blockInputs(g, kind, subtract);
+  if (mergeTopk !== undefined) {
+    if (kind !== 'pre') throw new Error(`blockStatsGraph: a top-k merge needs pre-activations, not ${kind}`);
+    appendTopkMerge(g, a, mergeTopk);
+  }
   g.input('K', 'int64', [1]);
   // Op choices are measured (ORT 1.30 CPU, 1024 × 2048): ReduceSumSquare and TopK along axis 0
   // are 6–8× slower than Mul + ReduceSum and Transpose + TopK along the last axis.

@@ -4,7 +4,7 @@
 // reductions come back, so memory is O(F·k + chunk × block), never tokens × features.
 import type { Mat } from '../kernels/gemm.ts';
 import { cachedSession, ort } from '../kernels/session.ts';
-import { blockFeeds, blockKindFor, defaultBlockFeatures, sparsityFeeds, topkThresholds } from './encode.ts';
+import { blockFeeds, blockKindFor, defaultBlockFeatures, kthOfRunningTopk, sparsityFeeds, topkThresholds } from './encode.ts';
 import { blockStatsGraph } from './encodeGraphs.ts';
 import type { EncodeMode, Sae } from './types.ts';
 
@@ -73,14 +73,21 @@ export class FeatureStatsAccumulator {
     this.topVal = new Float32Array(this.F * this.k).fill(-Infinity);
   }
 
-  async add(chunk: Mat): Promise<void> {
+  /**
+   * Adds a chunk. For a TopK SAE, returns the chunk's per-token thresholds (topkThresholds):
+   * computed first for `post` statistics, merged inside the statistics pass for `pre` — either
+   * way at no extra encoding, for the fit's pass over the same chunk (SaeFitAccumulator.add).
+   */
+  async add(chunk: Mat): Promise<Float32Array | undefined> {
     const sae = this.sae;
     if (chunk.cols !== sae.dIn) throw new Error(`feature stats: chunk has ${chunk.cols} columns, SAE d_in is ${sae.dIn}`);
     const T = chunk.rows;
-    if (T === 0) return;
+    if (T === 0) return undefined;
     const kind = blockKindFor(sae, this.opts.mode);
-    const session = await cachedSession(`sae-block-stats:${kind}:${sae.subtractDecoderBias}`, () => blockStatsGraph(kind, sae.subtractDecoderBias));
+    const mergeK = kind === 'pre' && sae.activation.kind === 'topk' ? sae.activation.k : undefined;
+    const session = await cachedSession(`sae-block-stats:${kind}:${sae.subtractDecoderBias}:${mergeK ?? '-'}`, () => blockStatsGraph(kind, sae.subtractDecoderBias, mergeK));
     const thr = kind === 'threshold' ? await topkThresholds(sae, chunk, this.opts.blockFeatures) : undefined;
+    let running: Float32Array | undefined = mergeK === undefined ? undefined : new Float32Array(T * mergeK);
     const K = Math.min(this.k, T);
     const step = this.opts.blockFeatures ?? defaultBlockFeatures(sae, T);
     for (let fs = 0; fs < this.F; fs += step) {
@@ -88,11 +95,14 @@ export class FeatureStatsAccumulator {
       const r = await session.run({
         ...blockFeeds(sae, chunk, fs, fe),
         ...sparsityFeeds(sae, kind, fs, fe, T, thr),
+        ...(running ? { R: new ort.Tensor('float32', running, [T, mergeK!]) } : {}),
         K: new ort.Tensor('int64', BigInt64Array.of(BigInt(K)), [1]),
       });
       this.mergeBlock(fs, fe, T, K, r);
+      if (running) running = r.R_out!.data as Float32Array;
     }
     this.tokens += T;
+    return running ? kthOfRunningTopk(running, T, mergeK!) : thr;
   }
 
   private mergeBlock(fs: number, fe: number, T: number, K: number, r: ort.InferenceSession.ReturnType): void {

@@ -46,14 +46,15 @@ export class SaeFitAccumulator {
     this.state = state ?? { numTokens: 0, sse: 0, ss: 0, mean: new Float64Array(sae.dIn), fires: new Float64Array(sae.numFeatures) };
   }
 
-  async add(chunk: Mat): Promise<void> {
+  /** Adds a chunk; a TopK SAE's per-token `thresholds` for it (topkThresholds) are computed when not given. */
+  async add(chunk: Mat, thresholds?: Float32Array): Promise<void> {
     const sae = this.sae;
     if (chunk.cols !== sae.dIn) throw new Error(`SAE fit: chunk has ${chunk.cols} columns, SAE d_in is ${sae.dIn}`);
     const T = chunk.rows;
     if (T === 0) return;
     const kind = blockKindFor(sae, 'post');
     const block = await cachedSession(`sae-block-reconstruct:${kind}:${sae.subtractDecoderBias}`, () => blockReconstructGraph(kind, sae.subtractDecoderBias));
-    const thr = kind === 'threshold' ? await topkThresholds(sae, chunk, this.opts.blockFeatures) : undefined;
+    const thr = kind === 'threshold' ? (thresholds ?? (await topkThresholds(sae, chunk, this.opts.blockFeatures))) : undefined;
     const step = this.opts.blockFeatures ?? defaultBlockFeatures(sae, T);
     const d = sae.dIn;
     let recon: Float32Array = new Float32Array(T * d);

@@ -27,16 +27,20 @@ export interface SideData {
   source: ActivationSource;
   decoder: Mat;
   extractDir: string;
+  /** Where the side was loaded from, for a compute job to load it again in its own thread. */
+  paths: PairJobSide;
 }
 
 async function loadSide(store: ArtifactStore, side: PairSide, mode: EncodeMode): Promise<SideData> {
   const extractDir = await artifactFolder(store, side.extractId, INDEX_FILE);
   const rows = await activationRows(extractDir, side.layer);
-  const sae = await loadSae(await sourceAt(store, side.saeId, side.saePath));
+  const saePath = await sourceAt(store, side.saeId, side.saePath);
+  const sae = await loadSae(saePath);
   if (sae.dIn !== rows.width) {
     throw new UserInputError(`SAE d_in=${sae.dIn} (${sae.source.file}) does not match the residual width ${rows.width} of ${side.model} layer ${side.layer}`);
   }
-  return { sae, source: saeActivationSource(sae, rows, mode), decoder: { data: sae.wDec, rows: sae.numFeatures, cols: sae.dIn }, extractDir };
+  const paths = { extractDir, layer: side.layer, saePath, model: side.model };
+  return { sae, source: saeActivationSource(sae, rows, mode), decoder: { data: sae.wDec, rows: sae.numFeatures, cols: sae.dIn }, extractDir, paths };
 }
 
 /**

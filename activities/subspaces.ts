@@ -9,10 +9,16 @@ import type { ArtifactStore } from '../storage/store.ts';
 import { sweepCategories } from './categories.ts';
 import { runActivity } from './context.ts';
 import { loadLayerPair, readTop } from './layerData.ts';
+import { runComputeJob } from '../pipelines/kernels/session.ts';
+import { CATEGORY_PAIRS_JOB, type CategoryPairsJobArgs, type CategoryPairsProgress } from '../pipelines/subspace/categoryPairsJob.ts';
+import type { CategoryPairs } from '../pipelines/subspace/pairWithinCategory.ts';
 import { produce, readJsonArtifact } from './storeAccess.ts';
 import type { LayerPairInput, SubspacesResult, WorkHeartbeat } from './types.ts';
 
 export const SUBSPACES_FILE = 'subspaces.json';
+
+/** Progress unit: each category is paired (all in one compute job), then scored. */
+const CATEGORY_STEPS = 'category steps (pair, then score)';
 
 export function subspacesSpec(input: LayerPairInput, pairId: string) {
   return {
@@ -55,7 +61,15 @@ export function subspacesActivity(store: ArtifactStore, scorer: () => Promise<Pa
           mode: input.compat,
           permutations: input.similarity.permutations,
           seed: input.similarity.seed,
-          onCategory: (done, total) => progress.report({ unit: 'categories', done, total } satisfies WorkHeartbeat),
+          // One scale for both phases (every category paired, then each scored), so progress never goes back.
+          pairCategories: (categories, kind) =>
+            runComputeJob<CategoryPairsJobArgs, CategoryPairs[]>(CATEGORY_PAIRS_JOB, 'categoryPairsJob', { a: a.paths, b: b.paths, encode: input.pairing.encode, kind, categories }, {
+              onProgress: (p) => {
+                const { done, total } = p as CategoryPairsProgress;
+                progress.report({ unit: CATEGORY_STEPS, done, total: 2 * total } satisfies WorkHeartbeat);
+              },
+            }),
+          onCategory: (done, total) => progress.report({ unit: CATEGORY_STEPS, done: total + done, total: 2 * total } satisfies WorkHeartbeat),
         });
         const stored: StoredCategory[] = result.map((c) => ({ ...c, meanCorr: Number.isFinite(c.meanCorr) ? c.meanCorr : null }));
         await writer.writeJson(SUBSPACES_FILE, stored);

@@ -13,7 +13,8 @@ import { coarseNullReason } from '../similarity/permutationNull.ts';
 import type { CorrelationKind, TopActivations } from '../pair/streamingCorrelation.ts';
 import { topActivations } from '../pair/topActivations.ts';
 import { builtinCategories, featuresInCategory, type Categories } from './categories.ts';
-import { pairWithinCategory } from './pairWithinCategory.ts';
+import type { CategoryFeatures } from './categoryPairsJob.ts';
+import { pairWithinCategory, type CategoryPairs } from './pairWithinCategory.ts';
 
 /** Fewest pairs a metric is computed on: SVCCA needs a spread of rows, RSA a few distinct row pairs. */
 export const MIN_PAIRS: Record<PairedMetric, number> = { svcca: 5, rsa: 5 };
@@ -39,6 +40,11 @@ export interface SubspaceAnalysisInput {
   /** How labels are made (default: labels.ts's rule for `mode`); a feature without a label joins no category. */
   labelRule?: LabelRule;
   permutations?: number;
+  /**
+   * Pairs every category's features at once (e.g. in a compute job over the same data); default
+   * pairWithinCategory on `a` and `b`, one category after the other.
+   */
+  pairCategories?: (categories: CategoryFeatures[], kind: CorrelationKind) => Promise<CategoryPairs[]>;
   /** Called after each category with the categories analysed so far (progress of a long stage). */
   onCategory?: (done: number, total: number) => void;
   seed?: number;
@@ -80,11 +86,15 @@ export async function analyseSubspaces(input: SubspaceAnalysisInput): Promise<Ca
   const labelsA = topWordLabels(input.topA ?? (await topActivations(a, topKForLabels(rule))), tokens, rule, input.follows);
   const labelsB = topWordLabels(input.topB ?? (await topActivations(b, topKForLabels(rule))), tokens, rule, input.follows);
 
+  const entries = Object.entries(categories);
+  const features = entries.map(([, keywords]) => ({ featuresA: featuresInCategory(labelsA, keywords), featuresB: featuresInCategory(labelsB, keywords) }));
+  const paired = input.pairCategories
+    ? await input.pairCategories(features, kind)
+    : await mapInOrder(features, (c) => pairWithinCategory(a, b, c.featuresA, c.featuresB, { kind }));
   const results: CategoryAnalysis[] = [];
-  for (const [category, keywords] of Object.entries(categories)) {
-    const featuresA = featuresInCategory(labelsA, keywords);
-    const featuresB = featuresInCategory(labelsB, keywords);
-    const pairs = await pairWithinCategory(a, b, featuresA, featuresB, { kind });
+  for (const [i, [category]] of entries.entries()) {
+    const { featuresA, featuresB } = features[i]!;
+    const pairs = paired[i]!;
     const n = pairs.pairsA.length;
     const permutations = input.permutations ?? 1000;
     const outcome = async (metric: PairedMetric): Promise<MetricOutcome> => {
@@ -110,7 +120,13 @@ export async function analyseSubspaces(input: SubspaceAnalysisInput): Promise<Ca
       svcca: await outcome('svcca'),
       rsa: await outcome('rsa'),
     });
-    input.onCategory?.(results.length, Object.keys(categories).length);
+    input.onCategory?.(results.length, entries.length);
   }
   return results;
+}
+
+async function mapInOrder<T, R>(items: readonly T[], f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await f(item));
+  return out;
 }

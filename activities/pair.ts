@@ -11,7 +11,9 @@
 import { join } from 'node:path';
 import { runComputeJob } from '../pipelines/kernels/session.ts';
 import { PAIR_JOB, type PairJobArgs, type PairJobProgress, type PairJobResult } from '../pipelines/pair/pairJob.ts';
-import type { CorrelationCheckpoint } from '../pipelines/pair/streamingCorrelation.ts';
+import type { CorrelationCheckpoint, TopActivations } from '../pipelines/pair/streamingCorrelation.ts';
+import { readFeatureStatsTable } from '../pipelines/sae/statsTable.ts';
+import { STATS_FILE } from './extract.ts';
 import { Checkpoint } from './checkpoint.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import { writeParquetTable } from '../storage/parquet.ts';
@@ -47,7 +49,7 @@ export function pairSpec(input: LayerPairInput) {
       minCorrelation: input.pairing.minCorrelation,
       minActivations: input.pairing.minActivations,
     },
-    inputs: [input.a.extractId, input.b.extractId, input.a.saeId, input.b.saeId, input.a.tokenizerId],
+    inputs: [input.a.extractId, input.b.extractId, input.a.saeId, input.b.saeId, input.a.tokenizerId, input.a.statsId, input.b.statsId],
   };
 }
 
@@ -70,6 +72,8 @@ export async function writePairing(store: ArtifactStore, input: LayerPairInput, 
   // A previous attempt's checkpoint, carried into this attempt's staging by the store.
   const checkpoint = new Checkpoint<CorrelationCheckpoint>(writer, CHECKPOINT_FILE);
   const resume = await checkpoint.load();
+  // Rows in extraction order: the feature statistics' top activations are this pairing's.
+  const top = shifted ? undefined : { a: await statsTop(store, input.a.statsId), b: await statsTop(store, input.b.statsId) };
   const args: PairJobArgs = {
     a,
     b,
@@ -82,6 +86,7 @@ export async function writePairing(store: ArtifactStore, input: LayerPairInput, 
     poolSize: input.pairing.poolSize,
     epsilon: input.pairing.epsilon,
     ...(shifted ? { shift: { rowsA: shifted.rowsA, rowsB: shifted.rowsB } } : {}),
+    ...(top ? { top } : {}),
     ...(resume ? { resume } : {}),
     checkpointEveryMs: checkpoint.everyMs,
     checkpointPath: join(writer.stagingLocation, `.${CHECKPOINT_FILE}.job`),
@@ -138,6 +143,12 @@ export async function writePairing(store: ArtifactStore, input: LayerPairInput, 
     counts: { ...kept.counts, ...r.labelCounts, tokens: r.pairing.numTokens },
     summary: { layerA: input.a.layer, layerB: input.b.layer, method, meanCorrFiltered: finiteOrNull(kept.meanCorrFiltered), ...(shifted ? { shift: shifted.shift } : {}) },
   };
+}
+
+/** A layer's top activations from its feature statistics (computed in the pairing's encode mode). */
+async function statsTop(store: ArtifactStore, statsId: string): Promise<TopActivations> {
+  const stats = await readFeatureStatsTable(await store.localPath(statsId, STATS_FILE));
+  return { k: stats.topK, values: stats.topValues, positions: stats.topPositions };
 }
 
 export function pairActivity(store: ArtifactStore) {

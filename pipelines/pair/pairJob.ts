@@ -12,7 +12,7 @@ import type { PairingMethod } from '../config.ts';
 import { pairAndFilterLayer, type LayerPairing } from './pairLayer.ts';
 import { oneToOneLayerPairs, type OneToOneLayerPairs } from './oneToOneLayer.ts';
 import type { FilterMode } from './filters.ts';
-import type { CorrelationCheckpoint } from './streamingCorrelation.ts';
+import type { CorrelationCheckpoint, TopActivations } from './streamingCorrelation.ts';
 import type { ActivationSource } from './activationSource.ts';
 import { checkDecoderWidths } from './decoderPairing.ts';
 import type { Mat } from '../kernels/gemm.ts';
@@ -45,6 +45,8 @@ export interface PairJobArgs {
    * `rowsB` instead of row t with row t; each side's labels come from its own rows' tokens.
    */
   shift?: { rowsA: Int32Array; rowsB: Int32Array };
+  /** Each side's top activations from its feature statistics (pairLayer.ts `top`); not with `shift`. */
+  top?: { a: TopActivations; b: TopActivations };
   /** A previous attempt's last checkpoint. */
   resume?: CorrelationCheckpoint;
   checkpointEveryMs: number;
@@ -92,6 +94,7 @@ export async function pairLayerJob(args: PairJobArgs, ctx: JobContext): Promise<
   const tokensA = args.shift ? Array.from(args.shift.rowsA, (r) => args.tokens[r]!) : args.tokens;
   const greedy = await pairAndFilterLayer(a.source, b.source, tokensA, {
     ...(args.shift ? { tokensB: Array.from(args.shift.rowsB, (r) => args.tokens[r]!) } : {}),
+    ...(args.top && !args.shift ? { top: args.top } : {}),
     mode: args.mode,
     minCorrelation: args.minCorrelation,
     minActivations: args.minActivations,

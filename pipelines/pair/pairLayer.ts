@@ -1,10 +1,11 @@
 // One layer pair, activations to kept feature pairs: streaming correlation (with each feature's
-// top activations, for its label, gathered in the same pass), many-A-to-one-B pairing, then the
-// filter chain with a count after every stage, in `described` or `reference` mode.
+// top activations, for its label, gathered in the same pass unless an earlier pass gives them),
+// many-A-to-one-B pairing, then the filter chain with a count after every stage, in `described`
+// or `reference` mode.
 import type { ActivationSource } from './activationSource.ts';
 import { filterPairs, type FilterCounts, type FilterMode } from './filters.ts';
 import { countUnlabelled, DEFAULT_MIN_ACTIVATIONS, labelRule, topKForLabels, topTokenLabels, type LabelRule } from './labels.ts';
-import { correlateFeatures, type CheckpointOptions, type CorrelationPairing } from './streamingCorrelation.ts';
+import { correlateFeatures, type CheckpointOptions, type CorrelationPairing, type TopActivations } from './streamingCorrelation.ts';
 
 export interface LayerPairingOptions {
   mode?: FilterMode;
@@ -23,6 +24,13 @@ export interface LayerPairingOptions {
    * re-aligns B's rows against A's, and each side's labels come from its own tokens.
    */
   tokensB?: readonly string[];
+  /**
+   * Each feature's highest activations over these same rows in this encoding, from an earlier
+   * pass (the layer's feature statistics, computed once per layer where a grid pairs each layer
+   * many times): used for the labels when they hold topKForLabels of the rule, and the
+   * correlation then tracks none (its running top-k is a TopK over every chunk of every block).
+   */
+  top?: { a: TopActivations; b: TopActivations };
 }
 
 export interface LayerPairing {
@@ -64,6 +72,14 @@ function referenceOverPearson(sdA: number, sdB: number, t: number): number {
   return (sdA * sdB) / ((sdA * unbiased + REFERENCE_STD_EPS) * (sdB * unbiased + REFERENCE_STD_EPS));
 }
 
+function checkTop(top: TopActivations, features: number, tokens: number, side: string): void {
+  const n = features * top.k;
+  if (top.values.length !== n || top.positions.length !== n) throw new Error(`top activations of ${side}: ${top.values.length} values for ${features} features × ${top.k}`);
+  for (let i = 0; i < n; i++) {
+    if (!(top.positions[i]! >= -1 && top.positions[i]! < tokens)) throw new Error(`top activations of ${side}: position ${top.positions[i]} outside ${tokens} tokens`);
+  }
+}
+
 function mean(xs: readonly number[]): number {
   return xs.length === 0 ? Number.NaN : xs.reduce((s, v) => s + v, 0) / xs.length;
 }
@@ -80,14 +96,24 @@ export async function pairAndFilterLayer(
   const tokensB = opts.tokensB ?? tokens;
   if (tokensB.length !== b.numTokens) throw new Error(`${tokensB.length} decoded tokens of B for ${b.numTokens} activation rows`);
   const rule = labelRule(mode, opts.minActivations ?? DEFAULT_MIN_ACTIVATIONS);
+  const k = topKForLabels(rule);
+  const known = opts.top && opts.top.a.k === k && opts.top.b.k === k ? opts.top : undefined;
+  if (known) {
+    checkTop(known.a, a.numFeatures, a.numTokens, 'A');
+    checkTop(known.b, b.numFeatures, b.numTokens, 'B');
+  }
   const pairing = await correlateFeatures(a, b, {
     kind: mode === 'reference' ? 'reference' : 'pearson',
-    topK: topKForLabels(rule),
+    topK: known ? 0 : k,
     ...(opts.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: opts.memoryBudgetBytes } : {}),
     ...(opts.tokenChunk !== undefined ? { tokenChunk: opts.tokenChunk } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...opts.checkpoint,
   });
+  if (known) {
+    pairing.topA = known.a;
+    pairing.topB = known.b;
+  }
   const topTokensA = topTokenLabels(pairing.topA!, tokens, rule);
   const topTokensB = topTokenLabels(pairing.topB!, tokensB, rule);
   const filtered = filterPairs({

@@ -86,8 +86,8 @@ export async function buildFeatureMap(input: FeatureMapInput): Promise<FeatureMa
   const max = input.maxPoints ?? 2000;
   const sel = selectRows(input.sideA.decoder.rows, input.sideB.decoder.rows, input.pairs, max);
   const umap = input.umap ?? {};
-  const pointsA = await layoutSide(input.sideA, sel.keepA, umap);
-  const pointsB = await layoutSide(input.sideB, sel.keepB, umap);
+  // The two panels lay out side by side (each in a thread of its own, umapLayout.ts).
+  const [pointsA, pointsB] = await Promise.all([layoutSide(input.sideA, sel.keepA, umap), layoutSide(input.sideB, sel.keepB, umap)]);
   const groups = input.groups ?? (input.categories ? groupsFromLabels(pointsA, pointsB, input.categories) : []);
   const firstGroup = new Map<string, string>();
   for (const g of groups) {

@@ -1,11 +1,12 @@
 // 2-D UMAP of decoder directions. Neighbours come from cosineKnn (ONNX Runtime); umap-js then
 // builds the fuzzy graph and optimises the layout with a seeded generator, so the same rows and
-// seed always give the same coordinates.
-import { UMAP } from 'umap-js';
+// seed always give the same coordinates. The optimisation (seconds of plain JS) runs in a thread
+// of its own (umapThread.ts): the activity's thread keeps heartbeating, and layouts run side by side.
+import { Worker } from 'node:worker_threads';
 import type { Mat } from '../kernels/gemm.ts';
 import { cosineKnn } from './cosineKnn.ts';
-import { throwIfAborted } from '../kernels/session.ts';
-import { seededRandom } from '../random.ts';
+import { currentAbortSignal, throwIfAborted } from '../kernels/session.ts';
+import type { UmapJob } from './umapThread.ts';
 
 export interface UmapOptions {
   seed?: number;
@@ -22,25 +23,40 @@ export async function umapLayout(rows: Mat, opts: UmapOptions = {}): Promise<Arr
   if (n < 4) return Array.from({ length: n }, (_, i) => [i, 0]);
   const nNeighbors = Math.min(opts.nNeighbors ?? 15, n - 1);
   const knn = await cosineKnn(rows, nNeighbors);
-  const umap = new UMAP({
-    nComponents: 2,
+  throwIfAborted();
+  const job: UmapJob = {
+    n,
     nNeighbors,
     minDist: opts.minDist ?? 0.1,
-    random: seededRandom(opts.seed ?? 42),
+    seed: opts.seed ?? 42,
     ...(opts.nEpochs !== undefined ? { nEpochs: opts.nEpochs } : {}),
+    indices: knn.indices,
+    distances: knn.distances,
+  };
+  return layoutInThread(job);
+}
+
+function layoutInThread(job: UmapJob): Promise<Array<[number, number]>> {
+  const signal = currentAbortSignal();
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./umapThreadBoot.mjs', import.meta.url), { workerData: job });
+    const onAbort = () => {
+      void worker.terminate();
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('UMAP layout aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = () => signal?.removeEventListener('abort', onAbort);
+    worker.once('message', (coords: Array<[number, number]>) => {
+      settle();
+      resolve(coords);
+    });
+    worker.once('error', (e) => {
+      settle();
+      reject(e);
+    });
+    worker.once('exit', (code) => {
+      settle();
+      if (code !== 0) reject(new Error(`UMAP layout thread exited with code ${code}`));
+    });
   });
-  umap.setPrecomputedKNN(knn.indices, knn.distances);
-  // umap-js only reads X's length once neighbours are given; pass small placeholder rows.
-  const placeholder = Array.from({ length: n }, () => [0]);
-  // Epoch by epoch (what fit() does in one go), yielding now and then: the layout is JS work on
-  // the activity's thread, which must keep heartbeating and hear a cancellation.
-  const epochs = umap.initializeFit(placeholder);
-  for (let e = 0; e < epochs; e++) {
-    umap.step();
-    if (e % 25 === 24) {
-      await new Promise((r) => setImmediate(r));
-      throwIfAborted();
-    }
-  }
-  return umap.getEmbedding().map((p) => [p[0]!, p[1]!]);
 }

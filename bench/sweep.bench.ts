@@ -254,8 +254,9 @@ export async function run(): Promise<void> {
       s.flop += 2 * tokens * blocks * (12 * md.d * md.d + 2 * DOC_TOKENS * md.d);
     } else if (m.stage === 'sae') {
       const d = (m.summary as { dIn: number }).dIn;
-      // statistics pass (pre) + fit pass (TopK thresholds, codes, decoding): 4 × 2·T·d·F
-      s.flop += 8 * (m.counts.tokens ?? 0) * d * F;
+      // statistics pass (pre-activations, with the TopK thresholds merged in) + fit pass (codes,
+      // decoding): 3 × 2·T·d·F
+      s.flop += 6 * (m.counts.tokens ?? 0) * d * F;
     } else if (m.stage === 'pair') {
       const tokens = m.counts.tokens ?? T;
       const plan = planBlocks(F, F, tokens);

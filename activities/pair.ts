@@ -5,7 +5,8 @@
 // decoder: by decoder-row cosine), filtered the same way.
 // Stores the kept pairs (Parquet), the counts (filter stages, features without a label) and means,
 // and each feature's top activations with the label rule (labels for subspaces and maps are made
-// from them exactly as the keyword filter's were, with no further pass). The selection null's
+// from them exactly as the keyword filter's were, with no further pass; they are the layers'
+// feature statistics', which hold them for the pairing's encode mode). The selection null's
 // document shifts (activities/selection.ts) write the same files through writePairing, with B's
 // rows re-aligned.
 import { join } from 'node:path';

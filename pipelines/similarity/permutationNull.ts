@@ -196,7 +196,7 @@ export async function permutationNull(measure: Measure, x: Mat, y: Mat, opts: Nu
   return result;
 }
 
-/** A score without its null (a saturated one that skipNullWhenSaturated spares its permutations). */
+/** A score without a null: none was asked for, or skipNullWhenSaturated spared a saturated score its permutations. */
 function withoutNull(observed: number, n: number, saturatedReason: string | undefined): NullResult {
   return {
     observed,

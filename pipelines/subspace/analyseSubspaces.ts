@@ -13,8 +13,7 @@ import { coarseNullReason } from '../similarity/permutationNull.ts';
 import type { CorrelationKind, TopActivations } from '../pair/streamingCorrelation.ts';
 import { topActivations } from '../pair/topActivations.ts';
 import { builtinCategories, featuresInCategory, type Categories } from './categories.ts';
-import type { CategoryFeatures } from './categoryPairsJob.ts';
-import { pairWithinCategory, type CategoryPairs } from './pairWithinCategory.ts';
+import { pairWithinCategory, type CategoryFeatures, type CategoryPairs } from './pairWithinCategory.ts';
 
 /** Fewest pairs a metric is computed on: SVCCA needs a spread of rows, RSA a few distinct row pairs. */
 export const MIN_PAIRS: Record<PairedMetric, number> = { svcca: 5, rsa: 5 };

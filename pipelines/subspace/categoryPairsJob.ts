@@ -6,14 +6,9 @@ import type { JobContext } from '../kernels/computeThread.ts';
 import { side, type PairJobSide } from '../pair/pairJob.ts';
 import type { CorrelationKind } from '../pair/streamingCorrelation.ts';
 import type { EncodeMode } from '../sae/types.ts';
-import { pairWithinCategory, type CategoryPairs } from './pairWithinCategory.ts';
+import { pairWithinCategory, type CategoryFeatures, type CategoryPairs } from './pairWithinCategory.ts';
 
 export const CATEGORY_PAIRS_JOB = new URL(import.meta.url);
-
-export interface CategoryFeatures {
-  featuresA: number[];
-  featuresB: number[];
-}
 
 export interface CategoryPairsJobArgs {
   a: PairJobSide;

@@ -3,6 +3,12 @@
 import { featureSubsetSource, type ActivationSource } from '../pair/activationSource.ts';
 import { correlateFeatures, type CorrelationKind } from '../pair/streamingCorrelation.ts';
 
+/** One category's features on each side (original indices). */
+export interface CategoryFeatures {
+  featuresA: number[];
+  featuresB: number[];
+}
+
 export interface CategoryPairs {
   /** Original feature indices, ascending by B feature. */
   pairsA: number[];

@@ -157,9 +157,12 @@ export interface CheckpointOptions {
   /** Continue from this state (a previous attempt's last checkpoint). */
   resume?: CorrelationCheckpoint;
   /**
-   * Called with the state every `everyMs` (and at row ends once that much time has passed). The
-   * state's `acc` is the running row itself, not a copy (a GiB at 8192 × 32768): valid until the
-   * call's promise resolves, so write it out or copy it by then.
+   * Called with the state once `everyMs` has passed since the last call: mid-row (with the row's
+   * accumulators, a GiB at 8192 × 32768) only when the row will not end within `everyMs` by its
+   * pace so far, else at the row's end, where the state is small. So at most ~2·everyMs of work
+   * is lost, and rows shorter than the interval never write their accumulators. The state's `acc`
+   * is the running row itself, not a copy: valid until the call's promise resolves, so write it
+   * out or copy it by then.
    */
   save?: (state: CorrelationCheckpoint) => void | Promise<void>;
   everyMs?: number;
@@ -229,6 +232,11 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
   const shiftedB = new Float32Array(chunkB.length);
   const slots = bBlocks.map((blk) => row.subarray(blk.offset, blk.offset + Math.min(plan.blockA, FA) * (blk.b1 - blk.b0)));
   let lastSave = Date.now();
+  const everyMs = opts.everyMs ?? 60_000;
+  const chunksPerRow = Math.ceil(T / plan.tokenChunk);
+  let rowStarted = Date.now();
+  /** Milliseconds until the row ends, at the pace of its `done` chunks so far. */
+  const rowEndsAfter = (done: number, left: number) => ((Date.now() - rowStarted) / Math.max(1, done)) * left;
 
   for (let r = r0?.rowsDone ?? 0; r < rows; r++) {
     const a0 = r * plan.blockA, a1 = Math.min(FA, a0 + plan.blockA), wa = a1 - a0;
@@ -240,6 +248,7 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
     let runA = k > 0 ? (resumeMid?.runA ?? emptyTopK(k, wa)) : undefined;
     const runB = firstRow && k > 0 ? (resumeMid?.runB ?? bBlocks.map((blk) => emptyTopK(k, blk.b1 - blk.b0))) : undefined;
     const firstChunk = resumeMid?.chunksDone ?? 0;
+    rowStarted = Date.now();
     for (let c = firstChunk, t0 = firstChunk * plan.tokenChunk; t0 < T; c++, t0 += plan.tokenChunk) {
       const t1 = Math.min(T, t0 + plan.tokenChunk);
       const ca = await a.read(t0, t1, a0, a1, chunkA);
@@ -265,7 +274,7 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
         if (runB) runB[j] = await mergeTopK(runB[j]!, cb, t0);
         acc.set(await accumulateShifted(sa.shifted, sb.shifted, accIn, out));
       }
-      if (opts.save && Date.now() - lastSave >= (opts.everyMs ?? 60_000) && t1 < T) {
+      if (opts.save && Date.now() - lastSave >= everyMs && t1 < T && rowEndsAfter(c + 1 - firstChunk, chunksPerRow - (c + 1)) >= everyMs) {
         lastSave = Date.now();
         await opts.save(snapshot(r, c + 1, { acc: row, ...(runA ? { runA } : {}), ...(runB ? { runB } : {}) }));
       }
@@ -305,7 +314,7 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
       }
       await opts.onProgress?.(++pairsDone, pairsTotal);
     }
-    if (opts.save && r + 1 < rows && Date.now() - lastSave >= (opts.everyMs ?? 60_000)) {
+    if (opts.save && r + 1 < rows && Date.now() - lastSave >= everyMs) {
       lastSave = Date.now();
       await opts.save(snapshot(r + 1, 0, {}));
     }

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isUserInputError } from '../pipelines/errors.ts';
-import { ort, runComputeJob, withAbortSignal } from '../pipelines/kernels/session.ts';
+import { cachedSession, ort, runComputeJob, sessionOptions, withAbortSignal, WITH_ARENA } from '../pipelines/kernels/session.ts';
+import { GraphBuilder } from '../pipelines/kernels/onnxGraph.ts';
 
 const JOBS = new URL('./kernels.jobs.fixture.ts', import.meta.url);
 
@@ -35,4 +36,22 @@ test('aborting the caller stops a running job at its next kernel call; the rejec
   const after = await runComputeJob<{ n: number; steps: number }, { sums: Float32Array }>(JOBS, 'sumJob', { n: 2, steps: 1 });
   assert.deepEqual(Array.from(after.sums), [2]);
   assert.ok(ort.Tensor);
+});
+
+test('the memory arena is per session, off unless asked for, and changes no result (in a job and from this thread)', async () => {
+  assert.equal(sessionOptions().enableCpuMemArena, false);
+  assert.equal(sessionOptions(WITH_ARENA).enableCpuMemArena, true);
+  const inJob = await runComputeJob<{ n: number }, { inThread: boolean; plain: number; arena: number }>(JOBS, 'arenaJob', { n: 100_003 });
+  assert.equal(inJob.inThread, true);
+  // Σ (i mod 7) over 100 003 values: 14 286 full cycles of 21, then one 0.
+  assert.equal(inJob.plain, 14_286 * 21);
+  assert.equal(inJob.arena, inJob.plain);
+  const g = new GraphBuilder('max');
+  g.input('X', 'float32', ['n']);
+  g.node('ReduceMax', ['X'], ['M'], { keepdims: 0 });
+  g.output('M', 'float32', []);
+  const model = g.build();
+  const remote = await cachedSession('test:max:arena', () => model, WITH_ARENA);
+  const out = await remote.run({ X: new ort.Tensor('float32', Float32Array.of(3, 9, -1), [3]) });
+  assert.equal((out.M!.data as Float32Array)[0], 9);
 });

@@ -32,7 +32,7 @@ async function serve(req: Exclude<Request, { op: 'abort' }>): Promise<void> {
     const session = await localSession(req.key, () => {
       if (!req.model) throw new Error(`compute thread: no session ${req.key} and no model to create it`);
       return req.model;
-    });
+    }, { arena: req.arena ?? false });
     const feeds = Object.fromEntries(Object.entries(req.feeds).map(([name, w]) => [name, fromWire(w)]));
     const out = await session.run(feeds, req.fetches);
     const transfer: ArrayBuffer[] = [];

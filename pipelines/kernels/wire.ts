@@ -52,7 +52,7 @@ export interface WireError {
 }
 
 export type Request =
-  | { op: 'run'; id: number; key: string; model?: Uint8Array; feeds: Record<string, WireTensor>; fetches?: string[] }
+  | { op: 'run'; id: number; key: string; model?: Uint8Array; arena?: boolean; feeds: Record<string, WireTensor>; fetches?: string[] }
   | { op: 'job'; id: number; module: string; fn: string; args: unknown }
   | { op: 'abort'; id: number };
 

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { checkAccumulation } from '../kernels/correlationKernels.ts';
 import { mat, type Mat } from '../kernels/gemm.ts';
-import { cachedSession, ort } from '../kernels/session.ts';
+import { cachedSession, ort, WITH_ARENA } from '../kernels/session.ts';
 import { blockAccumulateGraph, blockEncoderGraph, saeEncoderGraph, topkMergeGraph, type BlockKind } from './encodeGraphs.ts';
 import type { ShiftedAccumulation } from '../pair/activationSource.ts';
 import type { EncodeMode, Sae } from './types.ts';
@@ -93,7 +93,7 @@ export async function topkThresholds(sae: Sae, residuals: Mat, blockFeatures?: n
   checkWidth(sae, residuals);
   const k = sae.activation.k;
   const T = residuals.rows;
-  const session = await cachedSession(`sae-topk-merge:${k}:${sae.subtractDecoderBias}`, () => topkMergeGraph(k, sae.subtractDecoderBias));
+  const session = await cachedSession(`sae-topk-merge:${k}:${sae.subtractDecoderBias}`, () => topkMergeGraph(k, sae.subtractDecoderBias), WITH_ARENA);
   const step = blockFeatures ?? defaultBlockFeatures(sae, T);
   let running: Float32Array = new Float32Array(T * k);
   for (let fs = 0; fs < sae.numFeatures; fs += step) {

@@ -3,7 +3,7 @@
 // Activations are computed per (chunk × feature block) inside ONNX Runtime and only per-feature
 // reductions come back, so memory is O(F·k + chunk × block), never tokens × features.
 import type { Mat } from '../kernels/gemm.ts';
-import { cachedSession, ort } from '../kernels/session.ts';
+import { cachedSession, ort, WITH_ARENA } from '../kernels/session.ts';
 import { blockFeeds, blockKindFor, defaultBlockFeatures, kthOfRunningTopk, sparsityFeeds, topkThresholds } from './encode.ts';
 import { blockStatsGraph } from './encodeGraphs.ts';
 import type { EncodeMode, Sae } from './types.ts';
@@ -85,7 +85,7 @@ export class FeatureStatsAccumulator {
     if (T === 0) return undefined;
     const kind = blockKindFor(sae, this.opts.mode);
     const mergeK = kind === 'pre' && sae.activation.kind === 'topk' ? sae.activation.k : undefined;
-    const session = await cachedSession(`sae-block-stats:${kind}:${sae.subtractDecoderBias}:${mergeK ?? '-'}`, () => blockStatsGraph(kind, sae.subtractDecoderBias, mergeK));
+    const session = await cachedSession(`sae-block-stats:${kind}:${sae.subtractDecoderBias}:${mergeK ?? '-'}`, () => blockStatsGraph(kind, sae.subtractDecoderBias, mergeK), WITH_ARENA);
     const thr = kind === 'threshold' ? await topkThresholds(sae, chunk, this.opts.blockFeatures) : undefined;
     let running: Float32Array | undefined = mergeK === undefined ? undefined : new Float32Array(T * mergeK);
     const K = Math.min(this.k, T);

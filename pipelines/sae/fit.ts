@@ -6,7 +6,7 @@
 // high FVU, so this is the check that catches a wrong layer ↔ SAE mapping on real data.
 // Streamed over token chunks × feature blocks in ONNX Runtime; memory O(T_chunk × d + F).
 import type { Mat } from '../kernels/gemm.ts';
-import { cachedSession, ort } from '../kernels/session.ts';
+import { cachedSession, ort, WITH_ARENA } from '../kernels/session.ts';
 import { blockFeeds, blockKindFor, defaultBlockFeatures, sparsityFeeds, topkThresholds } from './encode.ts';
 import { blockReconstructGraph, reconstructionErrorGraph } from './encodeGraphs.ts';
 import type { Sae } from './types.ts';
@@ -53,7 +53,7 @@ export class SaeFitAccumulator {
     const T = chunk.rows;
     if (T === 0) return;
     const kind = blockKindFor(sae, 'post');
-    const block = await cachedSession(`sae-block-reconstruct:${kind}:${sae.subtractDecoderBias}`, () => blockReconstructGraph(kind, sae.subtractDecoderBias));
+    const block = await cachedSession(`sae-block-reconstruct:${kind}:${sae.subtractDecoderBias}`, () => blockReconstructGraph(kind, sae.subtractDecoderBias), WITH_ARENA);
     const thr = kind === 'threshold' ? (thresholds ?? (await topkThresholds(sae, chunk, this.opts.blockFeatures))) : undefined;
     const step = this.opts.blockFeatures ?? defaultBlockFeatures(sae, T);
     const d = sae.dIn;
@@ -70,7 +70,7 @@ export class SaeFitAccumulator {
       const nnz = r.nnz!.data as Float32Array;
       for (let j = 0; j < nnz.length; j++) this.state.fires[fs + j]! += nnz[j]!;
     }
-    const errors = await cachedSession('sae-reconstruction-error', reconstructionErrorGraph);
+    const errors = await cachedSession('sae-reconstruction-error', reconstructionErrorGraph, WITH_ARENA);
     const e = await errors.run({
       X: new ort.Tensor('float32', chunk.data, [T, d]),
       R: new ort.Tensor('float32', recon, [T, d]),

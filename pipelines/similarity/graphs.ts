@@ -4,7 +4,7 @@
 // them, and they are computed once per side); the per-row and per-permutation products that run
 // thousands of times stay in f32.
 import { GraphBuilder } from '../kernels/onnxGraph.ts';
-import { cachedSession, ort } from '../kernels/session.ts';
+import { cachedSession, ort, WITH_ARENA } from '../kernels/session.ts';
 import type { Mat } from '../kernels/gemm.ts';
 
 type Tensor = InstanceType<typeof ort.Tensor>;
@@ -126,14 +126,14 @@ function permutationIndex(perms: readonly Int32Array[], n: number): Tensor {
 
 /** For each permutation P: Lᵀ·(P·R), i.e. Σ_i L[i,:]ᵀ R[perm[i],:] — a [B, k1, k2] batch. */
 export async function permutedCross(leftT: Mat, right: Mat, perms: readonly Int32Array[]): Promise<Float32Array> {
-  const s = await cachedSession('sim:permutedCross', () => batchedCrossGraph(false));
+  const s = await cachedSession('sim:permutedCross', () => batchedCrossGraph(false), WITH_ARENA);
   const out = await s.run({ LT: f32(leftT.data, [leftT.rows, leftT.cols]), R: f32(right.data, [right.rows, right.cols]), idx: permutationIndex(perms, right.rows) });
   return out.Mout!.data as Float32Array;
 }
 
 /** For each permutation P: ‖Lᵀ·(P·R)‖²_F (f32 products, summed in f64). */
 export async function permutedCrossSumOfSquares(leftT: Mat, right: Mat, perms: readonly Int32Array[]): Promise<Float64Array> {
-  const s = await cachedSession('sim:permutedCrossSS', () => batchedCrossGraph(true));
+  const s = await cachedSession('sim:permutedCrossSS', () => batchedCrossGraph(true), WITH_ARENA);
   const out = await s.run({ LT: f32(leftT.data, [leftT.rows, leftT.cols]), R: f32(right.data, [right.rows, right.cols]), idx: permutationIndex(perms, right.rows) });
   return out.S!.data as Float64Array;
 }
@@ -196,7 +196,7 @@ function polarStepGraph(kind: PolarStepKind, wide: boolean): Uint8Array {
 export async function polarStep(x: Float32Array, m: Float32Array, dims: [number, number, number], poly?: OddQuintic): Promise<{ x: Float32Array; trace: Float32Array; change: Float32Array }> {
   const wide = dims[1] <= dims[2];
   const kind: PolarStepKind = poly ? 'quintic' : 'cubic';
-  const s = await cachedSession(`sim:polar:${kind}:${wide}`, () => polarStepGraph(kind, wide));
+  const s = await cachedSession(`sim:polar:${kind}:${wide}`, () => polarStepGraph(kind, wide), WITH_ARENA);
   const feeds: Record<string, Tensor> = { X: f32(x, dims), M: f32(m, dims) };
   if (poly) poly.forEach((v, i) => (feeds[['ca', 'cb', 'cc'][i]!] = f32(Float32Array.of(v), [1])));
   const out = await s.run(feeds);
@@ -324,7 +324,7 @@ export interface PermutedSpectraSchedule {
 /** Per permutation P of the batch: the last finishing step's trace and change for M = Lᵀ·P·R (permutedSpectraGraph). */
 export async function permutedSpectra(leftT: Mat, right: Mat, perms: readonly Int32Array[], schedule: PermutedSpectraSchedule): Promise<{ trace: Float32Array; change: Float32Array }> {
   const wide = leftT.rows <= right.cols;
-  const s = await cachedSession(`sim:permutedSpectra:${schedule.key}:${wide}`, () => permutedSpectraGraph(wide, schedule.lead, schedule.finishSteps, schedule.powerSteps, schedule.margin));
+  const s = await cachedSession(`sim:permutedSpectra:${schedule.key}:${wide}`, () => permutedSpectraGraph(wide, schedule.lead, schedule.finishSteps, schedule.powerSteps, schedule.margin), WITH_ARENA);
   const out = await s.run({ LT: f32(leftT.data, [leftT.rows, leftT.cols]), R: f32(right.data, [right.rows, right.cols]), idx: permutationIndex(perms, right.rows) });
   return { trace: out.trace!.data as Float32Array, change: out.change!.data as Float32Array };
 }

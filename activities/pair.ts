@@ -24,6 +24,11 @@ import { shiftedRows } from '../pipelines/pair/documentShift.ts';
 import { runActivity, type ActivityProgress } from './context.ts';
 import { layerPairPaths, PAIRING_FILE, PAIRS_FILE, storedTop, TOP_FILE, type StoredPairing } from './layerData.ts';
 import { produce } from './storeAccess.ts';
+import { categoryPairs } from './categoryPairs.ts';
+import { sweepCategories } from './categories.ts';
+import { labelRule, topWordLabels } from '../pipelines/pair/labels.ts';
+import { categoryFeatures } from '../pipelines/subspace/categories.ts';
+import { categoryPairsFrom } from '../pipelines/subspace/pairWithinCategory.ts';
 import type { LayerPairInput, PairResult, WorkHeartbeat } from './types.ts';
 
 /** The correlation's running state, while the pairing runs (removed before the artifact is published). */
@@ -66,15 +71,23 @@ export function pairShiftSpec(input: LayerPairInput, shift: number) {
 /**
  * Runs the pairing compute job into `writer` (kept pairs, counts, top activations), resuming from
  * a previous attempt's checkpoint; with `shift`, on B's documents shifted by that many against A's.
+ * Without a shift it also stores the categories' pairings (activities/categoryPairs.ts), calling
+ * `onCategoryPairs` when it computed them.
  */
-export async function writePairing(store: ArtifactStore, input: LayerPairInput, writer: ArtifactWriter, progress: ActivityProgress, shift?: number): Promise<ProducedInfo> {
-  const { a, b, tokens, docIds } = await layerPairPaths(store, input);
+export async function writePairing(store: ArtifactStore, input: LayerPairInput, writer: ArtifactWriter, progress: ActivityProgress, shift?: number, onCategoryPairs?: () => void): Promise<ProducedInfo> {
+  const { a, b, tokens, docIds, follows } = await layerPairPaths(store, input);
   const shifted = shift === undefined ? undefined : shiftedRows(docIds, shift);
   // A previous attempt's checkpoint, carried into this attempt's staging by the store.
   const checkpoint = new Checkpoint<CorrelationCheckpoint>(writer, CHECKPOINT_FILE);
   const resume = await checkpoint.load();
   // Rows in extraction order: the feature statistics' top activations are this pairing's.
   const top = shifted ? undefined : { a: await statsTop(store, input.a.statsId), b: await statsTop(store, input.b.statsId) };
+  // The semantic categories' features by the subspace stage's rule, paired among themselves from
+  // this pass's accumulators: that stage then finds its pairings stored (activities/categoryPairs.ts).
+  const rule = labelRule(input.compat, input.pairing.minActivations);
+  const categories = top
+    ? categoryFeatures(topWordLabels(top.a, tokens, rule, follows), topWordLabels(top.b, tokens, rule, follows), sweepCategories(input.categories))
+    : undefined;
   const args: PairJobArgs = {
     a,
     b,
@@ -88,6 +101,7 @@ export async function writePairing(store: ArtifactStore, input: LayerPairInput, 
     epsilon: input.pairing.epsilon,
     ...(shifted ? { shift: { rowsA: shifted.rowsA, rowsB: shifted.rowsB } } : {}),
     ...(top ? { top } : {}),
+    ...(categories ? { within: categories } : {}),
     ...(resume ? { resume } : {}),
     checkpointEveryMs: checkpoint.everyMs,
     checkpointPath: join(writer.stagingLocation, `.${CHECKPOINT_FILE}.job`),
@@ -103,6 +117,11 @@ export async function writePairing(store: ArtifactStore, input: LayerPairInput, 
   });
   await checkpoint.finish();
   const r = job.greedy;
+  const within = r.pairing.within;
+  if (categories && within) {
+    const stored = await categoryPairs(store, input, categories, async () => categories.map((c, i) => categoryPairsFrom(c.featuresA, c.featuresB, within[i]!)));
+    if (stored.produced) onCategoryPairs?.();
+  }
   const { method } = input.pairing;
   const kept = job.oneToOne ?? { ...r, correlation: r.pairsB.map((bf) => r.pairing.corrForEachB[bf]!) };
   // In passes over one token chunk of one row of A features: the correlation's own steps.
@@ -155,11 +174,13 @@ async function statsTop(store: ArtifactStore, statsId: string): Promise<TopActiv
 export function pairActivity(store: ArtifactStore) {
   return (input: LayerPairInput): Promise<PairResult> =>
     runActivity(async (progress) => {
-      const { manifest, reused } = await produce(store, pairSpec(input), (writer) => writePairing(store, input, writer, progress));
+      let alsoProduced = 0;
+      const { manifest, reused } = await produce(store, pairSpec(input), (writer) => writePairing(store, input, writer, progress, undefined, () => alsoProduced++));
       const c = manifest.counts;
       return {
         id: manifest.id,
         reused,
+        alsoProduced,
         counts: {
           total: c.total ?? 0,
           uniqueA: c.uniqueA ?? 0,

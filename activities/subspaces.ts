@@ -13,6 +13,7 @@ import { runComputeJob } from '../pipelines/kernels/session.ts';
 import { CATEGORY_PAIRS_JOB, type CategoryPairsJobArgs, type CategoryPairsProgress } from '../pipelines/subspace/categoryPairsJob.ts';
 import type { CategoryPairs } from '../pipelines/subspace/pairWithinCategory.ts';
 import { produce, readJsonArtifact } from './storeAccess.ts';
+import { categoryPairs } from './categoryPairs.ts';
 import type { LayerPairInput, SubspacesResult, WorkHeartbeat } from './types.ts';
 
 export const SUBSPACES_FILE = 'subspaces.json';
@@ -43,6 +44,7 @@ export function subspacesActivity(store: ArtifactStore, scorer: () => Promise<Pa
   return (input: LayerPairInput, pairId: string): Promise<SubspacesResult> =>
     runActivity(async (progress) => {
       const spec = subspacesSpec(input, pairId);
+      let alsoProduced = 0;
       const { manifest, reused } = await produce(store, spec, async (writer) => {
         const { a, b, tokens, follows } = await loadLayerPair(store, input);
         const top = await readTop(store, pairId);
@@ -61,22 +63,28 @@ export function subspacesActivity(store: ArtifactStore, scorer: () => Promise<Pa
           mode: input.compat,
           permutations: input.similarity.permutations,
           seed: input.similarity.seed,
-          // One scale for both phases (every category paired, then each scored), so progress never goes back.
-          pairCategories: (categories, kind) =>
-            runComputeJob<CategoryPairsJobArgs, CategoryPairs[]>(CATEGORY_PAIRS_JOB, 'categoryPairsJob', { a: a.paths, b: b.paths, encode: input.pairing.encode, kind, categories }, {
-              onProgress: (p) => {
-                const { done, total } = p as CategoryPairsProgress;
-                progress.report({ unit: CATEGORY_STEPS, done, total: 2 * total } satisfies WorkHeartbeat);
-              },
-            }),
+          // Stored by the pairing's own pass where its categories were these; else paired here, on
+          // one progress scale for both phases (every category paired, then each scored).
+          pairCategories: async (categories, kind) => {
+            const stored = await categoryPairs(store, input, categories, () =>
+              runComputeJob<CategoryPairsJobArgs, CategoryPairs[]>(CATEGORY_PAIRS_JOB, 'categoryPairsJob', { a: a.paths, b: b.paths, encode: input.pairing.encode, kind, categories }, {
+                onProgress: (p) => {
+                  const { done, total } = p as CategoryPairsProgress;
+                  progress.report({ unit: CATEGORY_STEPS, done, total: 2 * total } satisfies WorkHeartbeat);
+                },
+              }),
+            );
+            if (stored.produced) alsoProduced++;
+            return stored.pairs;
+          },
           onCategory: (done, total) => progress.report({ unit: CATEGORY_STEPS, done: total + done, total: 2 * total } satisfies WorkHeartbeat),
         });
         const stored: StoredCategory[] = result.map((c) => ({ ...c, meanCorr: Number.isFinite(c.meanCorr) ? c.meanCorr : null }));
         await writer.writeJson(SUBSPACES_FILE, stored);
         const scored = result.filter((c) => !('skipped' in c.svcca) || !('skipped' in c.rsa)).length;
-        return { counts: { categories: result.length, scored } };
+        return { counts: { categories: result.length, scored, categoryPairingsComputed: alsoProduced } };
       });
-      return { id: manifest.id, reused, categories: manifest.counts.categories ?? 0, scored: manifest.counts.scored ?? 0 };
+      return { id: manifest.id, reused, alsoProduced, categories: manifest.counts.categories ?? 0, scored: manifest.counts.scored ?? 0 };
     });
 }
 

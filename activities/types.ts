@@ -12,6 +12,8 @@ import type { SweepWorkEstimate } from '../pipelines/work/weights.ts';
 export interface ArtifactRef {
   id: string;
   reused: boolean;
+  /** Other artifacts the activity computed on the way (e.g. the category pairings), for the sweep's count. */
+  alsoProduced?: number;
 }
 
 /** The two sides of a layer pair. */

@@ -159,11 +159,12 @@ function similarityFlop(s: StoredScores): number {
  * and RSA's null on its pairs; SVCCA's null is left out (its kept widths are not stored), so this
  * floor is low, never high.
  */
-function subspaceFlop(categories: StoredCategory[], tokens: number): number {
+/** With `paired`: the stage correlated each category's features itself (not given them by the pairing's pass). */
+function subspaceFlop(categories: StoredCategory[], tokens: number, paired: boolean): number {
   let flop = 0;
   for (const c of categories) {
     const fA = c.featuresA.length, fB = c.featuresB.length, n = c.pairsA.length;
-    if (fA > 0 && fB > 0) flop += 2 * tokens * (MODELS.a.d * fA + MODELS.b.d * fB + fA * fB);
+    if (paired && fA > 0 && fB > 0) flop += 2 * tokens * (MODELS.a.d * fA + MODELS.b.d * fB + fA * fB);
     if (!('skipped' in c.rsa)) flop += (c.rsa.permutations + 1) * n * n;
   }
   return flop;
@@ -265,7 +266,7 @@ export async function run(): Promise<void> {
     } else if (m.stage === 'similarity') {
       s.flop += similarityFlop(JSON.parse(readFileSync(join(storeRoot, id, SCORES_FILE), 'utf8')) as StoredScores);
     } else if (m.stage === 'subspace') {
-      s.flop += subspaceFlop(JSON.parse(readFileSync(join(storeRoot, id, SUBSPACES_FILE), 'utf8')) as StoredCategory[], T);
+      s.flop += subspaceFlop(JSON.parse(readFileSync(join(storeRoot, id, SUBSPACES_FILE), 'utf8')) as StoredCategory[], T, (m.counts.categoryPairingsComputed ?? 0) > 0);
     }
     stages.set(m.stage, s);
   }

@@ -1,7 +1,7 @@
 // The streaming correlation's checkpoints: a correlation resumed from any saved state — mid-row
 // (with the row's accumulators and running top-k) or at a row's end — gives exactly the
-// uninterrupted result, for dense sources and for SAE sources (whose later rows fuse the encoding
-// into the accumulation).
+// uninterrupted result (feature groups paired within included), for dense sources and for SAE
+// sources (whose later rows fuse the encoding into the accumulation).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matrixSource, type ActivationSource } from '../pipelines/pair/activationSource.ts';
@@ -11,7 +11,8 @@ import { randomSae, randomX } from './sae.data.ts';
 
 const T = 300;
 // 64 × 64 feature blocks over 64-token chunks: several rows of several chunks.
-const OPTS: CorrelationOptions = { topK: 5, tokenChunk: 64, memoryBudgetBytes: 250_000 };
+// With feature groups paired within (their state is part of each checkpoint).
+const OPTS: CorrelationOptions = { topK: 5, tokenChunk: 64, memoryBudgetBytes: 250_000, within: [{ featuresA: [0, 5, 70, 140], featuresB: [3, 66, 130, 149] }] };
 
 async function checkResumes(a: ActivationSource, b: ActivationSource, what: string): Promise<void> {
   const whole = await correlateFeatures(a, b, OPTS);

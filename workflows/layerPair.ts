@@ -17,15 +17,16 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
   const withStability = measures && input.stability?.enabled === true;
   const progress: StageProgress = { stage: 'pair', stagesDone: 0, stagesTotal: 4 + Number(withRetrieval) + Number(withStability), reused: 0, produced: 0, finished: [] };
   setHandler(stageProgressQuery, () => progress);
-  const tally = (reused: boolean, activity: string) => {
+  const tally = (reused: boolean, activity: string, alsoProduced = 0) => {
     if (reused) progress.reused++;
     else progress.produced++;
+    progress.produced += alsoProduced;
     progress.stagesDone++;
     progress.finished!.push(activity);
   };
 
   const pair = await act.pairLayer(input);
-  tally(pair.reused, 'pairLayer');
+  tally(pair.reused, 'pairLayer', pair.alsoProduced);
   progress.stage = 'similarity+subspaces';
   // The selection-aware null (opt-in): one pairing per document shift, one after the other (each
   // holds a pairing's memory on its gpu worker), then their scoring; next to the other analyses.
@@ -59,7 +60,7 @@ export async function layerPairWorkflow(input: LayerPairInput): Promise<LayerPai
       }
       return r;
     }),
-    act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused, 'analyseSubspaces'), r)),
+    act.analyseSubspaces(input, pair.id).then((r) => (tally(r.reused, 'analyseSubspaces', r.alsoProduced), r)),
     withSelection ? selection() : Promise.resolve(undefined),
     withRetrieval ? act.retrieveLayerPair(input, pair.id).then((r) => (tally(r.reused, 'retrieveLayerPair'), r)) : undefined,
     withStability ? act.pairingStability(input).then((r) => (tally(r.reused, 'pairingStability'), r)) : undefined,

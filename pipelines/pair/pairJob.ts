@@ -12,7 +12,7 @@ import type { PairingMethod } from '../config.ts';
 import { pairAndFilterLayer, type LayerPairing } from './pairLayer.ts';
 import { oneToOneLayerPairs, type OneToOneLayerPairs } from './oneToOneLayer.ts';
 import type { FilterMode } from './filters.ts';
-import type { CorrelationCheckpoint, TopActivations } from './streamingCorrelation.ts';
+import type { CorrelationCheckpoint, FeatureGroup, TopActivations } from './streamingCorrelation.ts';
 import type { ActivationSource } from './activationSource.ts';
 import { checkDecoderWidths } from './decoderPairing.ts';
 import type { Mat } from '../kernels/gemm.ts';
@@ -47,6 +47,8 @@ export interface PairJobArgs {
   shift?: { rowsA: Int32Array; rowsB: Int32Array };
   /** Each side's top activations from its feature statistics (pairLayer.ts `top`); not with `shift`. */
   top?: { a: TopActivations; b: TopActivations };
+  /** Feature groups (the semantic categories) paired among themselves in the same pass; not with `shift`. */
+  within?: FeatureGroup[];
   /** A previous attempt's last checkpoint. */
   resume?: CorrelationCheckpoint;
   checkpointEveryMs: number;
@@ -95,6 +97,7 @@ export async function pairLayerJob(args: PairJobArgs, ctx: JobContext): Promise<
   const greedy = await pairAndFilterLayer(a.source, b.source, tokensA, {
     ...(args.shift ? { tokensB: Array.from(args.shift.rowsB, (r) => args.tokens[r]!) } : {}),
     ...(args.top && !args.shift ? { top: args.top } : {}),
+    ...(args.within && !args.shift ? { within: args.within } : {}),
     mode: args.mode,
     minCorrelation: args.minCorrelation,
     minActivations: args.minActivations,

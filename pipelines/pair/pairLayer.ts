@@ -5,7 +5,7 @@
 import type { ActivationSource } from './activationSource.ts';
 import { filterPairs, type FilterCounts, type FilterMode } from './filters.ts';
 import { countUnlabelled, DEFAULT_MIN_ACTIVATIONS, labelRule, topKForLabels, topTokenLabels, type LabelRule } from './labels.ts';
-import { correlateFeatures, type CheckpointOptions, type CorrelationPairing, type TopActivations } from './streamingCorrelation.ts';
+import { correlateFeatures, type CheckpointOptions, type CorrelationPairing, type FeatureGroup, type TopActivations } from './streamingCorrelation.ts';
 
 export interface LayerPairingOptions {
   mode?: FilterMode;
@@ -31,6 +31,8 @@ export interface LayerPairingOptions {
    * correlation then tracks none (its running top-k is a TopK over every chunk of every block).
    */
   top?: { a: TopActivations; b: TopActivations };
+  /** Feature groups also paired among themselves in the same pass (streamingCorrelation.ts `within`). */
+  within?: readonly FeatureGroup[];
 }
 
 export interface LayerPairing {
@@ -108,6 +110,7 @@ export async function pairAndFilterLayer(
     ...(opts.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: opts.memoryBudgetBytes } : {}),
     ...(opts.tokenChunk !== undefined ? { tokenChunk: opts.tokenChunk } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.within ? { within: opts.within } : {}),
     ...opts.checkpoint,
   });
   if (known) {

@@ -31,6 +31,13 @@ export interface CorrelationOptions {
   keepMatrix?: boolean;
   /** Override parts of the block plan chosen from the budget (tests, tuning). */
   plan?: Partial<BlockPlan>;
+  /**
+   * Groups of features (e.g. semantic categories) also paired among themselves in the same pass:
+   * per group, each of its B features' best A feature of the group (`within` in the result). The
+   * row accumulators already hold every cross product, so a group costs |A_g| × |B_g| scalar
+   * steps here, against 2·T·|A_g|·|B_g| flops (and both sides' encoding) in a pass of its own.
+   */
+  within?: readonly FeatureGroup[];
   /** Called after every block pair (e.g. to heartbeat a long activity). */
   onProgress?: (blockPairsDone: number, blockPairsTotal: number) => void | Promise<void>;
 }
@@ -49,6 +56,18 @@ export interface TopActivations {
   positions: Int32Array;
 }
 
+/** Some A features and some B features (original indices, each list ascending). */
+export interface FeatureGroup {
+  featuresA: readonly number[];
+  featuresB: readonly number[];
+}
+
+/** A group's pairing among its own features: for its j-th B feature, the index into featuresA of its best A feature, and that correlation (−∞ without A features). */
+export interface GroupBest {
+  aForEachB: Int32Array;
+  corrForEachB: Float32Array;
+}
+
 export interface CorrelationPairing {
   kind: CorrelationKind;
   numTokens: number;
@@ -64,6 +83,8 @@ export interface CorrelationPairing {
   topB?: TopActivations;
   /** FA × FB, row-major, when `keepMatrix` was asked for. */
   matrix?: Mat;
+  /** One per `within` group, in order. */
+  within?: GroupBest[];
   plan: BlockPlan;
 }
 
@@ -151,6 +172,8 @@ export interface CorrelationCheckpoint {
   /** The current row's accumulators, one wa × wb block per B block, concatenated (mid-row only). */
   acc?: Float32Array;
   matrix?: Float32Array;
+  /** The `within` groups' best pairs over the rows done. */
+  within?: GroupBest[];
 }
 
 export interface CheckpointOptions {
@@ -200,6 +223,14 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
   const topA = k > 0 ? (r0?.topA ?? { k, values: new Float32Array(FA * k), positions: new Int32Array(FA * k) }) : undefined;
   const topB = k > 0 ? (r0?.topB ?? { k, values: new Float32Array(FB * k), positions: new Int32Array(FB * k) }) : undefined;
   const matrix = opts.keepMatrix ? { data: r0?.matrix ?? new Float32Array(FA * FB), rows: FA, cols: FB } : undefined;
+  const groups = opts.within?.map((g, i) => checkedGroup(g, i, FA, FB));
+  const within = groups?.map((g, i) => {
+    const saved = r0?.within?.[i];
+    if (r0 && (r0.within?.length !== groups.length || saved?.aForEachB.length !== g.featuresB.length)) {
+      throw new Error('correlation checkpoint: it was taken with other feature groups (within) than these');
+    }
+    return saved ? { aForEachB: saved.aForEachB.slice(), corrForEachB: saved.corrForEachB.slice() } : { aForEachB: new Int32Array(g.featuresB.length), corrForEachB: new Float32Array(g.featuresB.length).fill(-Infinity) };
+  });
   if (r0) {
     sideA.restore(r0.shiftA, r0.sumA, r0.sqA);
     sideB.restore(r0.shiftB, r0.sumB, r0.sqB);
@@ -296,6 +327,7 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
         invB[q] = inverseScale(sideB.ss(b0 + q, T), T, kind);
       }
       const red = await reduceCorrelationBlock(accOf(j), meanA, sumB, invA, invB, !!matrix);
+      if (groups && within) groups.forEach((g, gi) => bestWithinBlock(g, within[gi]!, accOf(j), a0, a1, b0, b1, meanA, sumB, invA, invB));
       // Strict '>' keeps the earlier block on ties, so argmax is the lowest index overall.
       for (let q = 0; q < wb; q++) {
         if (red.maxOverA[q]! > corrForEachB[b0 + q]!) {
@@ -338,6 +370,7 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
       ...(topA ? { topA: { k: topA.k, values: topA.values.slice(), positions: topA.positions.slice() } } : {}),
       ...(topB ? { topB: { k: topB.k, values: topB.values.slice(), positions: topB.positions.slice() } } : {}),
       ...(matrix ? { matrix: matrix.data.slice() } : {}),
+      ...(within ? { within: within.map((w) => ({ aForEachB: w.aForEachB.slice(), corrForEachB: w.corrForEachB.slice() })) } : {}),
       ...mid,
     };
   }
@@ -356,5 +389,50 @@ export async function correlateFeatures(a: ActivationSource, b: ActivationSource
   if (topA) result.topA = topA;
   if (topB) result.topB = topB;
   if (matrix) result.matrix = matrix;
+  if (within) result.within = within;
   return result;
+}
+
+function checkedGroup(g: FeatureGroup, index: number, FA: number, FB: number): FeatureGroup {
+  const ascending = (xs: readonly number[], n: number) => xs.every((x, i) => Number.isInteger(x) && x >= 0 && x < n && (i === 0 || x > xs[i - 1]!));
+  if (!ascending(g.featuresA, FA) || !ascending(g.featuresB, FB)) {
+    throw new Error(`feature group ${index}: features must be distinct, ascending indices below ${FA} (A) and ${FB} (B)`);
+  }
+  return g;
+}
+
+/** First index of ascending `xs` at or above `v`. */
+function lowerBound(xs: readonly number[], v: number): number {
+  let lo = 0, hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * A group's share of one block (A features [a0, a1) × B features [b0, b1), accumulator `acc`):
+ * each correlation as reduceCorrelationBlock's graph computes it, in the same float32 steps, and
+ * the group's best A for each of its B features. Rows and A features come in ascending order and
+ * only a strictly higher correlation replaces, so ties keep the lowest A feature.
+ */
+function bestWithinBlock(g: FeatureGroup, best: GroupBest, acc: Float32Array, a0: number, a1: number, b0: number, b1: number, meanA: Float32Array, sumB: Float32Array, invA: Float32Array, invB: Float32Array): void {
+  const f = Math.fround;
+  const wb = b1 - b0;
+  const i0 = lowerBound(g.featuresA, a0), i1 = lowerBound(g.featuresA, a1);
+  const j0 = lowerBound(g.featuresB, b0), j1 = lowerBound(g.featuresB, b1);
+  for (let i = i0; i < i1; i++) {
+    const ra = g.featuresA[i]! - a0;
+    const m = meanA[ra]!, s = invA[ra]!;
+    for (let j = j0; j < j1; j++) {
+      const cb = g.featuresB[j]! - b0;
+      const c = f(f(f(acc[ra * wb + cb]! - f(m * sumB[cb]!)) * s) * invB[cb]!);
+      if (c > best.corrForEachB[j]!) {
+        best.corrForEachB[j] = c;
+        best.aForEachB[j] = i;
+      }
+    }
+  }
 }

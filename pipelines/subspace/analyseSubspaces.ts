@@ -12,7 +12,7 @@ import { pairedScorer } from '../similarity/pairedScorer.ts';
 import { coarseNullReason } from '../similarity/permutationNull.ts';
 import type { CorrelationKind, TopActivations } from '../pair/streamingCorrelation.ts';
 import { topActivations } from '../pair/topActivations.ts';
-import { builtinCategories, featuresInCategory, type Categories } from './categories.ts';
+import { builtinCategories, categoryFeatures, type Categories } from './categories.ts';
 import { pairWithinCategory, type CategoryFeatures, type CategoryPairs } from './pairWithinCategory.ts';
 
 /** Fewest pairs a metric is computed on: SVCCA needs a spread of rows, RSA a few distinct row pairs. */
@@ -86,7 +86,7 @@ export async function analyseSubspaces(input: SubspaceAnalysisInput): Promise<Ca
   const labelsB = topWordLabels(input.topB ?? (await topActivations(b, topKForLabels(rule))), tokens, rule, input.follows);
 
   const entries = Object.entries(categories);
-  const features = entries.map(([, keywords]) => ({ featuresA: featuresInCategory(labelsA, keywords), featuresB: featuresInCategory(labelsB, keywords) }));
+  const features = categoryFeatures(labelsA, labelsB, categories);
   const paired = input.pairCategories
     ? await input.pairCategories(features, kind)
     : await mapInOrder(features, (c) => pairWithinCategory(a, b, c.featuresA, c.featuresB, { kind }));

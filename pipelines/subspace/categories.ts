@@ -2,6 +2,7 @@
 // file; users add their own in a JSON file {"Category": ["keyword", ...]}, validated here.
 import { existsSync, readFileSync } from 'node:fs';
 import { UserInputError } from '../errors.ts';
+import type { CategoryFeatures } from './pairWithinCategory.ts';
 
 /** Category name → keywords (matched case-insensitively against whole-word labels). */
 export type Categories = Record<string, string[]>;
@@ -57,4 +58,9 @@ export function featuresInCategory(labels: readonly (readonly string[] | null)[]
     if (words !== null && words.some((w) => kw.has(w.toLowerCase()))) out.push(f);
   });
   return out;
+}
+
+/** Each category's features on both sides, from each side's labels, in the categories' order. */
+export function categoryFeatures(labelsA: readonly (readonly string[] | null)[], labelsB: readonly (readonly string[] | null)[], categories: Categories): CategoryFeatures[] {
+  return Object.values(categories).map((keywords) => ({ featuresA: featuresInCategory(labelsA, keywords), featuresB: featuresInCategory(labelsB, keywords) }));
 }

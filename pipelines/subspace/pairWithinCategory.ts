@@ -1,7 +1,7 @@
 // Pairing restricted to one semantic category: every B feature of the category takes its most
 // correlated A feature of the category, then one B per A is kept (the best-correlated).
 import { featureSubsetSource, type ActivationSource } from '../pair/activationSource.ts';
-import { correlateFeatures, type CorrelationKind } from '../pair/streamingCorrelation.ts';
+import { correlateFeatures, type CorrelationKind, type GroupBest } from '../pair/streamingCorrelation.ts';
 
 /** One category's features on each side (original indices). */
 export interface CategoryFeatures {
@@ -28,20 +28,29 @@ export async function pairWithinCategory(
     kind: opts.kind ?? 'pearson',
     ...(opts.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: opts.memoryBudgetBytes } : {}),
   });
-  const best = new Map<number, number>(); // local A → local B
+  return categoryPairsFrom(featuresA, featuresB, { aForEachB: r.aForEachB, corrForEachB: r.corrForEachB }, opts.minCorrelation);
+}
+
+/**
+ * A category's pairs from each of its B features' best A feature of the category (a GroupBest:
+ * local indices into featuresA): one B per A is kept, the best-correlated (the earlier B on ties),
+ * and only pairs above `minCorrelation`.
+ */
+export function categoryPairsFrom(featuresA: readonly number[], featuresB: readonly number[], best: GroupBest, minCorrelation = -Infinity): CategoryPairs {
+  const kept = new Map<number, number>(); // local A → local B
   for (let j = 0; j < featuresB.length; j++) {
-    const i = r.aForEachB[j]!;
-    const prev = best.get(i);
-    if (prev === undefined || r.corrForEachB[j]! > r.corrForEachB[prev]!) best.set(i, j);
+    if (!(best.corrForEachB[j]! > -Infinity)) continue;
+    const i = best.aForEachB[j]!;
+    const prev = kept.get(i);
+    if (prev === undefined || best.corrForEachB[j]! > best.corrForEachB[prev]!) kept.set(i, j);
   }
-  const minCorr = opts.minCorrelation ?? -Infinity;
   const out: CategoryPairs = { pairsA: [], pairsB: [], corr: [] };
   for (let j = 0; j < featuresB.length; j++) {
-    const i = r.aForEachB[j]!;
-    if (best.get(i) !== j || !(r.corrForEachB[j]! > minCorr)) continue;
+    const i = best.aForEachB[j]!;
+    if (kept.get(i) !== j || !(best.corrForEachB[j]! > minCorrelation)) continue;
     out.pairsA.push(featuresA[i]!);
     out.pairsB.push(featuresB[j]!);
-    out.corr.push(r.corrForEachB[j]!);
+    out.corr.push(best.corrForEachB[j]!);
   }
   return out;
 }

@@ -3,7 +3,8 @@
 // the failed pair and its error, writes the results and the report for what finished (the failed
 // cell marked, its error on hover), `ufg sweep status` exits 3. After the file is restored,
 // `ufg sweep resume` runs only the failed pair: the finished one is taken over without running, and
-// the only artifacts computed are the failed pair's four plus the new results and report.
+// the only artifacts computed are the failed pair's five (its categories' pairings among them)
+// plus the new results and report.
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -105,7 +106,7 @@ test('a layer pair whose SAE changed after registration fails alone; the sweep c
   assert.deepEqual(outcome.failed, []);
   assert.deepEqual([outcome.carriedOver, outcome.ran], [1, 1]);
   const added = (await env.store.list()).filter((id) => !before.has(id));
-  assert.deepEqual(added.map((id) => id.replace(/-[0-9a-f]{16}$/, '')).sort(), ['pair', 'report', 'results', 'similarity', 'subspace', 'umap']);
+  assert.deepEqual(added.map((id) => id.replace(/-[0-9a-f]{16}$/, '')).sort(), ['category-pairs', 'pair', 'report', 'results', 'similarity', 'subspace', 'umap']);
   assert.equal(outcome.produced, added.length, 'computed exactly the artifacts new in the store');
   const again = await env.client.workflow.getHandle(`${workflowId}.pair-A1-B1`).describe();
   assert.equal(again.runId, finishedChild.runId, 'the finished pair was not run again');

@@ -8,7 +8,8 @@
 // from them exactly as the keyword filter's were, with no further pass; they are the layers'
 // feature statistics', which hold them for the pairing's encode mode). The selection null's
 // document shifts (activities/selection.ts) write the same files through writePairing, with B's
-// rows re-aligned.
+// rows re-aligned. The same pass pairs the semantic categories among themselves and stores that
+// as its own artifact for the subspace stage (activities/categoryPairs.ts).
 import { join } from 'node:path';
 import { runComputeJob } from '../pipelines/kernels/session.ts';
 import { PAIR_JOB, type PairJobArgs, type PairJobProgress, type PairJobResult } from '../pipelines/pair/pairJob.ts';

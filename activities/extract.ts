@@ -8,7 +8,7 @@ import { assertSaeMatchesWidth, FeatureStatsAccumulator, loadSae, writeFeatureSt
 import { fitWarning, SaeFitAccumulator, type SaeFit, type SaeFitState } from '../pipelines/sae/fit.ts';
 import type { FeatureStatsState } from '../pipelines/sae/featureStats.ts';
 import { Checkpoint } from './checkpoint.ts';
-import { currentDevice, type Device } from '../pipelines/kernels/session.ts';
+import { currentDevice, type Device, releaseArenaSessions } from '../pipelines/kernels/session.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { runActivity } from './context.ts';
@@ -106,6 +106,7 @@ export function featureStatsSpec(input: Pick<FeatureStatsInput, 'extractId' | 's
 export function featureStatsActivity(store: ArtifactStore) {
   return (input: FeatureStatsInput): Promise<FeatureStatsResult> =>
     runActivity(async (progress) => {
+      // Its sessions' arenas are freed when it ends, not held under the stages after it.
       const { manifest, reused } = await produce(store, featureStatsSpec(input), async (writer) => {
         const dir = await artifactFolder(store, input.extractId, INDEX_FILE);
         const index = await readActivationIndex(dir);
@@ -137,7 +138,7 @@ export function featureStatsActivity(store: ArtifactStore) {
           counts: { features: sae.numFeatures, tokens: stats.numTokens },
           summary: { layer: input.layer, dIn: sae.dIn, numFeatures: sae.numFeatures, sae: sae.source.layout, fit: finiteFit(fit) },
         };
-      });
+      }).finally(releaseArenaSessions);
       const s = (manifest.summary ?? {}) as { dIn?: number; numFeatures?: number; fit?: StoredFit };
       const fit = s.fit ?? { numTokens: 0, fvu: null, l0: null, deadFraction: null };
       const warning = fitWarning(fromStored(fit), `${input.model} layer ${input.layer} (SAE ${input.saePath})`);

@@ -17,6 +17,7 @@ import { MIN_PAIRS } from '../pipelines/subspace/analyseSubspaces.ts';
 import { codeVersionFor } from '../storage/artifactId.ts';
 import type { ArtifactStore } from '../storage/store.ts';
 import { Checkpoint } from './checkpoint.ts';
+import { releaseArenaSessions } from '../pipelines/kernels/session.ts';
 import { runActivity } from './context.ts';
 import { readKeptPairs, rowsOf } from './layerData.ts';
 import { produce, readJsonArtifact, sourceAt } from './storeAccess.ts';
@@ -115,6 +116,7 @@ export async function scoreMetric(metric: MeasureName, x: Mat, y: Mat, opts: Sco
 export function scoresActivity(store: ArtifactStore) {
   return (input: LayerPairInput, pairId: string): Promise<ScoresResult> =>
     runActivity(async (progress) => {
+      // Its sessions' arenas are freed when it ends, not held under the stages after it.
       const { manifest, reused } = await produce(store, scoresSpec(input, pairId), async (writer) => {
         const pairs = await readKeptPairs(store, pairId);
         const saeA = await loadSae(await sourceAt(store, input.a.saeId, input.a.saePath));
@@ -151,7 +153,7 @@ export function scoresActivity(store: ArtifactStore) {
           ...(resume ? { resumedFrom: { unit: 'permutations', done: resume.scores.length * permutations + (resume.current?.done ?? 0), total: metrics.length * permutations } } : {}),
           counts: { pairs: out.n, permutations, metrics: out.scores.length, scored },
         };
-      });
+      }).finally(releaseArenaSessions);
       const s = await readScores(store, manifest.id);
       return { id: manifest.id, reused, n: s.n, metrics: Object.fromEntries(s.scores.map((m) => [m.metric, 'skipped' in m ? { skipped: m.skipped } : { observed: m.observed, p: m.p }])) };
     });

@@ -9,7 +9,7 @@ import type { ArtifactStore } from '../storage/store.ts';
 import { sweepCategories } from './categories.ts';
 import { runActivity } from './context.ts';
 import { loadLayerPair, readTop } from './layerData.ts';
-import { runComputeJob } from '../pipelines/kernels/session.ts';
+import { runComputeJob, releaseArenaSessions } from '../pipelines/kernels/session.ts';
 import { CATEGORY_PAIRS_JOB, type CategoryPairsJobArgs, type CategoryPairsProgress } from '../pipelines/subspace/categoryPairsJob.ts';
 import type { CategoryPairs } from '../pipelines/subspace/pairWithinCategory.ts';
 import { produce, readJsonArtifact } from './storeAccess.ts';
@@ -45,6 +45,7 @@ export function subspacesActivity(store: ArtifactStore, scorer: () => Promise<Pa
     runActivity(async (progress) => {
       const spec = subspacesSpec(input, pairId);
       let alsoProduced = 0;
+      // Its sessions' arenas are freed when it ends, not held under the stages after it.
       const { manifest, reused } = await produce(store, spec, async (writer) => {
         const { a, b, tokens, follows } = await loadLayerPair(store, input);
         const top = await readTop(store, pairId);
@@ -83,7 +84,7 @@ export function subspacesActivity(store: ArtifactStore, scorer: () => Promise<Pa
         await writer.writeJson(SUBSPACES_FILE, stored);
         const scored = result.filter((c) => !('skipped' in c.svcca) || !('skipped' in c.rsa)).length;
         return { counts: { categories: result.length, scored, categoryPairingsComputed: alsoProduced } };
-      });
+      }).finally(releaseArenaSessions);
       return { id: manifest.id, reused, alsoProduced, categories: manifest.counts.categories ?? 0, scored: manifest.counts.scored ?? 0 };
     });
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isUserInputError } from '../pipelines/errors.ts';
-import { cachedSession, ort, runComputeJob, sessionOptions, withAbortSignal, WITH_ARENA } from '../pipelines/kernels/session.ts';
+import { cachedSession, ort, releaseArenaSessions, runComputeJob, sessionOptions, withAbortSignal, WITH_ARENA } from '../pipelines/kernels/session.ts';
 import { GraphBuilder } from '../pipelines/kernels/onnxGraph.ts';
 
 const JOBS = new URL('./kernels.jobs.fixture.ts', import.meta.url);
@@ -54,4 +54,25 @@ test('the memory arena is per session, off unless asked for, and changes no resu
   const remote = await cachedSession('test:max:arena', () => model, WITH_ARENA);
   const out = await remote.run({ X: new ort.Tensor('float32', Float32Array.of(3, 9, -1), [3]) });
   assert.equal((out.M!.data as Float32Array)[0], 9);
+});
+
+test('sessions with an arena, freed between and during uses, are created again with the same results', async () => {
+  const g = new GraphBuilder('min');
+  g.input('X', 'float32', ['n']);
+  g.node('ReduceMin', ['X'], ['M'], { keepdims: 0 });
+  g.output('M', 'float32', []);
+  const model = g.build();
+  const session = await cachedSession('test:min:arena', () => model, WITH_ARENA);
+  const min = async (xs: number[]) => ((await session.run({ X: new ort.Tensor('float32', Float32Array.from(xs), [xs.length]) })).M!.data as Float32Array)[0];
+  assert.equal(await min([4, -2, 7]), -2);
+  // A run already sent, a release, then a run that must send the model again.
+  const inFlight = min([5, 6]);
+  releaseArenaSessions();
+  const after = min([9, 1, 3]);
+  assert.deepEqual([await inFlight, await after], [5, 1]);
+  const job = () => runComputeJob<{ n: number }, { plain: number; arena: number }>(JOBS, 'arenaJob', { n: 10 });
+  const before = await job();
+  releaseArenaSessions();
+  assert.deepEqual(await job(), before);
+  assert.equal(await min([0.5]), 0.5);
 });

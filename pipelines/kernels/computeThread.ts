@@ -1,12 +1,13 @@
 // A compute thread: owns ONNX Runtime sessions and runs them, so the synchronous work of
 // onnxruntime-node's `session.run` never holds the event loop of the thread that heartbeats and
-// polls Temporal (see session.ts). Two kinds of request, served one at a time in order:
+// polls Temporal (see session.ts). Requests are served one at a time in order:
 //  - `run`: one session call (feeds in, outputs back);
 //  - `job`: a whole pipeline function (module + export name) that runs here with local sessions
-//    and no copies between its kernel calls, reporting progress and stopping on `abort`.
+//    and no copies between its kernel calls, reporting progress and stopping on `abort`;
+//  - `releaseArenas`: free the sessions holding a memory arena (session.ts releaseArenaSessions).
 import { parentPort } from 'node:worker_threads';
 import { isUserInputError } from '../errors.ts';
-import { localSession, withAbortSignal } from './session.ts';
+import { localSession, releaseLocalArenaSessions, withAbortSignal } from './session.ts';
 import { fromWire, toWireOwned, transferablesOf, type Reply, type Request, type WireError } from './wire.ts';
 
 const port = parentPort!;
@@ -28,6 +29,11 @@ function wireError(e: unknown): WireError {
 }
 
 async function serve(req: Exclude<Request, { op: 'abort' }>): Promise<void> {
+  if (req.op === 'releaseArenas') {
+    await releaseLocalArenaSessions();
+    port.postMessage({ id: req.id, kind: 'done' } satisfies Reply);
+    return;
+  }
   if (req.op === 'run') {
     const session = await localSession(req.key, () => {
       if (!req.model) throw new Error(`compute thread: no session ${req.key} and no model to create it`);

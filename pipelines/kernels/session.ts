@@ -115,23 +115,62 @@ export interface ComputeSession {
 }
 
 const localCache = new Map<string, Promise<ComputeSession>>();
+/** This thread's sessions created with the arena, which releaseArenaSessions frees. */
+const arenaSessions = new Map<string, Promise<ort.InferenceSession>>();
 
 /** A session owned by this thread (inside a compute thread, or the baseline of a benchmark). */
 export function localSession(key: string, build: () => Uint8Array, kind: SessionKind = {}): Promise<ComputeSession> {
   let s = localCache.get(key);
   if (!s) {
-    s = ort.InferenceSession.create(build(), sessionOptions(kind)).catch((e: unknown) => {
+    const created = ort.InferenceSession.create(build(), sessionOptions(kind)).catch((e: unknown) => {
       throw cudaHint(e);
-    }).then((session) => ({
+    });
+    if (kind.arena) arenaSessions.set(key, created);
+    s = created.then((session) => ({
       run(feeds, fetches) {
         throwIfAborted();
         return (fetches ? session.run(feeds, fetches as ort.InferenceSession.FetchesType) : session.run(feeds)) as Promise<Record<string, ort.Tensor>>;
       },
     }));
     localCache.set(key, s);
-    s.catch(() => localCache.delete(key));
+    s.catch(() => {
+      localCache.delete(key);
+      arenaSessions.delete(key);
+    });
   }
   return s;
+}
+
+/** Frees this thread's sessions that hold a memory arena (the next use creates them again). */
+export async function releaseLocalArenaSessions(): Promise<void> {
+  const held = [...arenaSessions];
+  arenaSessions.clear();
+  for (const [key, created] of held) {
+    localCache.delete(key);
+    await created.then((session) => session.release()).catch(() => {});
+  }
+}
+
+/** Keys of sessions this thread created in a compute thread with the arena (see releaseArenaSessions). */
+const remoteArenaKeys = new Set<string>();
+
+/**
+ * Frees every session that holds a memory arena, here and in the compute threads: called when a
+ * stage that used them ends, so their buffers (~1 GiB for the SAE statistics' graphs at 32k
+ * features) do not stay resident under the stages after it. Queued, not awaited: a compute
+ * thread busy with another layer pair's pairing job frees them after it, and the stage need not
+ * wait for that. A stage still running recreates what it needs on its next call: the model
+ * travels again because `created` forgets the key before the release is queued, and a compute
+ * thread serves requests in order. A failed release only leaves the memory held.
+ */
+export function releaseArenaSessions(): void {
+  if (IN_COMPUTE_THREAD) {
+    void releaseLocalArenaSessions();
+    return;
+  }
+  for (const t of pool) for (const key of remoteArenaKeys) t.created.delete(key);
+  remoteArenaKeys.clear();
+  for (const t of pool) t.request({ op: 'releaseArenas' }, []).reply.catch(() => {});
 }
 
 /** A CUDA provider that cannot load is the installation's problem: say how to fix it. */
@@ -242,6 +281,7 @@ function remoteSession(key: string, build: () => Uint8Array, kind: SessionKind):
       // Copied, not transferred: a model read from disk may sit in a buffer the caller still owns.
       const model = first ? build() : undefined;
       thread.created.add(key);
+      if (first && kind.arena) remoteArenaKeys.add(key);
       let reply: Extract<Reply, { kind: 'done' }>;
       try {
         reply = await thread.request({ op: 'run', key, ...(model ? { model, arena: kind.arena ?? false } : {}), feeds: wireFeeds, ...(names ? { fetches: names } : {}) }, transfer).reply;

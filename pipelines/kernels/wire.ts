@@ -54,7 +54,8 @@ export interface WireError {
 export type Request =
   | { op: 'run'; id: number; key: string; model?: Uint8Array; arena?: boolean; feeds: Record<string, WireTensor>; fetches?: string[] }
   | { op: 'job'; id: number; module: string; fn: string; args: unknown }
-  | { op: 'abort'; id: number };
+  | { op: 'abort'; id: number }
+  | { op: 'releaseArenas'; id: number };
 
 export type Reply =
   | { id: number; kind: 'done'; outputs?: Record<string, WireTensor>; result?: unknown; error?: WireError }

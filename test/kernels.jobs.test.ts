@@ -46,22 +46,14 @@ test('the memory arena is per session, off unless asked for, and changes no resu
   // Σ (i mod 7) over 100 003 values: 14 286 full cycles of 21, then one 0.
   assert.equal(inJob.plain, 14_286 * 21);
   assert.equal(inJob.arena, inJob.plain);
-  const g = new GraphBuilder('max');
-  g.input('X', 'float32', ['n']);
-  g.node('ReduceMax', ['X'], ['M'], { keepdims: 0 });
-  g.output('M', 'float32', []);
-  const model = g.build();
+  const model = reduction('ReduceMax');
   const remote = await cachedSession('test:max:arena', () => model, WITH_ARENA);
   const out = await remote.run({ X: new ort.Tensor('float32', Float32Array.of(3, 9, -1), [3]) });
   assert.equal((out.M!.data as Float32Array)[0], 9);
 });
 
 test('sessions with an arena, freed between and during uses, are created again with the same results', async () => {
-  const g = new GraphBuilder('min');
-  g.input('X', 'float32', ['n']);
-  g.node('ReduceMin', ['X'], ['M'], { keepdims: 0 });
-  g.output('M', 'float32', []);
-  const model = g.build();
+  const model = reduction('ReduceMin');
   const session = await cachedSession('test:min:arena', () => model, WITH_ARENA);
   const min = async (xs: number[]) => ((await session.run({ X: new ort.Tensor('float32', Float32Array.from(xs), [xs.length]) })).M!.data as Float32Array)[0];
   assert.equal(await min([4, -2, 7]), -2);
@@ -76,3 +68,12 @@ test('sessions with an arena, freed between and during uses, are created again w
   assert.deepEqual(await job(), before);
   assert.equal(await min([0.5]), 0.5);
 });
+
+/** A graph reducing a vector X to the scalar M with `op`. */
+function reduction(op: 'ReduceMax' | 'ReduceMin'): Uint8Array {
+  const g = new GraphBuilder(op);
+  g.input('X', 'float32', ['n']);
+  g.node(op, ['X'], ['M'], { keepdims: 0 });
+  g.output('M', 'float32', []);
+  return g.build();
+}

@@ -75,7 +75,13 @@ export function pairShiftSpec(input: LayerPairInput, shift: number) {
  * Without a shift it also stores the categories' pairings (activities/categoryPairs.ts), calling
  * `onCategoryPairs` when it computed them.
  */
-export async function writePairing(store: ArtifactStore, input: LayerPairInput, writer: ArtifactWriter, progress: ActivityProgress, shift?: number, onCategoryPairs?: () => void): Promise<ProducedInfo> {
+export async function writePairing(
+  store: ArtifactStore,
+  input: LayerPairInput,
+  writer: ArtifactWriter,
+  progress: ActivityProgress,
+  { shift, onCategoryPairs }: { shift?: number; onCategoryPairs?: () => void } = {},
+): Promise<ProducedInfo> {
   const { a, b, tokens, docIds, follows } = await layerPairPaths(store, input);
   const shifted = shift === undefined ? undefined : shiftedRows(docIds, shift);
   // A previous attempt's checkpoint, carried into this attempt's staging by the store.
@@ -176,7 +182,7 @@ export function pairActivity(store: ArtifactStore) {
   return (input: LayerPairInput): Promise<PairResult> =>
     runActivity(async (progress) => {
       let alsoProduced = 0;
-      const { manifest, reused } = await produce(store, pairSpec(input), (writer) => writePairing(store, input, writer, progress, undefined, () => alsoProduced++));
+      const { manifest, reused } = await produce(store, pairSpec(input), (writer) => writePairing(store, input, writer, progress, { onCategoryPairs: () => alsoProduced++ }));
       const c = manifest.counts;
       return {
         id: manifest.id,

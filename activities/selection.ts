@@ -51,7 +51,7 @@ export interface SelectionResult extends ArtifactRef {
 export function pairShiftActivity(store: ArtifactStore) {
   return (input: LayerPairInput, shift: number): Promise<ShiftPairing> =>
     runActivity(async (progress) => {
-      const { manifest, reused } = await produce(store, pairShiftSpec(input, shift), (writer) => writePairing(store, input, writer, progress, shift));
+      const { manifest, reused } = await produce(store, pairShiftSpec(input, shift), (writer) => writePairing(store, input, writer, progress, { shift }));
       return { id: manifest.id, reused, shift, numPairs: manifest.counts.afterLowCorrelation ?? 0 };
     });
 }

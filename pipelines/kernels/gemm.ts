@@ -42,3 +42,36 @@ export async function gemm(a: Mat, b: Mat, opts: { transA?: boolean; transB?: bo
   const c = out.C!;
   return mat(m, n, c.data as Float32Array);
 }
+
+function gemmChainGraph(n: number, reps: number): Uint8Array {
+  const g = new GraphBuilder('gemm-chain');
+  g.input('S', 'float32', []);
+  // Uniform(−1, 1)·S with S = √(3/n): entries of variance 1/n, so the powers of X neither blow up
+  // nor vanish over the chain.
+  const r = g.node('RandomUniform', [], 1, { shape: [n, n], low: { float: -1 }, high: { float: 1 }, seed: { float: 1 } });
+  const x = g.node('Mul', [r, 'S']);
+  let y = x;
+  for (let i = 0; i < reps; i++) y = g.node('MatMul', [y, x]);
+  g.node('ReduceSum', [y], ['C'], { keepdims: 0 });
+  g.output('C', 'float32', []);
+  return g.build();
+}
+
+/**
+ * FLOP/s of `reps` chained n × n products whose operands never leave the device: on a GPU,
+ * `gemm()` of the same size also pays for copying its inputs and output across the bus, which
+ * is not the arithmetic limit a stage is compared with. Best of three runs after a warm-up.
+ */
+export async function residentGemmRate(n: number, reps = 4): Promise<number> {
+  const session = await cachedSession(`gemm-chain:${n}:${reps}`, () => gemmChainGraph(n, reps));
+  const feeds = { S: new ort.Tensor('float32', Float32Array.of(Math.sqrt(3 / n)), []) };
+  await session.run(feeds);
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const out = await session.run(feeds);
+    best = Math.min(best, (performance.now() - t0) / 1000);
+    if (!Number.isFinite(out.C!.data[0] as number)) throw new Error('residentGemmRate: the chained product overflowed');
+  }
+  return (reps * 2 * n ** 3) / best;
+}

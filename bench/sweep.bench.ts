@@ -7,7 +7,8 @@
 // while it ran; then the whole 6 × 12 grid extrapolated and the process's peak RSS.
 //
 // Env (smaller values for a quick look): UFG_BENCH_SWEEP_FEATURES (32768), UFG_BENCH_SWEEP_DOCS (100),
-// UFG_BENCH_SWEEP_DOC_TOKENS (300), UFG_BENCH_SWEEP_PERMUTATIONS (1000), UFG_BENCH_SWEEP_VOCAB (50304).
+// UFG_BENCH_SWEEP_DOC_TOKENS (300), UFG_BENCH_SWEEP_PERMUTATIONS (1000), UFG_BENCH_SWEEP_VOCAB (50304);
+// UFG_BENCH_SWEEP_KEEP=1 keeps the run's store and Temporal state (for profiling a stage on them).
 // Generated models and SAEs are cached under the OS temp dir by their parameters.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -284,5 +285,6 @@ export async function run(): Promise<void> {
   const fullGrid = extractFull + statsFull + perPair * fullPairs + per('results').seconds + per('report').seconds;
   console.log(`whole ${FULL.a} × ${FULL.b} grid extrapolated: ${fmt(fullGrid / 3600, 2)} h (${fullPairs} layer pairs at ${fmt(perPair)} s each, ${FULL.a + FULL.b} feature-statistics passes, 2 extractions); measured ${pairs} pairs in ${fmt(wall)} s`);
   console.log(`sweep at paper scale: ${fmt(wall)} s, GEMM-bound ${fmt(gemmBound)} s, ratio ${fmt(wall / gemmBound, 2)}, peak RSS ${fmt(peakRss / 2 ** 30, 2)} GiB`);
-  rmSync(work, { recursive: true, force: true });
+  if (process.env.UFG_BENCH_SWEEP_KEEP === '1') console.log(`kept the run's store: ${storeRoot}`);
+  else rmSync(work, { recursive: true, force: true });
 }

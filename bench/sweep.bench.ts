@@ -265,12 +265,12 @@ export async function run(): Promise<void> {
   }
   const layout = kernelLayout();
   console.log(`paper scale: ${F} features, ${T} tokens, ${MODELS.a.layers.length}×${MODELS.b.layers.length} layer pairs, ${PERMUTATIONS} permutations; ${layout.device}, ONNX Runtime GEMM (operands resident) ${fmt(rate / 1e9)} GFLOP/s; ${layout.computeThreads} compute thread(s) × ${layout.intraOpThreads} intra-op threads`);
-  console.log('stage        count   wall s    TFLOP   at GEMM rate s   ratio   peak RSS GiB');
+  console.log('stage          count   wall s    TFLOP   at GEMM rate s   ratio   peak RSS GiB');
   let gemmBound = 0;
   for (const [name, s] of [...stages].sort((x, y) => y[1].seconds - x[1].seconds)) {
     const atRate = s.flop / rate;
     gemmBound += atRate;
-    console.log(`${name.padEnd(12)} ${String(s.count).padStart(5)} ${fmt(s.seconds).padStart(8)} ${(s.flop ? fmt(s.flop / 1e12, 2) : '–').padStart(8)} ${(s.flop ? fmt(atRate) : '–').padStart(16)} ${(s.flop ? fmt(s.seconds / atRate, 2) : '–').padStart(7)} ${fmt(s.peakRss / 2 ** 30, 2).padStart(14)}`);
+    console.log(`${name.padEnd(14)} ${String(s.count).padStart(5)} ${fmt(s.seconds).padStart(8)} ${(s.flop ? fmt(s.flop / 1e12, 2) : '–').padStart(8)} ${(s.flop ? fmt(atRate) : '–').padStart(16)} ${(s.flop ? fmt(s.seconds / atRate, 2) : '–').padStart(7)} ${fmt(s.peakRss / 2 ** 30, 2).padStart(14)}`);
   }
   // The full grid: extraction once per model (all layers in one pass, the whole depth), feature
   // statistics per layer, everything else per layer pair.

@@ -87,7 +87,7 @@ export async function realPathJob(args: { F: number; T: number }): Promise<RealP
   const ga = sparseActivations(T, g, 21), gb = sparseActivations(T, g, 22);
   await gemm(sparseActivations(512, 256, 5), sparseActivations(512, 256, 6), { transA: true });
   const gemmS = Math.min(await seconds(() => gemm(ga, gb, { transA: true })), await seconds(() => gemm(ga, gb, { transA: true })));
-  const residentG = (await residentGemmRate(currentDevice() === 'cuda' ? 8192 : 2048)) / 1e9;
+  const residentG = (await residentGemmRate()) / 1e9;
   return { pairS, pairG: (2 * T * F * F) / pairS / 1e9, gemmG: (2 * T * g * g) / gemmS / 1e9, residentG, plan, rssBytes, rssAboveStartBytes: rssBytes - rssBefore };
 }
 

@@ -17,7 +17,7 @@ import { connectClient, connectWorker, startDevServer } from '../cli/temporal/in
 import { startSweep, waitForSweep } from '../cli/sweepClient.ts';
 import { parseSweepConfig } from '../pipelines/config.ts';
 import { residentGemmRate } from '../pipelines/kernels/gemm.ts';
-import { currentDevice, kernelLayout } from '../pipelines/kernels/session.ts';
+import { kernelLayout } from '../pipelines/kernels/session.ts';
 import { planBlocks } from '../pipelines/pair/blockPlan.ts';
 import { encodeSafetensors } from '../pipelines/sae/safetensors.ts';
 import { gaussian, seededRandom } from '../pipelines/random.ts';
@@ -76,10 +76,6 @@ function writeCorpus(path: string): void {
   writeFileSync(path, docs.join('\n') + '\n');
 }
 
-/** The device's own GEMM rate, operands resident (2048³ on a CPU, 8192³ on a GPU). */
-function gemmRate(): Promise<number> {
-  return residentGemmRate(currentDevice() === 'cuda' ? 8192 : 2048);
-}
 
 interface Stage {
   /** How long at least one of the stage's activities was running (they may run side by side). */
@@ -196,7 +192,7 @@ export async function run(): Promise<void> {
     join(work, 'sweep.json'),
   );
 
-  const rateBefore = await gemmRate();
+  const rateBefore = await residentGemmRate();
   const server = await startDevServer({ stateDir: join(work, 'temporal'), headless: true });
   const opts = { address: server.address, namespace: server.namespace };
   const workerConnection = await connectWorker(opts);
@@ -222,7 +218,7 @@ export async function run(): Promise<void> {
     await workerConnection.close();
     await server.stop();
   }
-  const rate = Math.max(rateBefore, await gemmRate());
+  const rate = Math.max(rateBefore, await residentGemmRate());
   const peakRss = process.resourceUsage().maxRSS * 1024;
 
   // Per stage: the manifests' own times and counts, and a FLOP model of the heavy ones.

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gemm, mat } from '../pipelines/kernels/gemm.ts';
+import { gemm, mat, residentGemmRate } from '../pipelines/kernels/gemm.ts';
 
 function naive(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float64Array {
   const c = new Float64Array(m * n);
@@ -24,4 +24,11 @@ test('gemm agrees with a direct triple loop, with and without transposes', async
   const c2 = await gemm(mat(k, m, at), mat(n, k, bt), { transA: true, transB: true });
   c2.data.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-5));
   await assert.rejects(gemm(mat(2, 3), mat(2, 3)), /inner dimensions/);
+});
+
+test('residentGemmRate: a chain of products drawn on the device runs and reports a finite rate', async () => {
+  // 64 chained products of a 128 × 128 matrix: the √(3/n) scaling keeps them finite (the rate
+  // function throws on an overflowed chain), so a wrong scale or graph fails here.
+  const rate = await residentGemmRate(128, 64);
+  assert.ok(Number.isFinite(rate) && rate > 1e6, `rate ${rate}`);
 });

@@ -1,7 +1,7 @@
 // Dense f32 matrix products on ONNX Runtime. Shapes are symbolic in the graph, so one cached
 // session serves every size of a given transpose pattern.
 import { GraphBuilder } from './onnxGraph.ts';
-import { cachedSession, ort } from './session.ts';
+import { cachedSession, currentDevice, ort } from './session.ts';
 
 /** Row-major f32 matrix. */
 export interface Mat {
@@ -60,9 +60,10 @@ function gemmChainGraph(n: number, reps: number): Uint8Array {
 /**
  * FLOP/s of `reps` chained n × n products whose operands never leave the device: on a GPU,
  * `gemm()` of the same size also pays for copying its inputs and output across the bus, which
- * is not the arithmetic limit a stage is compared with. Best of three runs after a warm-up.
+ * is not the arithmetic limit a stage is compared with. Best of three runs after a warm-up. The
+ * default size fills the device: 2048 on a CPU, 8192 on a GPU.
  */
-export async function residentGemmRate(n: number, reps = 4): Promise<number> {
+export async function residentGemmRate(n = currentDevice() === 'cuda' ? 8192 : 2048, reps = 4): Promise<number> {
   const session = await cachedSession(`gemm-chain:${n}:${reps}`, () => gemmChainGraph(n, reps));
   const feeds = { S: new ort.Tensor('float32', Float32Array.of(Math.sqrt(3 / n)), []) };
   await session.run(feeds);

@@ -67,8 +67,9 @@ has_needed() {
 LIBS=""
 if [ -z "${UFG_CUDA_FROM_PIP:-}" ]; then
   SITE=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' 2>/dev/null || true)
-  if [ -n "$SITE" ] && has_needed "$(lib_dirs "$SITE")"; then
-    LIBS=$(lib_dirs "$SITE")
+  INSTALLED=$([ -n "$SITE" ] && lib_dirs "$SITE" || true)
+  if [ -n "$INSTALLED" ] && has_needed "$INSTALLED"; then
+    LIBS=$INSTALLED
     echo "using the CUDA libraries installed in $SITE/nvidia"
   fi
 fi

@@ -9,6 +9,7 @@ import { coarseNullReason, effectSize, nullPermutations, permutationNull, pFloor
 import { seededPermutations } from '../pipelines/similarity/permutations.ts';
 import { pairedScorer } from '../pipelines/similarity/pairedScorer.ts';
 import { batchFor } from '../pipelines/similarity/svcca.ts';
+import { sessionOptions } from '../pipelines/kernels/session.ts';
 import { independentPair, matmul, randomMat, relatedPair } from './similarity.data.ts';
 import { similarityCases, toMat } from './reference.ts';
 import { gatherRows } from '../pipelines/similarity/matrix.ts';
@@ -125,6 +126,13 @@ test('null batches stay bounded at n = 8192 × 768', () => {
   const perPermutation = 4 * (8192 * 768 + 5 * 512 * 768 + 2 * 512 * 512);
   const batch = batchFor(perPermutation);
   assert.ok(batch >= 1 && batch * perPermutation <= 256 * 2 ** 20, `batch ${batch}`);
+  // A whole number of products per thread once the batch reaches the thread count.
+  const threads = sessionOptions().intraOpNumThreads ?? 1;
+  for (const bytes of [perPermutation, 2 ** 20, 100 * 2 ** 20]) {
+    const b = batchFor(bytes);
+    assert.ok(b < threads || b % threads === 0, `batch ${b} on ${threads} threads`);
+    assert.ok(b * bytes <= 256 * 2 ** 20 || b === 1);
+  }
 });
 
 test('the paired scorer: textbook SVCCA and (1+#)/(1+N) described, the original SVCCA and p in reference mode', async () => {

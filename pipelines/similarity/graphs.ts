@@ -267,13 +267,18 @@ export async function topNeighbours(x: Mat, r0: number, r1: number, k: number): 
 
 /**
  * The SVCCA null's permuted spectra in one call per batch: gather and multiply as
- * `batchedCrossGraph` (M = Lᵀ·P·R, [B, r, c]), divide each M by s, an estimate of its largest
- * singular value from `powerSteps` power steps on M·Mᵀ (started from the column sums) times
- * `margin`, rounded up to a power of 2^(1/8) so that a last-bit difference between two runs rarely
- * moves it; run the odd quintics `lead` on X = M/s, then `finishSteps` cubic steps
- * X ← 1.5X − 0.5·XXᵀX. Returns, per matrix, the last step's trace(Xᵀ·M) and ‖X_new − X‖²_F.
- * The steps keep M's singular vectors, so the trace tends to M's nuclear norm; whether it got
- * there is the caller's decision (from the change).
+ * `batchedCrossGraph` (M = Lᵀ·P·R, [B, r, c]), then work on the k×k Gram G = MMᵀ (wide) or MᵀM
+ * (tall), k = min(r, c): divide by s², s an estimate of M's largest singular value from
+ * `powerSteps` power steps on G (√ of the Rayleigh quotient, a lower bound) times `margin`, rounded
+ * up to a power of 2^(1/8) so that a last-bit difference between two runs rarely moves it. The
+ * polar steps X ← q(XXᵀ)·X on X = M/s (the odd quintics `lead`, then `finishSteps` cubic steps
+ * q(A) = 1.5 − 0.5A) keep X = Z·M/s with Z a polynomial in G, so they run as the coupled
+ * iteration A = Z·Y, Z ← q(A)·Z, Y ← q(A)·Y from Z = I, Y = G/s² (Y = Z·G/s², all commuting):
+ * k×k products only, the first step two, and the last one's trace(Xᵀ·M) = s·tr(q(A)·Y) and move
+ * ‖X_new − X‖²_F = tr((q(A) − I)·A·(q(A) − I)) need neither new Z nor Y. At 486 × 751 that is
+ * 16.5 k³-products per matrix against 18.5 for the steps on X (measured 58 against 60 ms per
+ * permutation at n = 8192). Returns, per matrix, that trace and move; whether the trace got to
+ * M's nuclear norm is the caller's decision (from the move).
  */
 function permutedSpectraGraph(wide: boolean, lead: readonly OddQuintic[], finishSteps: number, powerSteps: number, margin: number): Uint8Array {
   const g = new GraphBuilder('permuted_spectra');
@@ -283,29 +288,43 @@ function permutedSpectraGraph(wide: boolean, lead: readonly OddQuintic[], finish
   const m = g.node('MatMul', ['LT', g.node('Gather', ['R', 'idx'], 1, { axis: 0 })]);
   const transposed = (a: string): string => g.node('Transpose', [a], 1, { perm: [0, 2, 1] });
   const mt = transposed(m);
-  // Sums as [B,1,x]×[B,x,1] MatMuls: their order does not depend on the slice's place in the batch.
   const flat = (a: string): string => g.node('Reshape', [a, g.int64s([0, 1, -1])]);
   const dot = (a: string, b: string): string => g.node('MatMul', [flat(a), transposed(flat(b))]);
-  const k1 = g.node('Slice', [g.node('Shape', [m]), g.int64s([1]), g.int64s([2])]);
-  const ones = g.node('ConstantOfShape', [g.node('Concat', [g.int64s([1, 1]), k1], 1, { axis: 0 })], 1, { value: { tensor: { dtype: 'float32', dims: [1], data: Float32Array.of(1) } } });
-  let w = g.node('MatMul', [ones, m]); // [B, 1, c]: the column sums 1ᵀM
-  for (let i = 0; i < powerSteps; i++) {
-    const u = g.node('MatMul', [w, mt]); // [B, 1, r]
-    w = g.node('MatMul', [g.node('Div', [u, g.node('Max', [g.node('Sqrt', [dot(u, u)]), g.float(1e-30)])]), m]);
+  const mm = (a: string, b: string): string => g.node('MatMul', [a, b]);
+  const scaled = (a: string, v: number): string => g.node('Mul', [a, g.float(v)]);
+  const gram = wide ? mm(m, mt) : mm(mt, m);
+  const eye = g.node('EyeLike', [g.node('Squeeze', [g.node('Gather', [gram, g.int64s([0])], 1, { axis: 0 }), g.int64s([0])])]);
+  const k = g.node('Slice', [g.node('Shape', [gram]), g.int64s([1]), g.int64s([2])]);
+  let u = g.node('ConstantOfShape', [g.node('Concat', [g.int64s([1, 1]), k], 1, { axis: 0 })], 1, { value: { tensor: { dtype: 'float32', dims: [1], data: Float32Array.of(1) } } });
+  let unit = u;
+  for (let i = 0; i <= powerSteps; i++) {
+    unit = g.node('Div', [u, g.node('Max', [g.node('Sqrt', [dot(u, u)]), g.float(1e-30)])]);
+    u = mm(unit, gram);
   }
-  // ‖uᵀM‖ with ‖u‖ = 1 is at most σ_max: the margin and the rounding up lift it above.
-  const sigma = g.node('Mul', [g.node('Sqrt', [dot(w, w)]), g.float(margin)]);
+  // ûᵀGû with ‖û‖ = 1 is at most σ_max²: the margin and the rounding up lift its root above σ_max.
+  const sigma = g.node('Mul', [g.node('Sqrt', [g.node('Max', [dot(u, unit), g.float(0)])]), g.float(margin)]);
   const level = g.node('Ceil', [g.node('Mul', [g.node('Log', [g.node('Max', [sigma, g.float(1e-6)])]), g.float(8 / Math.LN2)])]);
-  let x = g.node('Div', [m, g.node('Exp', [g.node('Mul', [level, g.float(Math.LN2 / 8)])])]);
-  for (const coefficients of lead) x = polarStepNodes(g, x, wide, coefficients.map((v) => g.float(v)) as [string, string, string]);
-  let last = x;
-  for (let s = 0; s < finishSteps; s++) {
-    last = x;
-    x = polarStepNodes(g, x, wide);
-  }
-  g.node('Reshape', [dot(x, m), g.int64s([-1])], ['trace']);
-  const diff = g.node('Sub', [x, last]);
-  g.node('Reshape', [dot(diff, diff), g.int64s([-1])], ['change']);
+  const s = g.node('Exp', [g.node('Mul', [level, g.float(Math.LN2 / 8)])]);
+  const g0 = g.node('Div', [gram, g.node('Mul', [s, s])]);
+  const q = (a: string, poly: OddQuintic | undefined): string => {
+    if (!poly) return g.node('Sub', [scaled(eye, 1.5), scaled(a, 0.5)]);
+    const [ca, cb, cc] = poly;
+    return g.node('Add', [g.node('Add', [scaled(eye, ca), scaled(a, cb)]), scaled(mm(a, a), cc)]);
+  };
+  const steps: (OddQuintic | undefined)[] = [...lead, ...Array.from({ length: finishSteps }, () => undefined)];
+  let z = '', y = g0;
+  steps.forEach((poly, i) => {
+    const a = i === 0 ? g0 : mm(z, y);
+    const qa = q(a, poly);
+    if (i === steps.length - 1) {
+      g.node('Reshape', [g.node('Mul', [dot(qa, transposed(y)), s]), g.int64s([-1])], ['trace']);
+      const p = g.node('Sub', [qa, eye]);
+      g.node('Reshape', [dot(mm(p, a), transposed(p)), g.int64s([-1])], ['change']);
+      return;
+    }
+    z = i === 0 ? qa : mm(qa, z);
+    y = mm(qa, y);
+  });
   g.output('trace', 'float32', ['B']);
   g.output('change', 'float32', ['B']);
   return g.build();

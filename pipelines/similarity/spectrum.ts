@@ -134,11 +134,11 @@ export async function nuclearNormsBatched(m: Float32Array, batch: number, r: num
  * scaled by a power estimate of its largest σ (×1.1, rounded up; the quintics tolerate σ' up
  * to 1.05, so an estimate down to σ_max/1.155 is enough), then the greedy minimax odd quintics of
  * Polar Express for [0.05, 1.05] (computed as UNIT_SPECTRUM_SCHEDULE's, by linear-programming
- * minimax on a dense grid), which leave every σ' of that interval within 8e-3 of 1, then two
- * cubic steps (e → 1.5e²: 8e-3 → 9.6e-5 → 1.4e-8). A permuted canonical-correlation spectrum
- * fills a Wachter bulk well inside the interval once scaled (at 8192 rows × 486/751 bases, σ in
- * ≈ [0.06, 0.53], σ' in ≈ [0.11, 0.97]), so five steps do what the unit schedule does in seven
- * or eight.
+ * minimax on a dense grid), which leave every σ' of that interval within 8e-3 of 1 (so every
+ * ε = f² − 1 within 0.017), then the third-order finish of permutedSpectraGraph (remainder
+ * ≤ 0.44·ε⁴ ≤ 4e-8 relative). A permuted canonical-correlation spectrum fills a Wachter bulk well
+ * inside the interval once scaled (at 8192 rows × 486/751 bases, σ in ≈ [0.06, 0.53], σ' in
+ * ≈ [0.11, 0.97]), so three steps and the finish do what the unit schedule does in seven or eight.
  */
 const SCALED_SPECTRUM_SCHEDULE: PermutedSpectraSchedule = {
   key: 'scaled-0.05-1.05',
@@ -147,22 +147,23 @@ const SCALED_SPECTRUM_SCHEDULE: PermutedSpectraSchedule = {
     [2.572582040643478, -1.9037748859778552, 0.44449082906695464],
     [1.9343769293986215, -1.314502532376238, 0.38150644071649653],
   ],
-  finishSteps: 2,
   powerSteps: 10,
   margin: 1.1,
 };
 
+/** Largest Σε⁴ (permutedSpectraGraph's `spread`) under which its remainder bound holds: every |ε| ≤ 0.1. */
+const SPREAD_LIMIT = 1e-4;
+
 /**
  * Nuclear norms of Lᵀ·P·R for each permutation P, where L (given transposed) and R have
- * orthonormal columns, so every σ ≤ 1 (SVCCA's null). First the scaled schedule above: with
- * every σ' in [0.05, 1.05], the last cubic step moves X by D ≤ 9.6e-5·√r and the trace then misses
- * at most 1.55·D² (each e → 1.5e² − 0.5e³); a σ' above the interval is thrown far by the quintics
- * and one below it is lifted only in part (×48 through the first cubic), so either moves X by
- * more, unless σ' < 1e-4·√r/24 (σ ≲ 1e-4 at r ≈ 500), which costs the trace at most σ. A matrix
- * whose last step moved X by more than 1e-4·√r, or whose trace is not finite, is scored again
- * from M by the unit schedule (nuclearNormsBatched), or by `fallback` where σ may exceed 1 (the
- * power estimate makes the fast route scale-free; Procrustes' null). Decided per matrix, so a
- * matrix gets the same norm whichever others share its batch.
+ * orthonormal columns, so every σ ≤ 1 (SVCCA's null). First the scaled schedule above, whose
+ * trace is kept where every direction converged (spread ≤ SPREAD_LIMIT: a σ' above the interval
+ * is thrown far by the quintics, one below it is lifted only in part, an exact zero not at all)
+ * and the bound on what it misses is at most `tol`·min(r, c). Any other matrix, or one whose
+ * trace is not finite, is scored again from M by the unit schedule (nuclearNormsBatched), or by
+ * `fallback` where σ may exceed 1 (the power estimate makes the fast route scale-free;
+ * Procrustes' null). Decided per matrix, so a matrix gets the same norm whichever others share
+ * its batch.
  */
 export async function permutedCanonicalNorms(
   leftT: Mat,
@@ -175,10 +176,8 @@ export async function permutedCanonicalNorms(
   const fast = await permutedSpectra(leftT, right, perms, SCALED_SPECTRUM_SCHEDULE);
   const out = new Float64Array(perms.length);
   const again: number[] = [];
-  const limit = Math.min(1e-4 * Math.sqrt(r), Math.sqrt((tol * r) / 1.55));
   perms.forEach((_, b) => {
-    const change = Math.sqrt(fast.change[b]!);
-    if (Number.isFinite(fast.trace[b]!) && change <= limit) out[b] = fast.trace[b]!;
+    if (Number.isFinite(fast.trace[b]!) && fast.spread[b]! <= SPREAD_LIMIT && fast.miss[b]! <= tol * r) out[b] = fast.trace[b]!;
     else again.push(b);
   });
   if (opts.stats) opts.stats.rescored += again.length;

@@ -178,8 +178,9 @@ async function prepareProcrustesNull(x: Mat, y: Mat): Promise<PreparedNull> {
     batchSize: batchFor(4 * (x.rows * k2 + 6 * k1 * k2 + 2 * r * r)),
     async scorePermuted(perms) {
       if (unit === 0) return new Float64Array(perms.length).fill(result.score);
-      // SVCCA's fused route first (scaled by a power estimate, five polynomial steps); a product
-      // it does not settle (a spectrum reaching far below its largest σ) takes the schedule here.
+      // SVCCA's fused route first (scaled by a power estimate, three quintic steps, a series
+      // finish); a product it does not settle (a spectrum reaching far below its largest σ) takes
+      // the schedule here.
       const norms = await permutedCanonicalNorms(zxT, zy, perms, {
         fallback: async (redo) => permutedNuclearNorms(await permutedCross(zxT, zy, redo), redo.length, k1, k2),
       });

@@ -5,8 +5,9 @@
 // Null: permuting the rows of y permutes the rows of its centred data and of its basis Uy, so
 // each side's SVD is done once; a permuted score is the mean singular value of Uxᵀ·P·Uy, gathered
 // multiplied and its nuclear norm found for a batch of permutations in one ONNX call (f32 Polar
-// Express steps on each product scaled by its largest canonical correlation, permutedCanonicalNorms;
-// a product the fast steps do not settle goes through the unit schedule). The null's observed
+// Express steps on the Gram of each product scaled by its largest canonical correlation, then a
+// series finish with a bound on what it misses, permutedCanonicalNorms; a product the fast steps
+// do not settle goes through the unit schedule). The null's observed
 // score is the identity permutation's, by the same route.
 //
 // Saturation: the kept directions of n centred rows span at most n − 1 dimensions, so SVCCA is 1

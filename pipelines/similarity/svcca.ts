@@ -7,8 +7,8 @@
 // multiplied and its nuclear norm found for a batch of permutations in one ONNX call (f32 Polar
 // Express steps on the Gram of each product scaled by its largest canonical correlation, then a
 // series finish with a bound on what it misses, permutedCanonicalNorms; a product the fast steps
-// do not settle goes through the unit schedule). The null's observed
-// score is the identity permutation's, by the same route.
+// do not settle goes through the unit schedule). The null's observed score is the identity
+// permutation's, by the same route.
 //
 // Saturation: the kept directions of n centred rows span at most n − 1 dimensions, so SVCCA is 1
 // by construction once a side keeps n − 1 of them, and inflated with fewer than 2·k rows.
@@ -28,8 +28,8 @@ export const NULL_BATCH_BYTES = 256 * 2 ** 20;
  * Permutations per null batch: as many as NULL_BATCH_BYTES holds (at most `max`), rounded down to
  * a multiple of the sessions' intra-op threads once there are that many. A batched MatMul whose
  * batch is at least the thread count gives each product one thread, so 7 products on 2 threads
- * run as 4 then 3: measured on SVCCA's null at 8192 × 486/751, 66–71 ms per permutation in
- * batches of 7 against 61–64 ms in batches of 8 or 4.
+ * run as 4 then 3: SVCCA's null at 8192 × 486/751 measured 64–65 ms per permutation in batches
+ * of 7 against 59–60 ms in batches of 6 or 8 (best of five runs of each, alternating, one process).
  */
 export function batchFor(bytesPerPermutation: number, max = 64): number {
   const fits = Math.max(1, Math.min(max, Math.floor(NULL_BATCH_BYTES / bytesPerPermutation)));
